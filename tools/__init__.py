@@ -1,0 +1,1 @@
+"""Development tools (data builders); not part of the installed package."""

@@ -1,0 +1,1 @@
+"""Builders of the Haizhu district data files from ``data/sources/``."""
