@@ -110,7 +110,7 @@ def _check_range(name: str, value: ArrayLike, low: float, high: float) -> None:
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         raise SpecificationError(
-            f"{name}{list(index)} = {arr[index]!r}: expected a value in [{low:g}, {high:g}]"
+            f"{name}{list(index)} = {float(arr[index])!r}: expected a value in [{low:g}, {high:g}]"
         )
 
 
