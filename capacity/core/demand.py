@@ -188,6 +188,26 @@ def stage_demand(
         :math:`D^{pub}_s` and :math:`D^{priv}_s`, places (persons enrolled).
     """
     children = stage_children(population, stages.first_age, stages.last_age, age0)
+    return demand_from_children(children, stages)
+
+
+def demand_from_children(children: NDArray[np.float64], stages: StageBands) -> NDArray[np.float64]:
+    """Demand per stage and sector from the resident children of each stage.
+
+    Parameters
+    ----------
+    children : ndarray, shape (year, area, stage, draw)
+        :math:`C_s`, persons of the stage's ages.
+    stages : StageBands
+
+    Returns
+    -------
+    ndarray, shape (year, area, stage, sector, draw)
+    """
+    if children.ndim != 4 or children.shape[2] != len(stages.names):
+        raise SpecificationError(
+            f"children must have shape (year, area, {len(stages.names)} stages, draw), got {children.shape}"
+        )
     enrolled = children * _as_stage_param(stages.enrolment_rate)
     public = enrolled * _as_stage_param(stages.public_share)
     return np.stack([public, enrolled - public], axis=3)

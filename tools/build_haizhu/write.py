@@ -100,6 +100,7 @@ def sources_rows(diag: Mapping[str, float]) -> list[dict[str, str]]:
         ("places.csv", "places", "yes", "estimated base-year demand; class-size norms",
          "places = base-year demand per street, stage and sector (schools full in 2020, as the plan describes), "
          "rounded up to whole classes"),
+        ("plan.csv", "value", "no", "Haizhu 14th Five-Year Education Plan (2022): chapter 2 section 2(1), Table 1, chapter 1", ""),
         ("../../projects.csv", "places", "no", "Haizhu 14th Five-Year Education Plan (2022), appendix", ""),
         ("../../projects.csv", "area_code", "yes", "project names in the appendix",
          "street inferred from the road, estate or village in the project name; see location_basis and "
@@ -107,6 +108,26 @@ def sources_rows(diag: Mapping[str, float]) -> list[dict[str, str]]:
         ("../../projects.csv", "opening_year", "yes", "assumption", "the plan gives no years; see opening_year_basis per row"),
     ]
     return [dict(zip(("file", "column", "estimate", "source", "method"), r)) for r in rows]
+
+
+PLAN = "Haizhu 14th Five-Year Education Plan (2022)"
+
+
+def plan_rows() -> list[dict[str, object]]:
+    """The plan's stated needs and targets (published figures)."""
+    rows: list[dict[str, object]] = [
+        {"indicator": "need", "stage": stage, "year": 2025, "value": value,
+         "source": f"{PLAN}, chapter 2 section 2(1): 预计到2025年需新增学位"}
+        for stage, value in (("kindergarten", 4234), ("primary", 4000), ("junior", 4000), ("senior", 1100))
+    ]
+    rows.append({"indicator": "public_places_added", "stage": "", "year": 2025, "value": 12360,
+                 "source": f"{PLAN}, Table 1 item 8: 累计新增基础教育公办学位数"})
+    rows.append({"indicator": "kindergarten_public_affordable_share", "stage": "kindergarten", "year": 2025,
+                 "value": 0.85, "source": f"{PLAN}, Table 1 item 3: 公办和普惠性幼儿园在园幼儿占比 > 85 %"})
+    rows.append({"indicator": "kindergarten_private_affordable_share", "stage": "kindergarten", "year": 2020,
+                 "value": "0.7535", "source": f"{PLAN}, chapter 1: (87.96 % - 51.16 %) / (100 % - 51.16 %), "
+                 "affordable private share of private kindergarten children, 2020"})
+    return rows
 
 
 def build(out_dir: Path, sources: Path = SOURCES) -> None:
@@ -146,4 +167,5 @@ def build(out_dir: Path, sources: Path = SOURCES) -> None:
                ({k: (_fmt(float(v), 4) if isinstance(v, (float, np.floating)) else v) for k, v in s.items()}
                 for s in stages))
     _write_csv(out_dir / "places.csv", ["area_code", "stage", "sector", "places"], places)
+    _write_csv(out_dir / "plan.csv", ["indicator", "stage", "year", "value", "source"], plan_rows())
     _write_csv(out_dir / "sources.csv", ["file", "column", "estimate", "source", "method"], sources_rows(diag))

@@ -1,0 +1,266 @@
+"""Command line: ``capacity <command> ...``.
+
+Commands are argparse subcommands; each is a function ``cmd_<name>(args) -> int`` registered
+in :func:`build_parser`. Heavy modules (geopandas, pandera, the model) are imported inside
+the command functions so that ``capacity --help`` starts fast.
+
+Exit status: 0 success; 2 bad input (:class:`capacity.errors.InputError`: one line per
+problem on stderr, naming file, row or key, column, expected and found; by default only the
+first problem); 1 any other error (one line ``error: ...``). Never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from capacity import __version__
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_INPUT = 2
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check a district folder and print a one-line summary.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``path`` (district folder or None for the embedded default).
+
+    Returns
+    -------
+    int
+        Exit status 0 (a bad input raises :class:`capacity.errors.InputError`).
+    """
+    from capacity.io.district import load_district
+
+    district = load_district(args.path)
+    n_projects = district.projects["project_id"].nunique()
+    print(f"ok: {district.name}, {len(district.area_codes)} areas, {n_projects} projects")
+    return EXIT_OK
+
+
+def _scenarios(args: argparse.Namespace) -> list[str]:
+    from capacity.api import default_scenario_path
+
+    return list(args.scenarios) or [str(default_scenario_path())]
+
+
+def _print_plan_comparison(results: "Any") -> None:
+    table = results.plan_comparison
+    cols = ["scenario", "stage", "target_year", "plan_need", "appendix_places", "projected_need",
+            "gap_after_projects", "shortfall_after_projects", "peak_demand_year", "peak_demand"]
+    if "projected_need_p10" in table:
+        cols += ["projected_need_p10", "projected_need_p90", "p_shortfall_target_year"]
+    shown = table[cols].copy()
+    for c in shown.columns:
+        if c.startswith("p_"):
+            shown[c] = shown[c].map(lambda v: f"{v:.0%}")
+        elif shown[c].dtype.kind == "f":
+            shown[c] = shown[c].map(lambda v: "" if v != v else f"{v:,.0f}")
+    print(shown.to_string(index=False))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run scenarios, print the plan comparison and write the outputs into ``--out``."""
+    import capacity.api as api
+    from capacity.results import estimates
+
+    results = api.run(_scenarios(args), args.district, draws=args.draws, seed=args.seed,
+                      progress=not args.quiet)
+    out = results.write(args.out)
+    first = results.runs[0]
+    print(f"{first.district.name} {first.years[0]}-{first.years[-1]}, "
+          f"{'deterministic' if args.draws == 0 else f'{args.draws} draws'}, seed {args.seed}")
+    _print_plan_comparison(results)
+    est = estimates(first)
+    print(f"note: estimated inputs ({len(est)}): {', '.join(est)}")
+    print(f"wrote {out}/ (gap.csv, plan_comparison.csv, indicators.csv, schedule.csv, meta.json)")
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Show the calculation behind one area x stage x year cell."""
+    from capacity.explain import explain
+    from capacity.io.district import load_district
+    from capacity.scenario import load_scenario
+
+    district = load_district(args.district)
+    scenario = load_scenario(args.scenario or _scenarios(argparse.Namespace(scenarios=[]))[0])
+    print(explain(district, scenario, area=args.area, stage=args.stage, year=args.year).to_text())
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Paired differences of scenarios against the first."""
+    import capacity.api as api
+    from capacity.results import csv_bytes, write_atomic
+
+    if len(args.scenarios) < 2:
+        from capacity.errors import InputError
+
+        raise InputError.one("capacity compare", "arguments", "", f"expected at least two scenarios, found {len(args.scenarios)}")
+    results = api.run(args.scenarios, args.district, draws=args.draws, seed=args.seed, progress=not args.quiet)
+    diff = api.compare(results)
+    district = results.runs[0].district
+    summary = diff[(diff["area_code"] == district.code)]
+    years = sorted(set(summary["year"]))
+    pick = [y for y in years if y in (years[0] + 5, years[0] + 10, years[-1])]
+    shown = summary[summary["year"].isin(pick)]
+    cols = [c for c in ("scenario", "base", "year", "stage", "d_demand", "d_places", "d_shortfall",
+                        "d_shortfall_p10", "d_shortfall_p90", "p_worse") if c in shown]
+    print(shown[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    if args.out:
+        write_atomic(args.out, {"compare.csv": csv_bytes(diff)})
+        print(f"wrote {args.out}/compare.csv")
+    return EXIT_OK
+
+
+def _add_run_options(p: argparse.ArgumentParser, out_default: str | None) -> None:
+    p.add_argument("--district", default=None, metavar="PATH",
+                   help="district folder (default: the embedded Haizhu district)")
+    p.add_argument("--draws", type=_non_negative, default=0, metavar="N",
+                   help="Monte Carlo draws (default 0: one deterministic run)")
+    p.add_argument("--seed", type=_non_negative, default=0, metavar="N", help="root random seed (default 0)")
+    p.add_argument("--out", default=out_default, metavar="DIR",
+                   help=f"output folder, replaced atomically (default: {out_default})")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    parser = argparse.ArgumentParser(
+        prog="capacity",
+        description="School-place capacity planning simulator (cohort projection, stage demand, construction, gap per area).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_problems",
+        help="on bad input, print every problem found (one per line), not just the first",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    validate = sub.add_parser(
+        "validate",
+        help="check a district's input files",
+        description="Check every input file of a district folder against the data format (docs/data-format.md).",
+    )
+    validate.add_argument(
+        "path",
+        nargs="?",
+        default=None,
+        help="district folder holding district.toml (default: the embedded Haizhu district, or $CAPACITY_DATA/districts/haizhu)",
+    )
+    validate.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_problems",
+        default=argparse.SUPPRESS,
+        help="print every problem found (one per line), not just the first",
+    )
+    validate.set_defaults(func=cmd_validate)
+
+    run = sub.add_parser(
+        "run",
+        help="project demand, places and gap for scenarios and write the outputs",
+        description="Run scenarios (default scenarios/baseline.toml) on a district, print the plan "
+        "comparison and write gap.csv, plan_comparison.csv, indicators.csv, schedule.csv and meta.json.",
+    )
+    run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario TOML files")
+    _add_run_options(run, "out")
+    run.set_defaults(func=cmd_run)
+
+    explain = sub.add_parser(
+        "explain",
+        help="show the calculation behind one area x stage x year",
+        description="Show the cohorts and rates that make the demand and the places and projects "
+        "that make the supply of one cell of gap.csv (deterministic run).",
+    )
+    explain.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO",
+                         help="scenario TOML file (default scenarios/baseline.toml)")
+    explain.add_argument("--area", required=True, metavar="CODE", help="area code, e.g. 440105016")
+    explain.add_argument("--stage", required=True, metavar="STAGE", help="stage, e.g. primary")
+    explain.add_argument("--year", required=True, type=int, metavar="YEAR", help="school year (September), e.g. 2025")
+    explain.add_argument("--district", default=None, metavar="PATH", help="district folder")
+    explain.set_defaults(func=cmd_explain)
+
+    compare = sub.add_parser(
+        "compare",
+        help="paired differences between scenarios",
+        description="Run scenarios with the same seed (common random numbers) and report their "
+        "differences from the first, draw by draw.",
+    )
+    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML files; the first is the base")
+    _add_run_options(compare, None)
+    compare.set_defaults(func=cmd_compare)
+    return parser
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 ok, 1 unexpected error, 2 bad input or usage.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, usage errors
+        code = exit_.code
+        return code if isinstance(code, int) else EXIT_INPUT
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_INPUT
+
+    from capacity.errors import InputError
+
+    try:
+        return int(args.func(args))
+    except InputError as error:
+        problems = error.problems if getattr(args, "all_problems", False) else error.problems[:1]
+        for problem in problems:
+            print(_one_line(str(problem)), file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 -- the command line never shows a traceback
+        message = _one_line(str(error)) or type(error).__name__
+        print(f"error: {type(error).__name__}: {message}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,382 @@
+"""From a district and a scenario to demand, places, gap and schedule (the main job).
+
+This module is the adapter between the typed inputs (:class:`~capacity.io.District`,
+:class:`~capacity.scenario.Scenario`) and the pure numpy core. It
+
+1. checks that the scenario fits the district (stages, areas, project ids) before any
+   work starts, raising :class:`~capacity.errors.InputError`;
+2. turns assumptions into arrays in the core's axis order ``(year, area, ..., draw)``,
+   drawing random inputs per (draw, component) (see :mod:`capacity.ensemble`);
+3. runs the projection in chunks of draws, so that memory stays bounded: for an ensemble
+   only the stage totals are kept, never every age;
+4. derives demand, places, the strict gap, the project schedule and, if asked, the gap
+   left after children travel within a limit.
+
+Years: school year ``t`` starts in September of ``t``; the base population stands at the
+start of the base school year and each projection step moves one school year on. The
+rates of step ``t -> t+1`` use the scenario's values for year ``t+1`` (births of the
+step are, to within two months, the births of calendar year ``t+1``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from capacity.core.cohort import project_cohort
+from capacity.core.demand import StageBands, demand_from_children
+from capacity.core.gap import Gap, strict_gap, transport_unplaced
+from capacity.core.schedule import ScheduleMatch, match_projects
+from capacity.core.supply import ProjectArrays, places_by_year
+from capacity.ensemble import sample, uniforms
+from capacity.errors import InputError
+from capacity.io.district import District
+from capacity.scenario import STAGE_PARAMETERS, Scenario, year_values
+
+CHUNK_BYTES = 128 * 2**20
+"""Largest migration-rate array built for one chunk of draws."""
+
+
+@dataclass(frozen=True)
+class ProjectTable:
+    """The projects of a run: a table (one row per project and stage) and its arrays."""
+
+    table: pd.DataFrame
+    arrays: ProjectArrays
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one scenario run produced. Arrays use the core's axis order.
+
+    Attributes
+    ----------
+    years : ndarray (year,)
+    children : ndarray (year, area, stage, draw)
+        Resident children of each stage's ages (after any housing yield).
+    demand, places : ndarray (year, area, stage, sector, draw)
+    gap : Gap
+        Strict gap per area (sectors summed), with the no-offset district sums.
+    schedule : ScheduleMatch
+        Each project row against the year its places are needed.
+    unplaced : ndarray (year, area, stage, draw) or None
+        Children left without a place after the transport problem (if a travel limit
+        was set).
+    draws : int
+        Number of Monte Carlo draws (0: one deterministic run).
+    """
+
+    district: District
+    scenario: Scenario
+    years: NDArray[np.int64]
+    children: NDArray[np.float64]
+    demand: NDArray[np.float64]
+    places: NDArray[np.float64]
+    gap: Gap
+    projects: ProjectTable
+    schedule: ScheduleMatch
+    unplaced: NDArray[np.float64] | None
+    births: NDArray[np.float64]
+    draws: int
+    seed: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        return self.district.stage_names
+
+
+# --- checks ----------------------------------------------------------------------------
+
+def check_scenario(district: District, scenario: Scenario) -> None:
+    """Raise InputError if the scenario names stages, areas or projects the district lacks."""
+    file = scenario.source or f"scenario '{scenario.name}'"
+    if scenario.horizon <= district.base_year:
+        raise InputError.one(file, "key horizon", "",
+                             f"expected a year after the base year {district.base_year}, found {scenario.horizon}")
+    stages = set(district.stage_names)
+    for stage, name, _ in scenario.enrolment:
+        if stage not in stages:
+            raise InputError.one(file, f"key enrolment.{stage}", "", f"expected a stage of the district ({', '.join(district.stage_names)})")
+    ids = set(district.projects["project_id"]) | {dict(r)["project_id"] for r in scenario.projects.add}
+    p = scenario.projects
+    for key, items in (("opening_year", [k for k, _ in p.opening_year]), ("delay", [k for k, _ in p.delay]),
+                       ("cancel", list(p.cancel)), ("phases", [k for k, _ in p.phases]),
+                       ("delay_uncertainty", [k for k, _ in p.delay_uncertainty]),
+                       ("cancel_probability", [k for k, _ in p.cancel_probability])):
+        for pid in items:
+            if pid != "*" and pid not in ids:
+                raise InputError.one(file, f"key projects.{key}.{pid}", "", "expected a project id of projects.csv or projects.add")
+    areas = set(district.area_codes)
+    for i, row in enumerate(p.add):
+        r = dict(row)
+        if r["area_code"] not in areas:
+            raise InputError.one(file, f"key projects.add[{i}].area_code", "", f"expected an area code of the district, found {r['area_code']!r}")
+        if r["stage"] not in stages:
+            raise InputError.one(file, f"key projects.add[{i}].stage", "", f"expected a stage of the district, found {r['stage']!r}")
+    for code, _ in scenario.migration.scale_by_area:
+        if code not in areas:
+            raise InputError.one(file, f"key migration.scale_by_area.{code}", "", "expected an area code of the district")
+    for i, (code, _, _) in enumerate(scenario.housing.developments):
+        if code not in areas:
+            raise InputError.one(file, f"key housing.developments[{i}].area_code", "", f"expected an area code of the district, found {code!r}")
+    if scenario.demand_from_plan and district.plan_needs is None:
+        raise InputError.one(file, "key demand.source", "", "expected a district with plan.csv when demand comes from the plan")
+
+
+# --- inputs as arrays --------------------------------------------------------------------
+
+def stage_bands(district: District, scenario: Scenario, years: NDArray[np.int64]) -> StageBands:
+    """Stage parameters as (year, 1, stage, 1) arrays, with the scenario's overrides."""
+    st = district.stages
+    params = {name: np.repeat(st[name].to_numpy(float)[None, :], len(years), axis=0) for name in STAGE_PARAMETERS}
+    names = tuple(st["stage"])
+    for stage, name, value in scenario.enrolment:
+        params[name][:, names.index(stage)] = year_values(value, years)
+    return StageBands(
+        names=names,
+        first_age=st["first_age"].to_numpy(int),
+        last_age=st["last_age"].to_numpy(int),
+        **{k: v[:, None, :, None] for k, v in params.items()},
+    )
+
+
+def fertility_multiplier(district: District, scenario: Scenario, step_years: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Multiplier of the base-year fertility schedule for each step's year."""
+    f = scenario.fertility
+    if f.tfr is not None:
+        base_tfr = float(district.fertility_array().sum())
+        return year_values(f.tfr, step_years) / base_tfr
+    return year_values(f.multiplier, step_years)
+
+
+def nlx_with_mortality(district: District, multiplier: float) -> NDArray[np.float64]:
+    """Life-table nLx (sex, age) with every probability of dying scaled by ``multiplier``.
+
+    :math:`q'_x = \\min(1, k q_x)`, :math:`l'_{x+1} = l'_x (1 - q'_x)`, and person-years
+    scaled with the survivors: :math:`L'_x = L_x \\, (l'_x + l'_{x+1}) / (l_x + l_{x+1})`;
+    the open group :math:`T' = T \\, l'_\\omega / l_\\omega`.
+    """
+    lx = district.lx_array()
+    Lx = district.Lx_array()
+    if multiplier == 1.0:
+        return Lx
+    q = 1.0 - lx[:, 1:] / lx[:, :-1]
+    q2 = np.minimum(1.0, multiplier * q)
+    l2 = np.concatenate([lx[:, :1], lx[:, :1] * np.cumprod(1.0 - q2, axis=1)], axis=1)
+    out = np.empty_like(Lx)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[:, :-1] = np.where(lx[:, :-1] + lx[:, 1:] > 0,
+                               Lx[:, :-1] * (l2[:, :-1] + l2[:, 1:]) / (lx[:, :-1] + lx[:, 1:]), 0.0)
+        out[:, -1] = np.where(lx[:, -1] > 0, Lx[:, -1] * l2[:, -1] / lx[:, -1], 0.0)
+    return np.maximum(out, 1e-12)
+
+
+def migration_base(district: District, scenario: Scenario) -> NDArray[np.float64]:
+    """Net migrants per year (area, sex, age) after the scenario's area and age scales."""
+    m = district.migration_array().copy()
+    codes = district.area_codes
+    for code, factor in scenario.migration.scale_by_area:
+        m[codes.index(code)] *= factor
+    for lo, hi, factor in scenario.migration.scale_by_age:
+        m[:, :, lo:hi + 1] *= factor
+    return m
+
+
+def housing_children(district: District, scenario: Scenario, years: NDArray[np.int64],
+                     factor: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Children per stage brought by new housing, (year, area, stage, draw).
+
+    :math:`H_{a,s}(t) = \\sum_{dev \\in a} N_{dev} \\sum_{band} y_{band}(t - c_{dev})
+    \\, |band \\cap s|` with :math:`N` dwellings completed in year :math:`c`, :math:`y`
+    children per dwelling per single year of age, :math:`|band \\cap s|` the number of ages
+    the yield band shares with the stage; zero before completion.
+    """
+    h = scenario.housing
+    st = district.stages
+    out = np.zeros((len(years), len(district.area_codes), len(st), len(factor)))
+    for code, year, dwellings in h.developments:
+        a = district.area_codes.index(code)
+        since = years - year
+        for lo, hi, ys in h.children_per_dwelling:
+            ys_arr = np.asarray(ys)
+            per_year = np.where(since >= 0, ys_arr[np.clip(since, 0, len(ys_arr) - 1)], 0.0)
+            for s, (first, last) in enumerate(zip(st["first_age"], st["last_age"])):
+                overlap = max(0, min(hi, int(last)) - max(lo, int(first)) + 1)
+                if overlap:
+                    out[:, a, s, :] += dwellings * overlap * per_year[:, None] * factor[None, :]
+    return out
+
+
+def project_table(district: District, scenario: Scenario, *, seed: int, draws: int) -> ProjectTable:
+    """Projects after the scenario's changes, with per-draw delays and cancellations."""
+    table = district.projects.copy()
+    if scenario.projects.add:
+        added = pd.DataFrame([dict(r) for r in scenario.projects.add])
+        table = pd.concat([table, added], ignore_index=True)
+    p = scenario.projects
+    table["opening_year"] = table["opening_year"].astype(int)
+    overrides = dict(p.opening_year)
+    table["opening_year"] = [overrides.get(pid, y) for pid, y in zip(table["project_id"], table["opening_year"])]
+    delays = dict(p.delay)
+    table["delay"] = [delays.get(pid, delays.get("*", 0)) for pid in table["project_id"]]
+    table["cancelled"] = table["project_id"].isin(p.cancel)
+    n_draw = max(draws, 1)
+    ids = list(dict.fromkeys(table["project_id"]))
+    # random delays and cancellations are drawn per project (shared by its stages)
+    du = dict(p.delay_uncertainty)
+    cp = dict(p.cancel_probability)
+    extra_delay = {}
+    cancel_draw = {}
+    for pid in ids:
+        dist = du.get(pid, du.get("*"))
+        delay = sample(dist, seed=seed, draws=draws, component=f"delay:{pid}", default=0.0)
+        extra_delay[pid] = np.maximum(np.rint(delay), 0).astype(np.int64)
+        prob = cp.get(pid, cp.get("*", 0.0))
+        if draws == 0 or prob in (0.0, 1.0):
+            cancel_draw[pid] = np.full(n_draw, prob >= 1.0)
+        else:
+            cancel_draw[pid] = uniforms(seed=seed, draws=draws, component=f"cancel:{pid}") < prob
+    opening = np.stack([table["opening_year"].to_numpy(int)[i] + int(table["delay"].iloc[i]) + extra_delay[pid]
+                        for i, pid in enumerate(table["project_id"])]).astype(np.int64)
+    cancelled = np.stack([cancel_draw[pid] | bool(table["cancelled"].iloc[i])
+                          for i, pid in enumerate(table["project_id"])])
+    phases_by_id = dict(p.phases)
+    width = max([len(v) for v in phases_by_id.values()] + [1])
+    phases = np.zeros((len(table), width))
+    for i, pid in enumerate(table["project_id"]):
+        shares = phases_by_id.get(pid, (1.0,))
+        phases[i, :len(shares)] = shares
+    codes = district.area_codes
+    stages = district.stage_names
+    arrays = ProjectArrays(
+        area=np.array([codes.index(c) for c in table["area_code"]], dtype=np.int64),
+        stage=np.array([stages.index(s) for s in table["stage"]], dtype=np.int64),
+        sector=np.array([0 if o == "public" else 1 for o in table["ownership"]], dtype=np.int64),
+        places=table["places"].to_numpy(float),
+        opening_year=opening,
+        phases=phases,
+        cancelled=cancelled,
+    )
+    return ProjectTable(table.reset_index(drop=True), arrays)
+
+
+def plan_demand(district: District, years: NDArray[np.int64], n_draw: int) -> NDArray[np.float64]:
+    """Demand of "the plan as written": base places plus the plan's needs, reached linearly.
+
+    :math:`D_{a,s,c}(t) = S^0_{a,s,c} \\,(1 + N_s / S^0_s \\cdot \\min(1, (t - t_0)/(T - t_0)))`
+    with :math:`N_s` the plan's stated need for stage ``s`` by its target year ``T``,
+    shared among areas and sectors in proportion to the base-year places.
+    """
+    base = district.places_array()  # (area, stage, sector)
+    needs = district.plan_needs
+    assert needs is not None
+    out = np.zeros((len(years), *base.shape, n_draw))
+    for s, stage in enumerate(district.stage_names):
+        row = needs[needs["stage"] == stage]
+        need = float(row["value"].iloc[0]) if len(row) else 0.0
+        target = int(row["year"].iloc[0]) if len(row) else int(years[-1])
+        ramp = np.clip((years - district.base_year) / max(target - district.base_year, 1), 0.0, 1.0)
+        total = base[:, s, :].sum()
+        growth = 1.0 + (need / total if total > 0 else 0.0) * ramp
+        out[:, :, s, :, :] = base[None, :, s, :, None] * growth[:, None, None, None]
+    return out
+
+
+def area_distances_km(district: District) -> NDArray[np.float64]:
+    """Distances between area centroids in km (UTM zone of the district's centre)."""
+    areas = district.areas
+    centre = areas.to_crs(3857).union_all().centroid
+    lon = float(areas.to_crs(4326).union_all().centroid.x) if centre is not None else 0.0
+    zone = int((lon + 180) // 6) + 1
+    lat = float(areas.to_crs(4326).union_all().centroid.y)
+    epsg = (32600 if lat >= 0 else 32700) + zone
+    pts = areas.to_crs(epsg).geometry.centroid
+    xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+    return np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2)) / 1000.0
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0,
+        progress: Callable[[int], None] | None = None) -> RunResult:
+    """Run one scenario on one district.
+
+    Parameters
+    ----------
+    district : District
+    scenario : Scenario
+    draws : int
+        0 for one deterministic run (every distribution at its centre), else the number
+        of Monte Carlo draws.
+    seed : int
+        Root seed; draw ``k`` of every scenario uses the same random inputs.
+    progress : callable, optional
+        Called with the number of draws finished after each chunk.
+    """
+    if draws < 0:
+        raise InputError.one("--draws", "", "", f"expected a number of draws >= 0, found {draws}")
+    check_scenario(district, scenario)
+    years = np.arange(district.base_year, scenario.horizon + 1)
+    steps = len(years) - 1
+    n_draw = max(draws, 1)
+    st = district.stages
+    bands = stage_bands(district, scenario, years)
+
+    fert_year = fertility_multiplier(district, scenario, years[1:])
+    fert_draw = sample(scenario.fertility.uncertainty, seed=seed, draws=draws, component="fertility", default=1.0)
+    mig_year = year_values(scenario.migration.scale, years[1:])
+    mig_draw = sample(scenario.migration.uncertainty, seed=seed, draws=draws, component="migration", default=1.0)
+    house_draw = sample(scenario.housing.uncertainty, seed=seed, draws=draws, component="housing", default=1.0)
+
+    asfr = district.fertility_array()
+    nlx = nlx_with_mortality(district, scenario.mortality.death_rate_multiplier)
+    mig0 = migration_base(district, scenario)
+    base = district.population_array()
+    n_area, n_sex, n_age = base.shape
+    age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
+
+    children = np.empty((len(years), n_area, len(st), n_draw))
+    births = np.empty((steps, n_area, n_draw))
+    chunk = max(1, min(n_draw, CHUNK_BYTES // max(1, steps * n_area * n_sex * n_age * 8)))
+    if not scenario.demand_from_plan:
+        for start in range(0, n_draw, chunk):
+            stop = min(n_draw, start + chunk)
+            fert = (asfr[None, None, None, :, None] * fert_year[:, None, None, None, None]
+                    * fert_draw[None, None, None, None, start:stop])
+            mig = (mig0[None, ..., None] * mig_year[:, None, None, None, None]
+                   * mig_draw[None, None, None, None, start:stop])
+            proj = project_cohort(
+                base, steps=steps, nLx=nlx[None, None, :, :, None], fertility=fert,
+                fertility_first_age=district.fertility_first_age,
+                sex_ratio_at_birth=district.sex_ratio_at_birth, net_migration=mig,
+                keep_ages=slice(0, 1), age_bands=age_bands, accounting=True,
+            )
+            assert proj.bands is not None and proj.births is not None
+            children[..., start:stop] = proj.bands.sum(axis=2)
+            births[..., start:stop] = proj.births.sum(axis=2)
+            if progress is not None:
+                progress(stop)
+        children += housing_children(district, scenario, years, house_draw)
+        demand = demand_from_children(children, bands)
+    else:
+        children[:] = np.nan
+        births[:] = np.nan
+        demand = plan_demand(district, years, n_draw)
+        if progress is not None:
+            progress(n_draw)
+
+    projects = project_table(district, scenario, seed=seed, draws=draws)
+    existing = district.places_array()
+    places, clipped = places_by_year(existing, projects.arrays, years, n_draw)
+    gap = strict_gap(demand, places)
+    schedule = match_projects(gap.demand, existing.sum(axis=2), projects.arrays, years)
+    unplaced = None
+    if scenario.travel_limit_km is not None:
+        unplaced = transport_unplaced(gap.demand, gap.places, area_distances_km(district), scenario.travel_limit_km)
+    return RunResult(district, scenario, years, children, demand, places, gap, projects, schedule,
+                     unplaced, births, draws, seed, {"closures_clipped": float(clipped.sum())})
