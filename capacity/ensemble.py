@@ -35,7 +35,7 @@ def draw_rng(seed: int, draw: int, component: str) -> np.random.Generator:
 
 
 def sample(dist: Distribution | None, *, seed: int, draws: int, component: str,
-           default: float) -> NDArray[np.float64]:
+           default: float = 1.0) -> NDArray[np.float64]:
     """One value per draw of ``dist`` (shape ``(draws,)``).
 
     With ``draws == 0`` (a deterministic run) the result is the single value
