@@ -80,7 +80,6 @@ class RunResult:
     projects: ProjectTable
     schedule: ScheduleMatch
     unplaced: NDArray[np.float64] | None
-    births: NDArray[np.float64]
     draws: int
     seed: int
     extra: dict[str, Any] = field(default_factory=dict)
@@ -341,7 +340,6 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
 
     children = np.empty((len(years), n_area, len(st), n_draw))
-    births = np.empty((steps, n_area, n_draw))
     chunk = max(1, min(n_draw, CHUNK_BYTES // max(1, steps * n_area * n_sex * n_age * 8)))
     if not scenario.demand_from_plan:
         for start in range(0, n_draw, chunk):
@@ -354,18 +352,16 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
                 base, steps=steps, nLx=nlx[None, None, :, :, None], fertility=fert,
                 fertility_first_age=district.fertility_first_age,
                 sex_ratio_at_birth=district.sex_ratio_at_birth, net_migration=mig,
-                keep_ages=slice(0, 1), age_bands=age_bands, accounting=True,
+                keep_ages=slice(0, 1), age_bands=age_bands,
             )
-            assert proj.bands is not None and proj.births is not None
+            assert proj.bands is not None
             children[..., start:stop] = proj.bands.sum(axis=2)
-            births[..., start:stop] = proj.births.sum(axis=2)
             if progress is not None:
                 progress(stop)
         children += housing_children(district, scenario, years, house_draw)
         demand = demand_from_children(children, bands)
     else:
         children[:] = np.nan
-        births[:] = np.nan
         demand = plan_demand(district, years, n_draw)
         if progress is not None:
             progress(n_draw)
@@ -379,4 +375,4 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     if scenario.travel_limit_km is not None:
         unplaced = transport_unplaced(gap.demand, gap.places, area_distances_km(district), scenario.travel_limit_km)
     return RunResult(district, scenario, years, children, demand, places, gap, projects, schedule,
-                     unplaced, births, draws, seed, {"closures_clipped": float(clipped.sum())})
+                     unplaced, draws, seed, {"closures_clipped": float(clipped.sum())})

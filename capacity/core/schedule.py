@@ -91,38 +91,32 @@ def match_projects(
     late = np.zeros((n, n_draw), dtype=np.int64)
     short_py = np.zeros((n, n_draw))
     idle_py = np.zeros((n, n_draw))
+    t_index = years[:, None]  # (year, 1)
     for p in range(n):
         a, s = projects.area[p], projects.stage[p]
         if places[p] <= 0:
             status[p] = STATUS.index("closure")
             continue
         same = (projects.area == a) & (projects.stage == s)
-        for d in range(n_draw):
-            before = same & (opening[:, d] < opening[p, d])
-            supply = existing[a, s] + (places[before, None] * frac[before, :, d]).sum(axis=0)
-            unmet = np.maximum(demand[:, a, s, d] - supply, 0.0)
-            hit = np.flatnonzero(unmet > threshold)
-            if cancelled[p, d]:
-                status[p, d] = STATUS.index("cancelled")
-                if hit.size:
-                    needed[p, d] = years[hit[0]]
-                continue
-            o = opening[p, d]
-            if hit.size == 0:
-                status[p, d] = STATUS.index("not needed")
-                idle_py[p, d] = places[p] * frac[p, :, d].sum()
-                continue
-            n_p = int(years[hit[0]])
-            needed[p, d] = n_p
-            if o > n_p:
-                status[p, d] = STATUS.index("late")
-                late[p, d] = o - n_p
-                window = (years >= n_p) & (years < o)
-                short_py[p, d] = np.minimum(unmet[window], places[p]).sum()
-            elif o < n_p:
-                status[p, d] = STATUS.index("early")
-                window = (years >= o) & (years < n_p)
-                idle_py[p, d] = places[p] * frac[p, window, d].sum()
-            else:
-                status[p, d] = STATUS.index("on time")
+        before = same[:, None] & (opening < opening[p][None, :])  # (q, draw)
+        supply = existing[a, s] + np.einsum("q,qtd,qd->td", places, frac, before.astype(float))
+        unmet = np.maximum(demand[:, a, s, :] - supply, 0.0)  # (year, draw)
+        hit = unmet > threshold
+        any_hit = hit.any(axis=0)
+        first = np.where(any_hit, years[np.argmax(hit, axis=0)], -1)
+        needed[p] = first
+        o = opening[p]
+        st = np.where(~any_hit, STATUS.index("not needed"),
+                      np.where(o > first, STATUS.index("late"),
+                               np.where(o < first, STATUS.index("early"), STATUS.index("on time"))))
+        st = np.where(cancelled[p], STATUS.index("cancelled"), st)
+        status[p] = st
+        is_late = st == STATUS.index("late")
+        late[p] = np.where(is_late, o - first, 0)
+        window_late = (t_index >= first[None, :]) & (t_index < o[None, :])
+        short_py[p] = np.where(is_late, (np.minimum(unmet, places[p]) * window_late).sum(axis=0), 0.0)
+        open_places = places[p] * frac[p]  # (year, draw)
+        window_early = (t_index >= o[None, :]) & (t_index < first[None, :])
+        idle_py[p] = np.where(st == STATUS.index("early"), (open_places * window_early).sum(axis=0),
+                              np.where(st == STATUS.index("not needed"), open_places.sum(axis=0), 0.0))
     return ScheduleMatch(opening, needed, status, late, short_py, idle_py)
