@@ -68,7 +68,7 @@ def _print_plan_comparison(results: "Any") -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run scenarios, print the plan comparison and write the outputs into ``--out``."""
     import capacity.api as api
-    from capacity.results import estimates
+    from capacity.results import estimates, largest_gaps
 
     results = api.run(_scenarios(args), args.district, draws=args.draws, seed=args.seed,
                       progress=not args.quiet)
@@ -77,6 +77,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{first.district.name} {first.years[0]}-{first.years[-1]}, "
           f"{'deterministic' if args.draws == 0 else f'{args.draws} draws'}, seed {args.seed}")
     _print_plan_comparison(results)
+    for run in results.runs:
+        for year in sorted({2025, int(run.years[-1])} & set(int(y) for y in run.years)):
+            top = largest_gaps(run, year)
+            if len(top):
+                print(f"\nlargest street gaps, {run.scenario.name}, {year} (negative = shortfall):")
+                print(top[["area_code", "area_name", "stage", "demand", "places", "gap"]].to_string(
+                    index=False, float_format=lambda v: f"{v:,.0f}"))
     est = estimates(first)
     print(f"note: estimated inputs ({len(est)}): {', '.join(est)}")
     print(f"wrote {out}/ (gap.csv, plan_comparison.csv, indicators.csv, schedule.csv, meta.json)")

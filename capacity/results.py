@@ -13,7 +13,8 @@ Tables (all long, one row per key, ``scenario`` first):
 ``plan_comparison``
     one row per stage: the plan's stated need, the appendix's places, the projected need
     (demand in the plan's target year minus places in the base year), the gap left after
-    the projects in the target year, and the year and size of peak demand.
+    the projects in the target year (net, and the no-offset shortfall and surplus), the
+    year and size of peak demand, and demand, places, shortfall and surplus at the horizon.
 ``indicators``
     the plan's own indicators the model speaks to, year by year.
 ``schedule``
@@ -108,6 +109,7 @@ def plan_comparison_table(result: RunResult) -> pd.DataFrame:
     demand = result.gap.demand.sum(axis=1)  # (year, stage, draw)
     places = result.gap.places.sum(axis=1)
     shortfall = result.gap.district_shortfall
+    surplus = result.gap.district_surplus
     for s, stage in enumerate(d.stage_names):
         need_row = needs[needs["stage"] == stage] if needs is not None else None
         has_need = need_row is not None and len(need_row) > 0
@@ -126,10 +128,13 @@ def plan_comparison_table(result: RunResult) -> pd.DataFrame:
             "projected_need": float(_stat(projected_need, result.draws)),
             "gap_after_projects": float(_stat(gap_after, result.draws)),
             "shortfall_after_projects": float(_stat(shortfall[t, s], result.draws)),
+            "surplus_after_projects": float(_stat(surplus[t, s], result.draws)),
             "peak_demand_year": int(years[peak_t]),
             "peak_demand": float(demand[peak_t, s].mean()),
             "demand_horizon": float(demand[-1, s].mean()),
             "places_horizon": float(places[-1, s].mean()),
+            "shortfall_horizon": float(_stat(shortfall[-1, s], result.draws)),
+            "surplus_horizon": float(_stat(surplus[-1, s], result.draws)),
         }
         if result.draws > 0:
             for q in QUANTILES:
@@ -228,6 +233,16 @@ def schedule_table(result: RunResult) -> pd.DataFrame:
     for col in ("opening_year", "needed_year"):
         table[col] = table[col].astype("Int64")
     return table
+
+
+def largest_gaps(result: RunResult, year: int, n: int = 5) -> pd.DataFrame:
+    """The ``n`` largest street shortfalls and surpluses in ``year`` (point values)."""
+    g = gap_table(result)
+    g = g[(g["year"] == year) & (g["area_code"] != result.district.code)]
+    short = g[g["shortfall"] > 0.5].nlargest(n, "shortfall")
+    plus = g[g["surplus"] > 0.5].nlargest(n, "surplus")
+    cols = ["scenario", "year", "area_code", "area_name", "stage", "demand", "places", "gap"]
+    return pd.concat([short[cols], plus[cols]], ignore_index=True)
 
 
 def estimates(result: RunResult) -> list[str]:
