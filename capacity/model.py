@@ -370,9 +370,12 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     existing = district.places_array()
     places, clipped = places_by_year(existing, projects.arrays, years, n_draw)
     gap = strict_gap(demand, places)
-    schedule = match_projects(gap.demand, existing.sum(axis=2), projects.arrays, years)
     unplaced = None
+    reach = None
     if scenario.travel_limit_km is not None:
-        unplaced = transport_unplaced(gap.demand, gap.places, area_distances_km(district), scenario.travel_limit_km)
+        distances = area_distances_km(district)
+        reach = distances <= scenario.travel_limit_km
+        unplaced = transport_unplaced(gap.demand, gap.places, distances, scenario.travel_limit_km)
+    schedule = match_projects(gap.demand, existing.sum(axis=2), projects.arrays, years, reach=reach)
     return RunResult(district, scenario, years, children, demand, places, gap, projects, schedule,
                      unplaced, draws, seed, {"closures_clipped": float(clipped.sum())})

@@ -167,3 +167,18 @@ def test_schedule_early() -> None:
     assert STATUS[m.status[0, 0]] == "early"
     assert m.needed_year[0, 0] == 2022
     assert m.place_years_idle[0, 0] == 60.0
+
+
+def test_schedule_with_reach_pools_neighbouring_areas() -> None:
+    years = np.arange(2020, 2024)
+    # area 0 short from 2021; area 1 has 50 spare places; a project in area 0 opening 2022
+    demand = np.zeros((4, 2, 1, 1))
+    demand[:, 0, 0, 0] = [100, 130, 160, 160]
+    demand[:, 1, 0, 0] = 50
+    existing = np.array([[100.0], [100.0]])
+    p = ProjectArrays(np.array([0]), np.array([0]), np.array([0]), np.array([60.0]), np.array([2022]))
+    alone = match_projects(demand, existing, p, years)
+    assert alone.needed_year[0, 0] == 2021 and STATUS[alone.status[0, 0]] == "late"
+    # if children may use area 1's places: pooled 200 places, demand 180 in 2021, 210 in 2022
+    pooled = match_projects(demand, existing, p, years, reach=np.ones((2, 2), dtype=bool))
+    assert pooled.needed_year[0, 0] == 2022 and STATUS[pooled.status[0, 0]] == "on time"

@@ -63,6 +63,7 @@ def match_projects(
     projects: ProjectArrays,
     years: NDArray[np.int64],
     threshold: float = 0.5,
+    reach: NDArray[np.bool_] | None = None,
 ) -> ScheduleMatch:
     """Match each project to the year its places are first needed.
 
@@ -77,6 +78,12 @@ def match_projects(
     threshold : float
         A shortfall counts from this many children (default half a child, so rounding
         noise is not a need).
+    reach : ndarray of bool, shape (area, area), optional
+        ``reach[a, b]``: a project in area ``a`` can serve children of area ``b`` (within
+        the travel limit). The project's need is then judged on the pooled demand and
+        places of the areas it can serve: :math:`D = \sum_{b} D_b`,
+        :math:`S^{-p} = \sum_b S^0_b + \sum_{q \in b,\, o_q < o_p} c_q F_q`. Without it,
+        only the project's own area counts.
     """
     n_year, _, _, n_draw = demand.shape
     n = len(projects)
@@ -92,15 +99,18 @@ def match_projects(
     short_py = np.zeros((n, n_draw))
     idle_py = np.zeros((n, n_draw))
     t_index = years[:, None]  # (year, 1)
+    n_area = existing.shape[0]
+    served = np.eye(n_area, dtype=bool) if reach is None else np.asarray(reach, dtype=bool) | np.eye(n_area, dtype=bool)
     for p in range(n):
         a, s = projects.area[p], projects.stage[p]
         if places[p] <= 0:
             status[p] = STATUS.index("closure")
             continue
-        same = (projects.area == a) & (projects.stage == s)
+        pool = served[a]
+        same = pool[projects.area] & (projects.stage == s)
         before = same[:, None] & (opening < opening[p][None, :])  # (q, draw)
-        supply = existing[a, s] + np.einsum("q,qtd,qd->td", places, frac, before.astype(float))
-        unmet = np.maximum(demand[:, a, s, :] - supply, 0.0)  # (year, draw)
+        supply = existing[pool, s].sum() + np.einsum("q,qtd,qd->td", places, frac, before.astype(float))
+        unmet = np.maximum(demand[:, pool, s, :].sum(axis=1) - supply, 0.0)  # (year, draw)
         hit = unmet > threshold
         any_hit = hit.any(axis=0)
         first = np.where(any_hit, years[np.argmax(hit, axis=0)], -1)
