@@ -81,8 +81,8 @@ def match_projects(
     reach : ndarray of bool, shape (area, area), optional
         ``reach[a, b]``: a project in area ``a`` can serve children of area ``b`` (within
         the travel limit). The project's need is then judged on the pooled demand and
-        places of the areas it can serve: :math:`D = \sum_{b} D_b`,
-        :math:`S^{-p} = \sum_b S^0_b + \sum_{q \in b,\, o_q < o_p} c_q F_q`. Without it,
+        places of the areas it can serve: :math:`D = \\sum_{b} D_b`,
+        :math:`S^{-p} = \\sum_b S^0_b + \\sum_{q \\in b,\\, o_q < o_p} c_q F_q`. Without it,
         only the project's own area counts.
     """
     n_year, _, _, n_draw = demand.shape
