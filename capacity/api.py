@@ -84,6 +84,13 @@ class Results:
         return self._table("schedule")
 
     @property
+    def plot(self) -> Any:
+        """Figures of these results (:class:`capacity.plot.PlotAccessor`; matplotlib loads on first use)."""
+        from capacity.plot import PlotAccessor
+
+        return PlotAccessor(self)
+
+    @property
     def scenarios(self) -> list[str]:
         return [r.scenario.name for r in self.runs]
 

@@ -128,24 +128,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _add_run_options(p: argparse.ArgumentParser, out_default: str | None) -> None:
-    p.add_argument("--district", default=None, metavar="PATH",
-                   help="district folder (default: the embedded Haizhu district)")
-    p.add_argument("--draws", type=_non_negative, default=0, metavar="N",
-                   help="Monte Carlo draws (default 0: one deterministic run)")
-    p.add_argument("--seed", type=_non_negative, default=0, metavar="N", help="root random seed (default 0)")
-    p.add_argument("--out", default=out_default, metavar="DIR",
-                   help=f"output folder, replaced atomically (default: {out_default})")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from capacity.cli_plot import add_common_options
 
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {text!r}")
-    return value
+    add_common_options(p, out_default, out_help="output folder, replaced atomically")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML files; the first is the base")
     _add_run_options(compare, None)
     compare.set_defaults(func=cmd_compare)
+
+    from capacity.cli_plot import register
+
+    register(sub)
     return parser
 
 

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -52,17 +52,20 @@ def _note(fig: "Figure", run: "RunResult", text: str = "") -> None:
     fig.text(0.01, 0.01, "\n".join(lines), fontsize=6, color="#444444", ha="left", va="bottom", linespacing=1.4)
 
 
-def _area_name(run: "RunResult", area: str) -> str:
+def _area_name(run: "RunResult", area: str, labels: str = "auto") -> str:
+    from capacity.plot.maps import resolve_labels
+
+    zh_ok = resolve_labels(labels) == "zh"
     d = run.district
     if area == d.code:
-        zh = f" ({d.name_zh})" if d.name_zh and cjk_font() is not None else ""
+        zh = f" ({d.name_zh})" if d.name_zh and zh_ok else ""
         return f"{d.name}{zh} district"
     row = d.areas[d.areas["area_code"] == area]
     if row.empty:
         raise ValueError(f"expected an area code of the district or {d.code}, found {area!r}")
     zh = str(row["name_zh"].iloc[0])
     en = str(row["name_en"].iloc[0])
-    return f"{en} ({zh})" if zh and cjk_font() is not None else en
+    return f"{en} ({zh})" if zh and zh_ok else en
 
 
 def _series_panel(ax: "Axes", frame: pd.DataFrame, run: "RunResult", stage: str, area: str,
@@ -79,7 +82,7 @@ def _series_panel(ax: "Axes", frame: pd.DataFrame, run: "RunResult", stage: str,
     ax.fill_between(years, places, demand, where=demand > places, interpolate=True, color=SHORT, alpha=0.12, lw=0,
                     label="shortfall (net)" if area == run.district.code else "shortfall")
     ax.plot(years, demand, color=DEMAND, lw=2, marker="o", ms=2.5, label="demand" + (" (mean)" if run.draws else ""))
-    ax.plot(years, places, color=PLACES, lw=2, drawstyle="steps-post", label="places" + (" (mean)" if run.draws else ""))
+    ax.plot(years, places, color=PLACES, lw=2, marker="s", ms=2.5, label="places" + (" (mean)" if run.draws else ""))
     if show_target and run.district.plan_needs is not None:
         needs = run.district.plan_needs
         row = needs[needs["stage"] == stage]
@@ -103,11 +106,17 @@ def _series_panel(ax: "Axes", frame: pd.DataFrame, run: "RunResult", stage: str,
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if legend:
-        ax.legend(fontsize=fontsize - 0.5, loc="best", frameon=True, framealpha=0.9)
+        fig = ax.figure
+        handles, labels = ax.get_legend_handles_labels()
+        height = fig.get_figheight()  # type: ignore[union-attr]
+        fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.01, 1 - 0.68 / height),  # type: ignore[union-attr]
+                   ncol=len(handles), fontsize=fontsize - 0.5, frameon=False, columnspacing=1.4,
+                   handlelength=1.8)
 
 
 def demand_vs_places(results: "Results", stage: str | None = None, *, area: str | None = None,
-                     scenario: str | None = None, width: float = 10.0, dpi: float = 100) -> "Figure":
+                     scenario: str | None = None, labels: str = "auto", width: float = 10.0,
+                     dpi: float = 100) -> "Figure":
     """Demand and places over the years, for the district (default) or one street.
 
     Parameters
@@ -116,19 +125,21 @@ def demand_vs_places(results: "Results", stage: str | None = None, *, area: str 
         One stage; default every stage (2 x 2 panels).
     area : str, optional
         Area code of a street; default the district (its code, e.g. ``440105``).
+    labels : {"auto", "zh", "en"}
+        Add the Chinese name to the title if a CJK font is installed (``auto``, ``zh``).
     """
     run = pick_run(results, scenario)
     district = run.district
     area = district.code if area is None else str(area)
-    name = _area_name(run, area)
+    name = _area_name(run, area, labels)
     stages = [check_stage(run, stage)] if stage is not None else list(district.stage_names)
     g = results.gap
     sel = g[(g["scenario"] == run.scenario.name) & (g["area_code"] == area)]
     cols = 1 if len(stages) == 1 else 2
     rows = int(np.ceil(len(stages) / cols))
-    height = 1.2 + 3.1 * rows
+    height = 1.5 + 3.1 * rows
     fig = _figure((width, height), dpi)
-    gs = fig.add_gridspec(rows, cols, left=0.08, right=0.98, top=1 - 0.85 / height, bottom=0.55 / height,
+    gs = fig.add_gridspec(rows, cols, left=0.08, right=0.98, top=1 - 1.25 / height, bottom=0.55 / height,
                           hspace=0.38, wspace=0.18)
     for i, s in enumerate(stages):
         ax = fig.add_subplot(gs[i // cols, i % cols])
@@ -187,9 +198,10 @@ def schedule_timeline(results: "Results", *, scenario: str | None = None, width:
     phases = np.asarray(run.projects.arrays.phases)
     table_index = {(p, s): i for i, (p, s) in enumerate(zip(run.projects.table["project_id"], run.projects.table["stage"]))}
     n = len(rows)
-    height = 1.5 + 0.26 * max(n, 4)
+    top, bottom = 1.0, 1.45
+    height = top + bottom + 0.24 * max(n, 4)
     fig = _figure((width, height), dpi)
-    ax = fig.add_axes((0.36, 0.85 / height + 0.25, 0.50, 1 - (1.05 / height) - 0.25 - 0.45 / height))
+    ax = fig.add_axes((0.37, bottom / height, 0.40, 1 - (top + bottom) / height))
     x_end = int(years[-1]) + 1
     for y, r in enumerate(rows.itertuples()):
         colour = STAGE_COLOURS.get(r.stage, "#666666")
@@ -212,8 +224,8 @@ def schedule_timeline(results: "Results", *, scenario: str | None = None, width:
         if np.isfinite(r.p_late) and run.draws:
             extra.append(f"P(late) {r.p_late:.0%}")
         if np.isfinite(r.p_cancelled) and r.p_cancelled > 0:
-            extra.append(f"P(cancel) {r.p_cancelled:.0%}")
-        ax.text(1.01, y, status + ("; " + ", ".join(extra) if extra else ""), transform=ax.get_yaxis_transform(),
+            extra.append(f"P(cancelled) {r.p_cancelled:.0%}")
+        ax.text(1.015, y, ", ".join([status, *extra]), transform=ax.get_yaxis_transform(),
                 fontsize=6.5, va="center", ha="left", color=SHORT if status.startswith("late") else "#333333")
     labels = []
     for r in rows.itertuples():
@@ -238,15 +250,15 @@ def schedule_timeline(results: "Results", *, scenario: str | None = None, width:
                 Line2D([], [], ls="", marker="D", ms=5, color=SHORT, label="places first needed"),]
     if run.draws and (rows["opening_p90"] > rows["opening_p10"]).any():
         handles.append(Line2D([], [], color="#222222", marker="|", lw=1.2, label="opening P10-P90 (delays)"))
-    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.42 / height), ncol=min(len(handles), 4),
+    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.36 / height), ncol=min(len(handles), 4),
                fontsize=6.8, frameon=False)
     fig.text(0.01, 1 - 0.1 / height, "Construction schedule: opening against need", fontsize=12.5,
              fontweight="bold", ha="left", va="top")
     sub = (f"{run.district.name}, scenario '{run.scenario.name}'"
            + (f", {run.draws} draws (median opening year; delays and cancellations drawn)" if run.draws else "")
-           + ". A project is late when its street's places are needed before it opens; "
-             "phased projects open in shades.")
-    fig.text(0.01, 1 - 0.42 / height, sub, fontsize=7.5, ha="left", va="top", color="#333333")
+           + ".\nA project is late when its street's places are needed before it opens (status on the right); "
+             "a phased project's bar darkens as its phases open.")
+    fig.text(0.01, 1 - 0.42 / height, sub, fontsize=7.5, ha="left", va="top", color="#333333", linespacing=1.4)
     _note(fig, run)
     return fig
 
@@ -263,7 +275,7 @@ def plan_comparison_chart(results: "Results", *, scenario: str | None = None, wi
         ("plan_need", f"plan's stated need (new places by {ty})", "#969696"),
         ("appendix_places", "places of the plan's projects (appendix)", "#1f78b4"),
         ("projected_need", f"projected need: demand {ty} \u2212 places {base}", "#d95f02"),
-        ("gap_after_projects", f"gap left in {ty}: places \u2212 demand (negative = shortfall)", "#b2182b"),
+        ("gap_after_projects", f"gap left in {ty}: places \u2212 demand (negative = shortfall)", "#6a3d9a"),
     ]
     fig = _figure((width, 5.2), dpi)
     ax = fig.add_axes((0.08, 0.22, 0.9, 0.63))
@@ -273,13 +285,16 @@ def plan_comparison_chart(results: "Results", *, scenario: str | None = None, wi
         vals = pc[col].to_numpy(float)
         pos = x + (k - 1.5) * w
         bars = ax.bar(pos, np.nan_to_num(vals), width=w * 0.92, color=colour, label=label)
+        ends = vals.copy()
         if col == "projected_need" and "projected_need_p10" in pc:
-            lo = vals - pc["projected_need_p10"].to_numpy(float)
-            hi = pc["projected_need_p90"].to_numpy(float) - vals
-            ax.errorbar(pos, vals, yerr=[lo, hi], fmt="none", ecolor="#222222", elinewidth=1, capsize=3)
-        for b, v in zip(bars, vals):
+            p10 = pc["projected_need_p10"].to_numpy(float)
+            p90 = pc["projected_need_p90"].to_numpy(float)
+            ax.errorbar(pos, vals, yerr=[vals - p10, p90 - vals], fmt="none", ecolor="#222222", elinewidth=1,
+                        capsize=3)
+            ends = np.where(vals >= 0, np.maximum(vals, p90), np.minimum(vals, p10))
+        for b, v, e in zip(bars, vals, ends):
             if np.isfinite(v):
-                ax.annotate(f"{v:,.0f}", (b.get_x() + b.get_width() / 2, v), xytext=(0, 2 if v >= 0 else -2),
+                ax.annotate(f"{v:,.0f}", (b.get_x() + b.get_width() / 2, e), xytext=(0, 2 if v >= 0 else -2),
                             textcoords="offset points", ha="center", va="bottom" if v >= 0 else "top", fontsize=6.5)
     ax.axhline(0, color="#333333", lw=0.8)
     ax.set_xticks(x, [stage_label(s) for s in pc["stage"]], fontsize=9)
@@ -305,7 +320,3 @@ def plan_comparison_chart(results: "Results", *, scenario: str | None = None, wi
 
 
 __all__ = ["demand_vs_places", "schedule_timeline", "plan_comparison_chart"]
-
-
-def _unused(*_: Any) -> None:  # pragma: no cover
-    pass

@@ -290,8 +290,8 @@ def _figure(figsize: tuple[float, float], dpi: float) -> "Figure":
     return Figure(figsize=figsize, dpi=dpi)
 
 
-def _title(district: "District") -> str:
-    if district.name_zh and cjk_font() is not None:
+def _title(district: "District", labels: str = "zh") -> str:
+    if labels == "zh" and district.name_zh and cjk_font() is not None:
         return f"{district.name} ({district.name_zh})"
     return district.name
 
@@ -390,7 +390,7 @@ def gap_map(results: "Results", stage: str, year: int | None = None, *, scenario
         draw_projects(ax, points, year, size=6.5, label_size=7)
         project_legend(fig, year, (0.1 / lay.w, (0.42 + 0.58) / lay.h))
     _gap_colorbar(fig, coll, cax)
-    sub = (f"{_title(district)}, scenario '{run.scenario.name}'"
+    sub = (f"{_title(district, labels)}, scenario '{run.scenario.name}'"
            + (f", mean of {run.draws} draws" if run.draws else "")
            + f". District total: shortfall {total['shortfall']:,.0f} places in the streets short, "
            f"surplus {total['surplus']:,.0f} in the others (no offsetting between streets).")
@@ -474,7 +474,7 @@ def small_multiples(results: "Results", stages: Sequence[str] | str | None = Non
         title = f"{what} per street by stage, {year_list[0]}"
     else:
         title = f"{what} per street: {stage_label(stage_list[0])}, {', '.join(map(str, year_list))}"
-    sub = f"{_title(district)}, scenario '{run.scenario.name}'" + (f", {run.draws} draws" if run.draws else "")
+    sub = f"{_title(district, labels)}, scenario '{run.scenario.name}'" + (f", {run.draws} draws" if run.draws else "")
     if draw_points:
         sub += ". Circles: construction projects sized by places, opening year underneath (filled = open, hollow = later)."
     _headline(fig, lay, title, sub)
@@ -514,8 +514,8 @@ def shortfall_probability_map(results: "Results", stage: str | None = None, year
                         label_size=7)
     _prob_colorbar(fig, coll, cax)
     _headline(fig, lay, f"{stage_label(stage)}: probability of a shortfall per street, {year}",
-              f"{_title(district)}, scenario '{run.scenario.name}', share of {run.draws} draws (seed {run.seed}) "
-              "in which demand exceeds places by at least one child")
+              f"{_title(district, labels)}, scenario '{run.scenario.name}', share of {run.draws} draws (seed {run.seed}) "
+              "in which demand exceeds places (by more than half a child)")
     footer(fig, district)
     return fig
 

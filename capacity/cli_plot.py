@@ -1,0 +1,255 @@
+"""Command line: ``capacity map``, ``capacity chart``, ``capacity export``, ``capacity report``.
+
+:func:`register` adds the four subcommands to the ``capacity`` parser. Each runs the
+scenarios (default ``scenarios/baseline.toml``) like ``capacity run`` and writes its files
+into ``--out`` (default ``out``), next to whatever is there already: every file is drawn
+into a temporary folder first and then moved into place, so a failure leaves no partial
+file. Figures are written as PNG (``--dpi``, default 300 for print), SVG and PDF.
+
+matplotlib, geopandas and the model are imported inside the command functions only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+FORMATS = ("png", "svg", "pdf")
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, found {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, found {text!r}")
+    return value
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    items = tuple(dict.fromkeys(t.strip().lower() for t in text.split(",") if t.strip()))
+    bad = [t for t in items if t not in FORMATS]
+    if not items or bad:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(FORMATS)}, found {text!r}")
+    return items
+
+
+def add_common_options(p: argparse.ArgumentParser, out_default: str | None = "out",
+                       out_help: str = "output folder; files are added or replaced, others kept") -> None:
+    """--district, --draws, --seed, --out, --quiet: the options every running command shares."""
+    p.add_argument("--district", default=None, metavar="PATH",
+                   help="district folder (default: the embedded Haizhu district)")
+    p.add_argument("--draws", type=_non_negative, default=0, metavar="N",
+                   help="Monte Carlo draws (default 0: one deterministic run)")
+    p.add_argument("--seed", type=_non_negative, default=0, metavar="N", help="root random seed (default 0)")
+    p.add_argument("--out", default=out_default, metavar="DIR",
+                   help=f"{out_help} (default: {out_default})")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _scenario_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                   help="scenario TOML files (default scenarios/baseline.toml)")
+
+
+def _figure_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dpi", type=_positive, default=300, metavar="N", help="PNG resolution (default 300, for print)")
+    p.add_argument("--format", dest="formats", type=_formats, default=FORMATS, metavar="LIST",
+                   help="file formats, comma-separated (default png,svg,pdf)")
+
+
+def _run(args: argparse.Namespace) -> Any:
+    import capacity.api as api
+
+    scenarios = list(args.scenarios) or [str(api.default_scenario_path())]
+    return api.run(scenarios, args.district, draws=args.draws, seed=args.seed,
+                   progress=not getattr(args, "quiet", False))
+
+
+def _bad(what: str, expected: str) -> Exception:
+    from capacity.errors import InputError
+
+    return InputError.one("capacity", f"option {what}", "", expected)
+
+
+def _check(results: Any, args: argparse.Namespace) -> tuple[list[str], int | None]:
+    run = results.runs[0]
+    stages = list(run.district.stage_names)
+    chosen = stages
+    if getattr(args, "stage", None):
+        if args.stage not in stages:
+            raise _bad("--stage", f"expected one of {', '.join(stages)}, found {args.stage!r}")
+        chosen = [args.stage]
+    year = getattr(args, "year", None)
+    if year is not None:
+        years = [int(y) for y in run.years]
+        if year not in years:
+            raise _bad("--year", f"expected a year {years[0]}-{years[-1]}, found {year}")
+    area = getattr(args, "area", None)
+    if area is not None and area != run.district.code and area not in run.district.area_codes:
+        raise _bad("--area", f"expected an area code of the district or {run.district.code}, found {area!r}")
+    return chosen, year
+
+
+def _save(fig: Any, args: argparse.Namespace, stem: str, written: list[Path]) -> None:
+    from capacity.plot import save_figure
+
+    written.extend(save_figure(fig, args.out, stem, formats=args.formats, dpi=args.dpi))
+
+
+def _done(written: list[Path], start: float) -> int:
+    names = sorted({p.name for p in written})
+    folder = written[0].parent if written else Path(".")
+    print(f"wrote {len(names)} file(s) into {folder}/ in {time.perf_counter() - start:.1f} s")
+    for name in names:
+        print(f"  {name}")
+    return 0
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    """Gap maps per stage, the stages side by side, and with draws the probability of a shortfall."""
+    from capacity.plot import PlotAccessor, target_year
+
+    start = time.perf_counter()
+    results = _run(args)
+    stages, year = _check(results, args)
+    plot = PlotAccessor(results)
+    written: list[Path] = []
+    for run in results.runs:
+        name = run.scenario.name
+        y = year if year is not None else target_year(run)
+        for stage in stages:
+            _save(plot.gap_map(stage, y, scenario=name, labels=args.labels), args, f"gap_map_{name}_{stage}_{y}",
+                  written)
+            if run.draws > 0:
+                _save(plot.shortfall_probability_map(stage, y, scenario=name, labels=args.labels), args,
+                      f"p_shortfall_map_{name}_{stage}_{y}", written)
+        if len(stages) > 1:
+            _save(plot.small_multiples(None, y, scenario=name, labels=args.labels), args,
+                  f"gap_maps_{name}_{y}", written)
+        if args.years:
+            for stage in stages:
+                _save(plot.small_multiples(stage, args.years, scenario=name, labels=args.labels), args,
+                      f"gap_maps_{name}_{stage}_{'-'.join(map(str, args.years))}", written)
+    return _done(written, start)
+
+
+def cmd_chart(args: argparse.Namespace) -> int:
+    """Demand against places, the construction schedule and the plan comparison."""
+    from capacity.plot import PlotAccessor
+
+    start = time.perf_counter()
+    results = _run(args)
+    stages, _ = _check(results, args)
+    plot = PlotAccessor(results)
+    written: list[Path] = []
+    district = results.runs[0].district
+    area = args.area or district.code
+    for run in results.runs:
+        name = run.scenario.name
+        stage = args.stage
+        suffix = f"_{stage}" if stage else ""
+        _save(plot.demand_vs_places(stage, area=area, scenario=name), args,
+              f"demand_vs_places_{name}_{area}{suffix}", written)
+        _save(plot.schedule_timeline(scenario=name), args, f"schedule_{name}", written)
+        _save(plot.plan_comparison(scenario=name), args, f"plan_comparison_{name}", written)
+    return _done(written, start)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """GeoPackage and GeoJSON of the streets with their gap figures."""
+    from capacity.export import export
+
+    start = time.perf_counter()
+    results = _run(args)
+    _, year = _check(results, args)
+    written = export(results, args.out, year=year)
+    return _done(written, start)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """One PDF report: plan comparison, maps, charts, assumptions and data provenance."""
+    from capacity.report import write_report
+
+    start = time.perf_counter()
+    results = _run(args)
+    _, year = _check(results, args)
+    path = write_report(results, Path(args.out) / args.name, year=year)
+    return _done([path], start)
+
+
+def register(subparsers: Any, add_common: Callable[..., None] | None = None) -> None:
+    """Add ``map``, ``chart``, ``export`` and ``report`` to the ``capacity`` parser's subcommands.
+
+    Parameters
+    ----------
+    subparsers
+        The object returned by ``parser.add_subparsers()``.
+    add_common : callable, optional
+        ``add_common(parser, out_default)`` adding --district, --draws, --seed, --out and
+        --quiet; default :func:`add_common_options`.
+    """
+    common = add_common or add_common_options
+
+    p = subparsers.add_parser(
+        "map", help="draw gap maps per street (PNG, SVG, PDF)",
+        description="Draw the gap (places minus demand) per street as maps: one per stage, the stages side by "
+        "side, and with --draws the probability of a shortfall. Files: gap_map_<scenario>_<stage>_<year>.*, "
+        "gap_maps_<scenario>_<year>.*, p_shortfall_map_<scenario>_<stage>_<year>.*.")
+    _scenario_arg(p)
+    common(p, "out")
+    p.add_argument("--stage", default=None, metavar="STAGE", help="one stage (default: every stage)")
+    p.add_argument("--year", type=int, default=None, metavar="YEAR",
+                   help="school year to map (default: the plan's target year, 2025 for Haizhu)")
+    p.add_argument("--years", type=int, nargs="+", default=None, metavar="YEAR",
+                   help="also draw each stage over these years side by side")
+    p.add_argument("--labels", choices=("auto", "zh", "en", "none"), default="auto",
+                   help="street names: Chinese if a CJK font is installed (auto, default), English, or none")
+    _figure_options(p)
+    p.set_defaults(func=cmd_map)
+
+    p = subparsers.add_parser(
+        "chart", help="draw demand against places, the construction schedule and the plan comparison",
+        description="Draw demand against places over the years (district or --area; P10-P90 band with --draws; "
+        "the plan's target marked), the construction schedule and the plan comparison.")
+    _scenario_arg(p)
+    common(p, "out")
+    p.add_argument("--stage", default=None, metavar="STAGE", help="one stage (default: every stage, 2 x 2 panels)")
+    p.add_argument("--area", default=None, metavar="CODE", help="a street's area code (default: the district)")
+    _figure_options(p)
+    p.set_defaults(func=cmd_chart)
+
+    p = subparsers.add_parser(
+        "export", help="write the streets with their gap figures as GeoPackage and GeoJSON",
+        description="Write gap.gpkg (layer gap: one feature per scenario, street, stage and year; layer "
+        "gap_<year>: one feature per scenario and street, a column per stage), gap.geojson (the long layer) and "
+        "gap_<year>.geojson (the wide layer).")
+    _scenario_arg(p)
+    common(p, "out")
+    p.add_argument("--year", type=int, default=None, metavar="YEAR",
+                   help="year of the wide layer (default: the plan's target year)")
+    p.set_defaults(func=cmd_export)
+
+    p = subparsers.add_parser(
+        "report", help="write one PDF report for planners",
+        description="Write one PDF: the plan comparison, gap maps, demand against places, the construction "
+        "schedule, each scenario's assumptions and the data's provenance (which inputs are estimates).")
+    _scenario_arg(p)
+    common(p, "out")
+    p.add_argument("--year", type=int, default=None, metavar="YEAR",
+                   help="year of the maps (default: the plan's target year)")
+    p.add_argument("--name", default="report.pdf", metavar="FILE", help="file name (default report.pdf)")
+    p.set_defaults(func=cmd_report)
+
+
+__all__ = ["register", "add_common_options", "cmd_map", "cmd_chart", "cmd_export", "cmd_report"]

@@ -1,0 +1,139 @@
+"""Streets with their gap figures as GIS files (GeoPackage, GeoJSON).
+
+Layers
+------
+``gap`` (long)
+    One feature per scenario x street x stage x year: the street's polygon with every
+    column of the gap table (``demand``, ``places``, ``gap``, ``shortfall``, ``surplus``,
+    ... and with draws ``*_p10/p50/p90`` and ``p_shortfall``) plus ``name_zh``. Filter it
+    in a GIS by stage and year. The district's own rows (its code) have no polygon of
+    their own and are left out; the district totals are in ``gap.csv``.
+``gap_<year>`` (wide)
+    One feature per scenario x street for one year, with one column per stage and figure:
+    ``gap_primary``, ``shortfall_junior``, ``p_shortfall_senior``, ...
+
+Numbers are written as they are in the gap table (not rounded); ``gap.csv`` rounds them to
+two decimals. GeoJSON files are in EPSG:4326 (longitude, latitude) as RFC 7946 asks;
+the GeoPackage keeps the district's EPSG:4326 too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+    from capacity.api import Results
+
+#: Figures carried into the wide layer, per stage.
+WIDE_FIGURES = ("demand", "places", "gap", "shortfall", "surplus", "gap_p10", "gap_p90", "p_shortfall")
+
+
+def _areas(results: "Results") -> "gpd.GeoDataFrame":
+    district = results.runs[0].district
+    return district.areas[["area_code", "name_zh", "geometry"]].to_crs(4326)
+
+
+def long_layer(results: "Results") -> "gpd.GeoDataFrame":
+    """The ``gap`` layer: one feature per scenario x street x stage x year."""
+    import geopandas as gpd
+
+    district = results.runs[0].district
+    table = results.gap
+    table = table[table["area_code"] != district.code]
+    frame = _areas(results).merge(table, on="area_code", how="inner")
+    cols = ["scenario", "year", "area_code", "area_name", "name_zh", "stage"]
+    cols += [c for c in table.columns if c not in cols]
+    frame = frame[[*cols, "geometry"]].sort_values(["scenario", "year", "area_code", "stage"], kind="stable")
+    order = {s: i for i, s in enumerate(district.stage_names)}
+    frame = frame.assign(_s=frame["stage"].map(order)).sort_values(
+        ["scenario", "year", "area_code", "_s"], kind="stable").drop(columns="_s")
+    frame["year"] = frame["year"].astype("int32")
+    return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry="geometry", crs=4326)
+
+
+def wide_layer(results: "Results", year: int) -> "gpd.GeoDataFrame":
+    """The ``gap_<year>`` layer: one feature per scenario x street, a column per stage and figure."""
+    import geopandas as gpd
+
+    district = results.runs[0].district
+    years = [int(y) for y in results.runs[0].years]
+    if int(year) not in years:
+        raise ValueError(f"expected a year {years[0]}-{years[-1]}, found {year!r}")
+    table = results.gap
+    table = table[(table["year"] == int(year)) & (table["area_code"] != district.code)]
+    figures = [f for f in WIDE_FIGURES if f in table.columns]
+    wide = table.pivot_table(index=["scenario", "area_code", "area_name"], columns="stage", values=figures,
+                             aggfunc="first", sort=False)
+    wide.columns = [f"{fig}_{stage}" for fig, stage in wide.columns]
+    ordered = [f"{f}_{s}" for s in district.stage_names for f in figures if f"{f}_{s}" in wide.columns]
+    wide = wide[ordered].reset_index()
+    wide.insert(1, "year", int(year))
+    frame = _areas(results).merge(wide, on="area_code", how="inner")
+    lead = ["scenario", "year", "area_code", "area_name", "name_zh"]
+    frame = frame[[*lead, *ordered, "geometry"]].sort_values(["scenario", "area_code"], kind="stable")
+    return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry="geometry", crs=4326)
+
+
+def default_year(results: "Results") -> int:
+    """The plan's target year if within the horizon, else the base year + 5."""
+    from capacity.plot import target_year
+
+    return target_year(results.runs[0])
+
+
+def write_geopackage(results: "Results", path: str | Path, *, year: int | None = None) -> Path:
+    """Write the ``gap`` layer and the ``gap_<year>`` layer into one GeoPackage (atomically)."""
+    path = Path(path)
+    year = default_year(results) if year is None else int(year)
+    layers = {"gap": long_layer(results), f"gap_{year}": wide_layer(results, year)}
+    return _atomic(path, lambda tmp: [frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+                                      for name, frame in layers.items()])
+
+
+def write_geojson(results: "Results", path: str | Path, *, wide_year: int | None = None) -> Path:
+    """Write the long ``gap`` layer (or, with ``wide_year``, the wide layer) as GeoJSON."""
+    path = Path(path)
+    frame = long_layer(results) if wide_year is None else wide_layer(results, wide_year)
+    return _atomic(path, lambda tmp: frame.to_file(tmp, driver="GeoJSON", engine="pyogrio",
+                                                   layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"}))
+
+
+def export(results: "Results", out_dir: str | Path, *, year: int | None = None) -> list[Path]:
+    """Write ``gap.gpkg``, ``gap.geojson`` and ``gap_<year>.geojson`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    year = default_year(results) if year is None else int(year)
+    return [
+        write_geopackage(results, out / "gap.gpkg", year=year),
+        write_geojson(results, out / "gap.geojson"),
+        write_geojson(results, out / f"gap_{year}.geojson", wide_year=year),
+    ]
+
+
+def _atomic(path: Path, write: Callable[[Path], Any]) -> Path:
+    """Call ``write(tmp_path)`` in a temporary folder beside ``path``, then move it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        tmp = tmp_dir / path.name
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return path
+
+
+def read_layer(path: str | Path, layer: str | None = None) -> "gpd.GeoDataFrame":
+    """Read a layer back (convenience for checks and notebooks)."""
+    import geopandas as gpd
+
+    return gpd.read_file(path, layer=layer, engine="pyogrio")
+
+
+__all__ = ["WIDE_FIGURES", "export", "long_layer", "read_layer", "wide_layer", "write_geojson", "write_geopackage"]
