@@ -15,6 +15,7 @@ distribution at its centre), recomputed for the one cell with every age kept.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ from capacity.io.district import District
 from capacity.scenario import Scenario
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Explanation:
     """One cell's calculation: ``cohorts`` (demand side), ``supply`` (places) and totals."""
 
@@ -37,6 +38,12 @@ class Explanation:
     cohorts: pd.DataFrame
     supply: pd.DataFrame
     totals: dict[str, float]
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.to_text())}</pre>"
 
     def to_text(self) -> str:
         """A plain-text account of the cell."""

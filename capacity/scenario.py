@@ -225,7 +225,12 @@ class Scenario:
     source: str = ""
 
     def replace(self, **changes: Any) -> "Scenario":
-        """A copy with some fields changed (``dataclasses.replace``)."""
+        """A copy with some fields changed (``dataclasses.replace``).
+
+        The copy no longer stands for the file it was loaded from, so ``source`` is cleared
+        unless given: outputs then do not attribute it to (or hash) that file.
+        """
+        changes.setdefault("source", "")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:

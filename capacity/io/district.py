@@ -127,6 +127,11 @@ class District:
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
     plan: pd.DataFrame | None = None
 
+    def __repr__(self) -> str:
+        return (f"<District {self.name} ({self.code}), {len(self.area_codes)} areas, base year {self.base_year}, "
+                f"stages {', '.join(self.stage_names)}, {self.projects['project_id'].nunique()} projects, "
+                f"from {self.path.name}/>")
+
     # ------------------------------------------------------------------ plan
 
     @property
