@@ -5,7 +5,9 @@ Tables (all long, one row per key, ``scenario`` first):
 ``gap``
     scenario, year, area_code, area_name, stage, demand, places, gap, shortfall, surplus,
     demand_public, places_public, gap_public [, shortfall_after_transport]
-    [, demand_p10, demand_p50, demand_p90, places_p10 ... gap_p90, p_shortfall].
+    [, demand_p10, demand_p50, demand_p90, places_p10 ... gap_p90, p_shortfall], level.
+    ``level`` is ``area`` for a street and ``district`` for the district's own rows (for
+    which ``p_shortfall`` is the chance that at least one street is short).
     The district is an area of its own (its code, e.g. 440105) whose shortfall and
     surplus are the sums over areas (no offsetting) and whose gap is the net sum. With
     draws, the value columns are means over draws, ``*_pNN`` are quantiles and
@@ -97,6 +99,7 @@ def gap_table(result: RunResult) -> pd.DataFrame:
     table = _long(result, arrays, draws, quantiles=("demand", "places", "gap"))
     if draws > 0:
         table["p_shortfall"] = (arrays["shortfall"] > 0.5).mean(axis=-1).reshape(-1)
+    table["level"] = np.where(table["area_code"] == result.district.code, "district", "area")
     return table
 
 

@@ -22,94 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
-from numpy.typing import NDArray
-
 from capacity.errors import InputError
 
 STAGE_PARAMETERS = ("enrolment_rate", "migrant_share", "local_public_share", "migrant_public_share")
 
-# --- distributions ------------------------------------------------------------------
-
-_DIST_PARAMS: dict[str, tuple[str, ...]] = {
-    "fixed": ("value",),
-    "normal": ("mean", "sd"),
-    "lognormal": ("median", "sigma"),
-    "uniform": ("low", "high"),
-    "triangular": ("low", "mode", "high"),
-    "poisson": ("mean",),
-}
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """A random quantity of a scenario: ``{ dist = "normal", mean = 1.0, sd = 0.1 }``.
-
-    Kinds and parameters: ``fixed`` (value), ``normal`` (mean, sd), ``lognormal`` (median,
-    sigma of the log), ``uniform`` (low, high), ``triangular`` (low, mode, high),
-    ``poisson`` (mean; whole numbers, e.g. years of delay).
-    """
-
-    kind: str
-    params: tuple[tuple[str, float], ...]
-
-    def __getitem__(self, name: str) -> float:
-        return dict(self.params)[name]
-
-    @property
-    def is_degenerate(self) -> bool:
-        """True if every draw gives the same value."""
-        p = dict(self.params)
-        return (
-            self.kind == "fixed"
-            or (self.kind == "normal" and p["sd"] == 0)
-            or (self.kind == "lognormal" and p["sigma"] == 0)
-            or (self.kind in ("uniform", "triangular") and p["low"] == p["high"])
-            or (self.kind == "poisson" and p["mean"] == 0)
-        )
-
-    @property
-    def center(self) -> float:
-        """The value of a zero-variance draw (deterministic runs use it)."""
-        p = dict(self.params)
-        return {
-            "fixed": lambda: p["value"],
-            "normal": lambda: p["mean"],
-            "lognormal": lambda: p["median"],
-            "uniform": lambda: (p["low"] + p["high"]) / 2,
-            "triangular": lambda: p["mode"],
-            "poisson": lambda: p["mean"],
-        }[self.kind]()
-
-    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> NDArray[np.float64]:
-        """Draw ``size`` values with the generator ``rng``."""
-        p = dict(self.params)
-        if self.kind == "fixed":
-            return np.full(size, p["value"], dtype=float)
-        if self.kind == "normal":
-            return rng.normal(p["mean"], p["sd"], size)
-        if self.kind == "lognormal":
-            return p["median"] * np.exp(rng.normal(0.0, p["sigma"], size))
-        if self.kind == "uniform":
-            return rng.uniform(p["low"], p["high"], size)
-        if self.kind == "triangular":
-            if p["low"] == p["high"]:
-                return np.full(size, p["low"], dtype=float)
-            return rng.triangular(p["low"], p["mode"], p["high"], size)
-        return rng.poisson(p["mean"], size).astype(float)
-
-
-YearValue = float | tuple[tuple[int, float], ...]
-
-
-def year_values(value: YearValue, years: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Evaluate a number or a year table at ``years`` (linear between, held outside)."""
-    if isinstance(value, (int, float)):
-        return np.full(len(years), float(value))
-    xs = [y for y, _ in value]
-    ys = [v for _, v in value]
-    return np.interp(years, xs, ys)
-
+from capacity.distributions import (  # noqa: E402  (re-exported: part of the scenario API)
+    _DIST_PARAMS,
+    Distribution,
+    YearValue,
+    as_year_value,
+    year_values,
+)
 
 # --- the scenario ---------------------------------------------------------------------
 
@@ -126,6 +49,11 @@ class Fertility:
     tfr: YearValue | None = None
     uncertainty: Distribution | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "multiplier", as_year_value(self.multiplier))
+        if self.tfr is not None:
+            object.__setattr__(self, "tfr", as_year_value(self.tfr))
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -140,6 +68,11 @@ class Migration:
     scale_by_area: tuple[tuple[str, float], ...] = ()
     scale_by_age: tuple[tuple[int, int, float], ...] = ()
     uncertainty: Distribution | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scale", as_year_value(self.scale))
+        if isinstance(self.scale_by_area, Mapping):
+            object.__setattr__(self, "scale_by_area", tuple(sorted(self.scale_by_area.items())))
 
 
 @dataclass(frozen=True)
@@ -537,3 +470,10 @@ def _housing(r: _Reader, data: Any) -> Housing:
         raise r.fail("housing.children_per_dwelling", "a yield table when developments are given")
     unc = r.distribution(h["uncertainty"], "housing.uncertainty") if "uncertainty" in h else None
     return Housing(tuple(out), tuple(yields), unc)
+
+
+__all__ = [
+    "Distribution", "YearValue", "as_year_value", "year_values", "STAGE_PARAMETERS",
+    "Fertility", "Migration", "Mortality", "ProjectChanges", "Housing", "Scenario",
+    "load_scenario", "scenario_from_dict",
+]
