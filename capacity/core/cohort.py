@@ -47,24 +47,40 @@ floating-point rounding) per area and sex.
 
 Performance
 -----------
-The draws are independent, so the engine processes them in blocks of
-``block_draws`` draws and runs *all* steps for one block before moving on to the next.
-A block's state (two buffers of ``area x sex x age x block_draws`` float64) stays in the
-processor's cache for the whole projection; main memory only sees the base population
-and rates being read once per step and the kept output ages being written. Every
-operation is a numpy ufunc over the whole block with a preallocated ``out=`` buffer.
+The draws are independent, so the engine processes them in blocks of ``block_draws``
+draws and runs *all* steps for one block before moving on to the next, optionally with
+several threads (:mod:`capacity.core._blocks`). Within a block, every operation of a
+step (:class:`_CohortKernel`) is a numpy ufunc over the whole block with a preallocated
+``out=`` buffer.
+
+Module layout: this module holds the model (survival ratios, the kernel of one step,
+the public projection functions and :class:`Projection`); input validation is in
+:mod:`capacity.core._checks` and the block driver in :mod:`capacity.core._blocks`,
+both shared with :mod:`capacity.core.hamilton_perry`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Protocol, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from capacity.core._blocks import _Buffers, _Outputs, _run, _Tile
+from capacity.core._checks import (
+    AXES,
+    Array,
+    _as_float,
+    _check_base,
+    _check_int,
+    _check_rate_shape,
+    _check_values,
+    _group_of_age,
+    _raise_at,
+    _resolve_draws,
+)
 from capacity.errors import SpecificationError
 
 __all__ = [
@@ -82,18 +98,10 @@ FEMALE = 0
 """Index of females on the sex axis."""
 MALE = 1
 """Index of males on the sex axis."""
-AXES = ("step", "area", "sex", "age", "draw")
-"""Names of the five axes of rate arrays (population arrays: ``year`` for ``step``)."""
 DEFAULT_RADIX = 100_000.0
 """Default life-table radix ``l0``."""
-
-Array = NDArray[np.float64]
-AgeIndexer = slice | np.ndarray
-
-#: Target size in bytes of one block state buffer (see ``block_draws``): the few
-#: block-sized buffers of one or two threads then stay in a 32 MiB L3 cache, while the
-#: block stays wide enough for numpy's per-call overhead to be small.
-_BLOCK_BYTES = 2 * 1024 * 1024
+# AXES (the names of the five axes) is defined with the shape checks that use it,
+# in capacity.core._checks, and re-exported here.
 
 
 # --------------------------------------------------------------------------------------
@@ -156,241 +164,22 @@ class Projection:
                 value.flags.writeable = False
 
 
-# --------------------------------------------------------------------------------------
-# Validation helpers (shared with hamilton_perry)
-# --------------------------------------------------------------------------------------
 
-
-def _index_text(index: tuple[int, ...]) -> str:
-    return "[" + ", ".join(str(int(i)) for i in index) + "]"
-
-
-def _raise_at(name: str, array: np.ndarray, bad: np.ndarray, expected: str) -> None:
-    """Raise a :class:`SpecificationError` for the first True cell of ``bad``."""
-    flat = int(np.argmax(bad.reshape(-1)))
-    index = tuple(int(i) for i in np.unravel_index(flat, bad.shape))
-    value = array[index]
-    text = repr(float(value)) if np.issubdtype(array.dtype, np.floating) else str(value)
-    raise SpecificationError(f"{name}{_index_text(index)} = {text}: {expected}")
-
-
-def _as_float(name: str, value: ArrayLike) -> Array:
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise SpecificationError(f"{name}: expected an array of numbers ({error})") from None
-    return array
-
-
-def _check_values(
-    name: str,
-    array: np.ndarray,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    expected: str | None = None,
-) -> None:
-    """Check that every value is finite and within ``[low, high]`` (or ``(low, high]``)."""
-    ok = np.isfinite(array)
-    if low is not None:
-        ok &= (array > low) if low_open else (array >= low)
-    if high is not None:
-        ok &= array <= high
-    if not ok.all():
-        if expected is None:
-            expected = _range_text(low, high, low_open)
-        _raise_at(name, array, ~ok, expected)
-
-
-def _range_text(low: float | None, high: float | None, low_open: bool) -> str:
-    def num(v: float) -> str:
-        return f"{v:g}"
-
-    if low is not None and high is not None:
-        return f"expected a value in {'(' if low_open else '['}{num(low)}, {num(high)}]"
-    if low is not None:
-        return f"expected a finite value {'>' if low_open else '>='} {num(low)}"
-    if high is not None:
-        return f"expected a finite value <= {num(high)}"
-    return "expected a finite number"
-
-
-def _check_int(name: str, value: object, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise SpecificationError(f"{name} = {value!r}: expected an integer >= {minimum}")
-    if value < minimum:
-        raise SpecificationError(f"{name} = {value!r}: expected an integer >= {minimum}")
-    return int(value)
-
-
-def _check_base(name: str, base: ArrayLike) -> Array:
-    """Validate a base population; return it as a 4-d ``(area, sex, age, draw)`` array."""
-    array = _as_float(name, base)
-    if array.ndim not in (3, 4):
-        raise SpecificationError(
-            f"{name} has shape {array.shape}: expected (area, sex, age) or "
-            "(area, sex, age, draw)"
-        )
-    if array.shape[1] != 2:
-        raise SpecificationError(
-            f"{name} has shape {array.shape}: axis 1 (sex) has length {array.shape[1]}, "
-            "expected 2 (female, male)"
-        )
-    if array.shape[2] < 2:
-        raise SpecificationError(
-            f"{name} has shape {array.shape}: axis 2 (age) has length {array.shape[2]}, "
-            "expected at least 2 age groups (the last one is open)"
-        )
-    if array.shape[0] < 1 or (array.ndim == 4 and array.shape[3] < 1):
-        raise SpecificationError(f"{name} has shape {array.shape}: expected non-empty axes")
-    _check_values(name, array, low=0.0)
-    return array if array.ndim == 4 else array[..., np.newaxis]
-
-
-def _check_rate_shape(
-    name: str,
-    array: np.ndarray,
-    *,
-    steps: int,
-    areas: int,
-    sexes: tuple[int, ...],
-    ages: int | None,
-) -> None:
-    """Check a 5-d rate array against ``(step, area, sex, age, draw)``.
-
-    ``ages=None`` accepts any positive length on the age axis. The draw axis is checked
-    later, jointly with the other inputs (:func:`_resolve_draws`).
-    """
-    if array.ndim != 5:
-        raise SpecificationError(
-            f"{name} has shape {array.shape}: expected a 5-d array "
-            "(step, area, sex, age, draw)"
-        )
-    allowed: list[tuple[int, ...]] = [
-        (1, steps),
-        (1, areas),
-        sexes,
-        (ages,) if ages is not None else (),
-    ]
-    for axis, lengths in enumerate(allowed):
-        length = array.shape[axis]
-        if lengths and length not in lengths:
-            want = " or ".join(str(v) for v in sorted(set(lengths)))
-            raise SpecificationError(
-                f"{name} has shape {array.shape}: axis {axis} ({AXES[axis]}) has length "
-                f"{length}, expected {want}"
-            )
-        if length < 1:
-            raise SpecificationError(
-                f"{name} has shape {array.shape}: axis {axis} ({AXES[axis]}) is empty"
-            )
-    if array.shape[4] < 1:
-        raise SpecificationError(f"{name} has shape {array.shape}: axis 4 (draw) is empty")
-
-
-def _resolve_draws(named: Sequence[tuple[str, int, int]]) -> int:
-    """Common number of draws of several inputs.
-
-    Parameters
-    ----------
-    named : sequence of (name, draw length, axis index)
-        Every input's draw-axis length; each must be 1 or the common length.
-    """
-    draws, source = 1, ""
-    for name, length, _ in named:
-        if length > 1 and draws == 1:
-            draws, source = length, name
-    for name, length, axis in named:
-        if length not in (1, draws):
-            raise SpecificationError(
-                f"{name}: axis {axis} (draw) has length {length}, expected 1 or {draws} "
-                f"(the number of draws of {source})"
-            )
-    return draws
-
-
-def _check_keep_ages(keep_ages: slice | ArrayLike | None, groups: int) -> AgeIndexer:
-    """Normalise ``keep_ages`` to a slice (if contiguous) or an int index array."""
-    if keep_ages is None:
-        return slice(0, groups)
-    if isinstance(keep_ages, slice):
-        indices = np.arange(groups)[keep_ages]
-    else:
-        indices = np.asarray(keep_ages)
-        if indices.ndim != 1 or not (
-            indices.size == 0 or np.issubdtype(indices.dtype, np.integer)
-        ):
-            raise SpecificationError(
-                f"keep_ages = {keep_ages!r}: expected a slice or a 1-d array of "
-                "age-group indices"
-            )
-        indices = indices.astype(np.intp)
-        bad = (indices < 0) | (indices >= groups)
-        if bad.any():
-            _raise_at("keep_ages", indices, bad, f"expected an age-group index in [0, {groups - 1}]")
-    if indices.size and np.all(np.diff(indices) == 1):
-        return slice(int(indices[0]), int(indices[-1]) + 1)
-    return indices
-
-
-def _kept_indices(indexer: AgeIndexer, groups: int) -> NDArray[np.intp]:
-    return np.arange(groups, dtype=np.intp)[indexer]
-
-
-def _check_bands(
-    age_bands: Sequence[tuple[int, int]] | None, groups: int
-) -> tuple[tuple[int, int], ...]:
-    if age_bands is None:
-        return ()
-    bands: list[tuple[int, int]] = []
-    for i, band in enumerate(age_bands):
-        try:
-            first, last = (int(v) for v in band)
-        except (TypeError, ValueError):
-            raise SpecificationError(
-                f"age_bands[{i}] = {band!r}: expected a pair (first, last) of age-group "
-                "indices"
-            ) from None
-        if not 0 <= first <= last < groups:
-            raise SpecificationError(
-                f"age_bands[{i}] = {band!r}: expected 0 <= first <= last <= {groups - 1}"
-            )
-        bands.append((first, last))
-    return tuple(bands)
-
-
-def _group_of_age(name: str, age: object, width: int, groups: int) -> int:
-    """Age-group index of an age in years that must start a group."""
-    years = _check_int(name, age, minimum=0)
-    if years % width:
-        raise SpecificationError(
-            f"{name} = {years}: expected a multiple of the age-group width {width}"
-        )
-    group = years // width
-    if group >= groups:
-        raise SpecificationError(
-            f"{name} = {years}: expected an age below {groups * width} "
-            f"(the start of the open group is {(groups - 1) * width})"
-        )
-    return group
-
-
-def _at_step(array: np.ndarray, step: int) -> np.ndarray:
-    """Step ``step`` of a 5-d rate array, broadcasting a length-1 step axis (4-d view)."""
-    return array[step] if array.shape[0] > 1 else array[0]
-
-
-def _draw_block(array: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """Draws ``start:stop`` of an array with draws last, broadcasting length 1."""
-    return array[..., start:stop] if array.shape[-1] > 1 else array
-
-
-def default_block_draws(areas: int, groups: int, draws: int) -> int:
-    """Number of draws processed together so that one state buffer is ~2 MiB."""
-    per_draw = areas * 2 * groups * 8
-    return max(1, min(draws, _BLOCK_BYTES // per_draw))
-
+def _projection(outputs: _Outputs, width: int) -> Projection:
+    """The filled outputs of a run (:func:`capacity.core._blocks._run`) as a
+    :class:`Projection`."""
+    return Projection(
+        population=outputs.population,
+        ages=outputs.ages,
+        width=width,
+        bands=outputs.bands,
+        band_ages=outputs.band_ages,
+        total=outputs.total,
+        births=outputs.births,
+        deaths=outputs.deaths,
+        net_migration=outputs.net_migration,
+        migration_adjustment=outputs.migration_adjustment,
+    )
 
 # --------------------------------------------------------------------------------------
 # Survival ratios
@@ -469,191 +258,6 @@ def survival_ratios(nLx: ArrayLike, *, width: int = 1, radix: float = DEFAULT_RA
 
 
 # --------------------------------------------------------------------------------------
-# Block driver (shared with hamilton_perry)
-# --------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Outputs:
-    """Preallocated output arrays, written block by block."""
-
-    population: Array
-    keep: AgeIndexer
-    bands: Array | None
-    band_ages: tuple[tuple[int, int], ...]
-    total: Array | None = None
-    births: Array | None = None
-    deaths: Array | None = None
-    net_migration: Array | None = None
-    migration_adjustment: Array | None = None
-
-    @classmethod
-    def allocate(
-        cls,
-        steps: int,
-        areas: int,
-        groups: int,
-        draws: int,
-        keep: AgeIndexer,
-        band_ages: tuple[tuple[int, int], ...],
-        accounting: bool,
-    ) -> "_Outputs":
-        kept = _kept_indices(keep, groups).size
-        out = cls(
-            population=np.empty((steps + 1, areas, 2, kept, draws)),
-            keep=keep,
-            bands=np.empty((steps + 1, areas, 2, len(band_ages), draws)) if band_ages else None,
-            band_ages=band_ages,
-        )
-        if accounting:
-            out.total = np.empty((steps + 1, areas, 2, draws))
-            out.births = np.empty((steps, areas, 2, draws))
-            out.deaths = np.empty((steps, areas, 2, draws))
-            out.net_migration = np.empty((steps, areas, 2, draws))
-            out.migration_adjustment = np.empty((steps, areas, 2, draws))
-        return out
-
-    def record(self, year: int, start: int, stop: int, state: Array) -> None:
-        """Store the block's state (area, sex, age, block) as the population of ``year``."""
-        np.copyto(self.population[year, :, :, :, start:stop], state[:, :, self.keep])
-        if self.bands is not None:
-            for b, (first, last) in enumerate(self.band_ages):
-                np.add.reduce(
-                    state[:, :, first : last + 1],
-                    axis=2,
-                    out=self.bands[year, :, :, b, start:stop],
-                )
-        if self.total is not None:
-            np.add.reduce(state, axis=2, out=self.total[year, :, :, start:stop])
-
-    def result(self, width: int, groups: int) -> Projection:
-        return Projection(
-            population=self.population,
-            ages=_kept_indices(self.keep, groups),
-            width=width,
-            bands=self.bands,
-            band_ages=self.band_ages,
-            total=self.total,
-            births=self.births,
-            deaths=self.deaths,
-            net_migration=self.net_migration,
-            migration_adjustment=self.migration_adjustment,
-        )
-
-
-class _Tile:
-    """Contiguous copy, for one block of draws and one step, of a 5-d rate array (or of
-    the product of two), shape ``(area|1, sex|1, age, block)``.
-
-    The copy is refreshed only when the step or block it depends on changes, so a rate
-    constant over steps is read from main memory once per block, and a rate constant
-    over draws once per projection. Working on contiguous tiles (rather than on strided
-    or broadcast views of the inputs) lets numpy run every ufunc as one long contiguous
-    inner loop.
-    """
-
-    def __init__(self, *arrays: Array, track_negative: bool = False):
-        self.arrays = arrays
-        self.shape = np.broadcast_shapes(*(a.shape[1:4] for a in arrays))
-        self.track_negative = track_negative
-        self.negative = False
-        self.buffer: Array | None = None
-        self.key: tuple[object, ...] | None = None
-
-    def get(self, step: int, start: int, stop: int) -> Array:
-        key = tuple(
-            (step if a.shape[0] > 1 else 0, start if a.shape[4] > 1 else -1)
-            for a in self.arrays
-        ) + (stop - start,)
-        if key != self.key or self.buffer is None:
-            if self.buffer is None or self.buffer.shape[-1] != stop - start:
-                self.buffer = np.empty(self.shape + (stop - start,))
-            views = [_draw_block(_at_step(a, step), start, stop) for a in self.arrays]
-            if len(views) == 1:
-                np.copyto(self.buffer, views[0])
-            else:
-                np.multiply(views[0], views[1], out=self.buffer)
-            if self.track_negative:
-                self.negative = bool(np.minimum.reduce(self.buffer, axis=None) < 0)
-            self.key = key
-        return self.buffer
-
-
-class _Buffers:
-    """Zero-initialised work arrays of given shapes (without the draw axis), reallocated
-    only when the block width changes."""
-
-    def __init__(self, **shapes: tuple[int, ...]):
-        self.shapes = shapes
-        self.width = -1
-        self.arrays: dict[str, Array] = {}
-
-    def at(self, width: int) -> dict[str, Array]:
-        if width != self.width:
-            self.arrays = {k: np.zeros(v + (width,)) for k, v in self.shapes.items()}
-            self.width = width
-        return self.arrays
-
-
-class _Kernel(Protocol):
-    """Advances the state of a block of draws ``start:stop`` by one step: ``P`` (start
-    of the step, ``(area, sex, age, block)``) into ``Q`` (end of the step)."""
-
-    def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array) -> None: ...
-
-
-def _run_blocks(
-    base: Array,
-    steps: int,
-    draws: int,
-    block: int,
-    make_kernel: Callable[[], _Kernel],
-    outputs: _Outputs,
-    threads: int = 1,
-) -> None:
-    """Project every block of draws through all steps; record each year's state.
-
-    With ``threads > 1``, thread ``i`` projects blocks ``i, i + threads, ...`` with its
-    own kernel and buffers (numpy releases the GIL inside ufunc loops); blocks write to
-    disjoint draw ranges of the outputs, so the result does not depend on ``threads``.
-    """
-    starts = range(0, draws, block)
-    threads = min(threads, len(starts))
-
-    def run(first: int) -> None:
-        areas, _, groups, _ = base.shape
-        kernel = make_kernel()
-        states = _Buffers(current=(areas, 2, groups), following=(areas, 2, groups))
-        for start in starts[first::threads]:
-            stop = min(start + block, draws)
-            buffers = states.at(stop - start)
-            P, Q = buffers["current"], buffers["following"]
-            np.copyto(P, _draw_block(base, start, stop))
-            outputs.record(0, start, stop, P)
-            for step in range(steps):
-                kernel(step, start, stop, P, Q)
-                outputs.record(step + 1, start, stop, Q)
-                P, Q = Q, P
-
-    if threads <= 1:
-        run(0)
-        return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for future in [pool.submit(run, i) for i in range(threads)]:
-            future.result()
-
-
-def _check_block(block_draws: int | None, areas: int, groups: int, draws: int) -> int:
-    if block_draws is None:
-        return default_block_draws(areas, groups, draws)
-    return min(_check_int("block_draws", block_draws, minimum=1), draws)
-
-
-def _check_threads(threads: int) -> int:
-    return _check_int("threads", threads, minimum=1)
-
-
-# --------------------------------------------------------------------------------------
 # Cohort-component projection
 # --------------------------------------------------------------------------------------
 
@@ -678,15 +282,30 @@ def project_cohort(
     """Cohort-component projection with mortality given as life-table ``nLx``.
 
     Computes the survival ratios with :func:`survival_ratios` and projects with
-    :func:`project_cohort_survival`; see there for the model and the other parameters.
+    :func:`project_cohort_survival`; see there for the model.
 
     Parameters
     ----------
+    base, steps, fertility, fertility_first_age, sex_ratio_at_birth, net_migration, width
+        As in :func:`project_cohort_survival`.
     nLx : array_like, shape (step, area, sex, G, draw)
         Life-table person-years per age group (last group: ``T`` of the open age), for a
         cohort of ``radix`` births; axes of length 1 broadcast.
     radix : float
         Life-table radix ``l0`` (births), default 100 000.
+    keep_ages, age_bands, accounting, block_draws, threads
+        As in :func:`project_cohort_survival`.
+
+    Returns
+    -------
+    Projection
+
+    Raises
+    ------
+    SpecificationError
+        As in :func:`project_cohort_survival`, and for an invalid ``nLx`` or ``radix``
+        (:func:`survival_ratios`); a wrong shape or number of draws of the survival
+        ratios is reported as one of ``nLx``.
     """
     survival = survival_ratios(nLx, width=width, radix=radix)
     return _project(
@@ -818,6 +437,7 @@ def project_cohort_survival(
     )
 
 
+
 def _project(
     base: ArrayLike,
     *,
@@ -835,7 +455,11 @@ def _project(
     block_draws: int | None,
     threads: int,
 ) -> Projection:
-    """Validate, allocate the outputs and run the blocks (see project_cohort_survival)."""
+    """Validate the inputs and run the blocks (see :func:`project_cohort_survival`).
+
+    ``survival_name`` is the name under which errors in the survival ratios (shape,
+    number of draws) are reported: ``"nLx"`` when they were computed from it.
+    """
     inputs = _CohortInputs.check(
         base,
         steps=steps,
@@ -847,25 +471,18 @@ def _project(
         net_migration=net_migration,
         width=width,
     )
-    areas, _, groups, _ = inputs.base.shape
-    keep = _check_keep_ages(keep_ages, groups)
-    band_ages = _check_bands(age_bands, groups)
-    block = _check_block(block_draws, areas, groups, inputs.draws)
-    threads = _check_threads(threads)
-    outputs = _Outputs.allocate(
-        inputs.steps, areas, groups, inputs.draws, keep, band_ages, accounting
-    )
-    kernel_outputs = outputs if accounting else None
-    _run_blocks(
+    outputs = _run(
         inputs.base,
         inputs.steps,
         inputs.draws,
-        block,
-        lambda: _CohortKernel(inputs, kernel_outputs),
-        outputs,
-        threads,
+        lambda outputs: _CohortKernel(inputs, outputs if accounting else None),
+        keep_ages=keep_ages,
+        age_bands=age_bands,
+        block_draws=block_draws,
+        threads=threads,
+        accounting=accounting,
     )
-    return outputs.result(inputs.width, groups)
+    return _projection(outputs, inputs.width)
 
 
 @dataclass(frozen=True)
@@ -896,12 +513,12 @@ class _CohortInputs:
         sex_ratio_at_birth: float | ArrayLike,
         net_migration: ArrayLike | None,
         width: int,
-    ) -> "_CohortInputs":
+    ) -> _CohortInputs:
         width = _check_int("width", width, minimum=1)
         steps = _check_int("steps", steps, minimum=0)
         P0 = _check_base("base", base)
         areas, _, groups, _ = P0.shape
-        shape = dict(steps=steps, areas=areas)
+        shape = {"steps": steps, "areas": areas}
 
         S = _as_float(survival_name, survival)
         _check_rate_shape(survival_name, S, sexes=(1, 2), ages=groups, **shape)
@@ -986,12 +603,12 @@ class _CohortKernel:
             if outputs is not None:
                 self.requested = _Tile(inputs.migration)
         self.outputs = outputs
-        shapes = dict(
-            zeros=(areas, 2, groups),
-            women=(areas, K),
-            births=(areas,),
-            open_survivors=(areas, 2),
-        )
+        shapes = {
+            "zeros": (areas, 2, groups),
+            "women": (areas, K),
+            "births": (areas,),
+            "open_survivors": (areas, 2),
+        }
         if outputs is not None:
             shapes.update(unclipped=(areas, 2, groups), work=(areas, 2, groups))
         self.buffers = _Buffers(**shapes)

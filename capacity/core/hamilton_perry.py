@@ -14,33 +14,26 @@ Ratios are dimensionless.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from capacity.core.cohort import (
-    FEMALE,
+from capacity.core._blocks import _Buffers, _Outputs, _run, _Tile
+from capacity.core._checks import (
     Array,
-    Projection,
     _as_float,
-    _Buffers,
     _check_base,
-    _check_bands,
-    _check_block,
-    _check_threads,
     _check_int,
-    _check_keep_ages,
     _check_rate_shape,
     _check_values,
+    _first_index,
     _group_of_age,
     _index_text,
-    _Outputs,
     _resolve_draws,
-    _run_blocks,
-    _Tile,
 )
+from capacity.core.cohort import FEMALE, Projection, _projection
 from capacity.errors import SpecificationError
 
 __all__ = ["HamiltonPerryRatios", "cohort_change_ratios", "project_hamilton_perry"]
@@ -100,8 +93,7 @@ def _ratio(name: str, numerator: Array, denominator: Array) -> Array:
     is zero (the ratio would be infinite)."""
     infinite = (denominator == 0) & (numerator > 0)
     if infinite.any():
-        flat = int(np.argmax(infinite.reshape(-1)))
-        index = tuple(int(i) for i in np.unravel_index(flat, infinite.shape))
+        index = _first_index(infinite)
         raise SpecificationError(
             f"{name}{_index_text((0,) + index)} = inf: {float(numerator[index])!r} persons "
             "divided by 0 persons; expected a positive denominator where the numerator "
@@ -226,13 +218,8 @@ def project_hamilton_perry(
     draws = _resolve_draws(
         [("base", P0.shape[3], 3), ("ccr", R.shape[4], 4), ("cwr", C.shape[4], 4)]
     )
-    keep = _check_keep_ages(keep_ages, groups)
-    band_ages = _check_bands(age_bands, groups)
-    block = _check_block(block_draws, areas, groups, draws)
-    threads = _check_threads(threads)
-    outputs = _Outputs.allocate(steps, areas, groups, draws, keep, band_ages, False)
 
-    def make_kernel() -> Callable[[int, int, int, Array, Array], None]:
+    def make_kernel(_: _Outputs) -> Callable[[int, int, int, Array, Array], None]:
         ratio_tile, child_tile = _Tile(R), _Tile(C)
         buffers = _Buffers(women=(areas,), open_survivors=(areas, 2))
 
@@ -248,5 +235,14 @@ def project_hamilton_perry(
 
         return kernel
 
-    _run_blocks(P0, steps, draws, block, make_kernel, outputs, threads)
-    return outputs.result(width, groups)
+    outputs = _run(
+        P0,
+        steps,
+        draws,
+        make_kernel,
+        keep_ages=keep_ages,
+        age_bands=age_bands,
+        block_draws=block_draws,
+        threads=threads,
+    )
+    return _projection(outputs, width)

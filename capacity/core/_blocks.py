@@ -1,0 +1,263 @@
+"""Block driver shared by the projection engines: runs the draws in cache-sized blocks.
+
+The draws are independent, so an engine processes them in blocks of ``block_draws``
+draws and runs *all* steps for one block before moving on to the next (optionally with
+several threads, each taking every ``threads``-th block). A block's state (two buffers
+of ``area x sex x age x block_draws`` float64) stays in the processor's cache for the
+whole projection; main memory only sees the base population and rates being read once
+per step and the kept output ages being written.
+
+An engine supplies a *kernel* (:class:`_Kernel`) that advances one block by one step;
+this module holds everything around it: the preallocated outputs (:class:`_Outputs`),
+contiguous per-block copies of the rates (:class:`_Tile`), reusable work arrays
+(:class:`_Buffers`) and the loop over blocks, steps and threads (:func:`_run`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from capacity.core._checks import (
+    AgeIndexer,
+    Array,
+    _check_bands,
+    _check_int,
+    _check_keep_ages,
+    _kept_indices,
+)
+
+#: Target size in bytes of one block state buffer (see ``block_draws``): the few
+#: block-sized buffers of one or two threads then stay in a 32 MiB L3 cache, while the
+#: block stays wide enough for numpy's per-call overhead to be small.
+_BLOCK_BYTES = 2 * 1024 * 1024
+
+
+def default_block_draws(areas: int, groups: int, draws: int) -> int:
+    """Number of draws processed together so that one state buffer is ~2 MiB."""
+    per_draw = areas * 2 * groups * 8
+    return max(1, min(draws, _BLOCK_BYTES // per_draw))
+
+
+def _check_block(block_draws: int | None, areas: int, groups: int, draws: int) -> int:
+    if block_draws is None:
+        return default_block_draws(areas, groups, draws)
+    return min(_check_int("block_draws", block_draws, minimum=1), draws)
+
+
+def _at_step(array: np.ndarray, step: int) -> np.ndarray:
+    """Step ``step`` of a 5-d rate array, broadcasting a length-1 step axis (4-d view)."""
+    return array[step] if array.shape[0] > 1 else array[0]
+
+
+def _draw_block(array: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Draws ``start:stop`` of an array with draws last, broadcasting length 1."""
+    return array[..., start:stop] if array.shape[-1] > 1 else array
+
+
+@dataclass
+class _Outputs:
+    """Preallocated output arrays, written block by block.
+
+    The fields are those of :class:`capacity.core.cohort.Projection` (``ages`` are the
+    kept age-group indices); the accounting arrays are None without accounting.
+    """
+
+    population: Array
+    keep: AgeIndexer
+    ages: NDArray[np.intp]
+    bands: Array | None
+    band_ages: tuple[tuple[int, int], ...]
+    total: Array | None = None
+    births: Array | None = None
+    deaths: Array | None = None
+    net_migration: Array | None = None
+    migration_adjustment: Array | None = None
+
+    @classmethod
+    def allocate(
+        cls,
+        steps: int,
+        areas: int,
+        groups: int,
+        draws: int,
+        keep: AgeIndexer,
+        band_ages: tuple[tuple[int, int], ...],
+        accounting: bool,
+    ) -> _Outputs:
+        ages = _kept_indices(keep, groups)
+        out = cls(
+            population=np.empty((steps + 1, areas, 2, ages.size, draws)),
+            keep=keep,
+            ages=ages,
+            bands=np.empty((steps + 1, areas, 2, len(band_ages), draws)) if band_ages else None,
+            band_ages=band_ages,
+        )
+        if accounting:
+            out.total = np.empty((steps + 1, areas, 2, draws))
+            out.births = np.empty((steps, areas, 2, draws))
+            out.deaths = np.empty((steps, areas, 2, draws))
+            out.net_migration = np.empty((steps, areas, 2, draws))
+            out.migration_adjustment = np.empty((steps, areas, 2, draws))
+        return out
+
+    def record(self, year: int, start: int, stop: int, state: Array) -> None:
+        """Store the block's state (area, sex, age, block) as the population of ``year``."""
+        np.copyto(self.population[year, :, :, :, start:stop], state[:, :, self.keep])
+        if self.bands is not None:
+            for b, (first, last) in enumerate(self.band_ages):
+                np.add.reduce(
+                    state[:, :, first : last + 1],
+                    axis=2,
+                    out=self.bands[year, :, :, b, start:stop],
+                )
+        if self.total is not None:
+            np.add.reduce(state, axis=2, out=self.total[year, :, :, start:stop])
+
+
+class _Tile:
+    """Contiguous copy, for one block of draws and one step, of a 5-d rate array (or of
+    the product of two), shape ``(area|1, sex|1, age, block)``.
+
+    The copy is refreshed only when the step or block it depends on changes, so a rate
+    constant over steps is read from main memory once per block, and a rate constant
+    over draws once per projection. Working on contiguous tiles (rather than on strided
+    or broadcast views of the inputs) lets numpy run every ufunc as one long contiguous
+    inner loop.
+    """
+
+    def __init__(self, *arrays: Array, track_negative: bool = False):
+        self.arrays = arrays
+        self.shape = np.broadcast_shapes(*(a.shape[1:4] for a in arrays))
+        self.track_negative = track_negative
+        self.negative = False
+        self.buffer: Array | None = None
+        self.key: tuple[object, ...] | None = None
+
+    def get(self, step: int, start: int, stop: int) -> Array:
+        key = tuple(
+            (step if a.shape[0] > 1 else 0, start if a.shape[4] > 1 else -1)
+            for a in self.arrays
+        ) + (stop - start,)
+        if key != self.key or self.buffer is None:
+            if self.buffer is None or self.buffer.shape[-1] != stop - start:
+                self.buffer = np.empty(self.shape + (stop - start,))
+            views = [_draw_block(_at_step(a, step), start, stop) for a in self.arrays]
+            if len(views) == 1:
+                np.copyto(self.buffer, views[0])
+            else:
+                np.multiply(views[0], views[1], out=self.buffer)
+            if self.track_negative:
+                self.negative = bool(np.minimum.reduce(self.buffer, axis=None) < 0)
+            self.key = key
+        return self.buffer
+
+
+class _Buffers:
+    """Zero-initialised work arrays of given shapes (without the draw axis), reallocated
+    only when the block width changes."""
+
+    def __init__(self, **shapes: tuple[int, ...]):
+        self.shapes = shapes
+        self.width = -1
+        self.arrays: dict[str, Array] = {}
+
+    def at(self, width: int) -> dict[str, Array]:
+        if width != self.width:
+            self.arrays = {k: np.zeros(v + (width,)) for k, v in self.shapes.items()}
+            self.width = width
+        return self.arrays
+
+
+class _Kernel(Protocol):
+    """Advances the state of a block of draws ``start:stop`` by one step: ``P`` (start
+    of the step, ``(area, sex, age, block)``) into ``Q`` (end of the step)."""
+
+    def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array) -> None: ...
+
+
+def _run(
+    base: Array,
+    steps: int,
+    draws: int,
+    make_kernel: Callable[[_Outputs], _Kernel],
+    *,
+    keep_ages: slice | ArrayLike | None,
+    age_bands: Sequence[tuple[int, int]] | None,
+    block_draws: int | None,
+    threads: int,
+    accounting: bool = False,
+) -> _Outputs:
+    """Validate the output and performance options, allocate the outputs and project.
+
+    Parameters
+    ----------
+    base : ndarray, shape (area, sex, G, draw|1)
+        Validated base population.
+    steps, draws : int
+        Number of steps and (common) number of draws.
+    make_kernel : callable
+        Called once per thread with the outputs; returns that thread's kernel (which
+        writes the accounting arrays of the outputs, if any, itself).
+    keep_ages, age_bands, block_draws, threads, accounting
+        As in :func:`capacity.core.cohort.project_cohort_survival`.
+
+    Returns
+    -------
+    _Outputs
+        Filled with the population (and bands, totals) of every year.
+    """
+    areas, _, groups, _ = base.shape
+    keep = _check_keep_ages(keep_ages, groups)
+    band_ages = _check_bands(age_bands, groups)
+    block = _check_block(block_draws, areas, groups, draws)
+    threads = _check_int("threads", threads, minimum=1)
+    outputs = _Outputs.allocate(steps, areas, groups, draws, keep, band_ages, accounting)
+    _run_blocks(base, steps, draws, block, lambda: make_kernel(outputs), outputs, threads)
+    return outputs
+
+
+def _run_blocks(
+    base: Array,
+    steps: int,
+    draws: int,
+    block: int,
+    make_kernel: Callable[[], _Kernel],
+    outputs: _Outputs,
+    threads: int = 1,
+) -> None:
+    """Project every block of draws through all steps; record each year's state.
+
+    With ``threads > 1``, thread ``i`` projects blocks ``i, i + threads, ...`` with its
+    own kernel and buffers (numpy releases the GIL inside ufunc loops); blocks write to
+    disjoint draw ranges of the outputs, so the result does not depend on ``threads``.
+    """
+    starts = range(0, draws, block)
+    threads = min(threads, len(starts))
+
+    def run(first: int) -> None:
+        areas, _, groups, _ = base.shape
+        kernel = make_kernel()
+        states = _Buffers(current=(areas, 2, groups), following=(areas, 2, groups))
+        for start in starts[first::threads]:
+            stop = min(start + block, draws)
+            buffers = states.at(stop - start)
+            P, Q = buffers["current"], buffers["following"]
+            np.copyto(P, _draw_block(base, start, stop))
+            outputs.record(0, start, stop, P)
+            for step in range(steps):
+                kernel(step, start, stop, P, Q)
+                outputs.record(step + 1, start, stop, Q)
+                P, Q = Q, P
+
+    if threads <= 1:
+        run(0)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for future in [pool.submit(run, i) for i in range(threads)]:
+            future.result()
