@@ -20,6 +20,7 @@ step are, to within two months, the births of calendar year ``t+1``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -341,6 +342,8 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
 
     children = np.empty((len(years), n_area, len(st), n_draw))
     chunk = max(1, min(n_draw, CHUNK_BYTES // max(1, steps * n_area * n_sex * n_age * 8)))
+    # the engine's results are bit-identical for any thread count; threads pay off on big chunks
+    threads = min(2, os.cpu_count() or 1) if chunk >= 256 else 1
     if not scenario.demand_from_plan:
         for start in range(0, n_draw, chunk):
             stop = min(n_draw, start + chunk)
@@ -352,7 +355,7 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
                 base, steps=steps, nLx=nlx[None, None, :, :, None], fertility=fert,
                 fertility_first_age=district.fertility_first_age,
                 sex_ratio_at_birth=district.sex_ratio_at_birth, net_migration=mig,
-                keep_ages=slice(0, 1), age_bands=age_bands,
+                keep_ages=slice(0, 1), age_bands=age_bands, threads=threads,
             )
             assert proj.bands is not None
             children[..., start:stop] = proj.bands.sum(axis=2)
