@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -99,7 +100,12 @@ def sources_rows(diag: Mapping[str, float]) -> list[dict[str, str]]:
          "compulsory and kindergarten 41.35 % (published for compulsory, applied to kindergarten); senior 0.50 assumed"),
         ("places.csv", "places", "yes", "estimated base-year demand; class-size norms",
          "places = base-year demand per street, stage and sector (schools full in 2020, as the plan describes), "
-         "rounded up to whole classes"),
+         "rounded up to whole classes. Checks against the plan's counts: "
+         f"{diag['kindergarten_places']:,.0f} kindergarten places in {diag['kindergartens']:.0f} kindergartens "
+         f"(141 standardised = 95.9 %) is {diag['places_per_kindergarten']:.0f} per kindergarten, above the "
+         "norm of 360 (《幼儿园工作规程》): the estimate is high or Haizhu's kindergartens are large; "
+         f"{diag['compulsory_places']:,.0f} primary and junior places in 117 schools is "
+         f"{diag['places_per_school']:.0f} per school, within the standard sizes (12-30 classes of 45)"),
         ("plan.csv", "value", "no", "Haizhu 14th Five-Year Education Plan (2022): chapter 2 section 2(1), Table 1, chapter 1", ""),
         ("../../projects.csv", "places", "no", "Haizhu 14th Five-Year Education Plan (2022), appendix", ""),
         ("../../projects.csv", "area_code", "yes", "project names in the appendix",
@@ -145,6 +151,14 @@ def build(out_dir: Path, sources: Path = SOURCES) -> None:
     mig = dm.net_migration(fig, pop.sum(axis=(1, 2)).astype(float))
     stages = dm.stages_table(fig, gz)
     places = dm.places_table(codes, pop, stages)
+    by_stage: Counter[str] = Counter()
+    for row in places:
+        by_stage[str(row["stage"])] += int(str(row["places"]))
+    diag["kindergartens"] = fig["standard_kindergartens_2020"] / (fig["standard_kindergarten_share_2020"] / 100)
+    diag["kindergarten_places"] = by_stage["kindergarten"]
+    diag["places_per_kindergarten"] = by_stage["kindergarten"] / diag["kindergartens"]
+    diag["compulsory_places"] = by_stage["primary"] + by_stage["junior"]
+    diag["places_per_school"] = diag["compulsory_places"] / fig["compulsory_schools_2020"]
 
     write_areas(sources, out_dir / "areas.geojson")
     (out_dir / "district.toml").write_text(
