@@ -22,7 +22,9 @@ import pandas as pd
 import shapely
 
 from capacity.errors import Problem
-from capacity.io.schema import TableSpec, decode_text, validate_table
+from capacity.io.cells import decode_text
+from capacity.io.pandera_bridge import row_number, validate_table
+from capacity.io.schema import TableSpec
 
 __all__ = ["AREA_FILES", "OVERLAP_TOLERANCE", "AreasResult", "find_areas_file", "read_areas"]
 
@@ -186,7 +188,7 @@ def read_areas(
     table : TableSpec
         The spec of the features' properties (``[tables.areas]`` of ``schema.toml``).
     params, sets : mapping, optional
-        Passed to :func:`capacity.io.schema.validate_table`.
+        Passed to :func:`capacity.io.pandera_bridge.validate_table`.
 
     Returns
     -------
@@ -238,7 +240,7 @@ def read_areas(
     geo_problems = _check_geometry(frame, shown, codes)
     result.problems.extend(geo_problems)
     if result.problems or clean is None:
-        result.problems.sort(key=lambda p: int(p.where.split()[1]) if p.where.startswith("feature ") else 0)
+        result.problems.sort(key=row_number)
         return result
     geometry = frame.geometry.reset_index(drop=True)
     areas = gpd.GeoDataFrame(clean, geometry=geometry.values, crs=frame.crs)
