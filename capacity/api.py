@@ -101,6 +101,16 @@ class Results:
 
         return r.meta_record(self.runs, self.elapsed, {})
 
+    def explain(self, *, area: str, stage: str, year: int, scenario: str | None = None) -> Any:
+        """The calculation behind one cell of ``gap`` (deterministic; default: first scenario).
+
+        Returns a :class:`capacity.explain.Explanation` (prints as text in a notebook).
+        """
+        from capacity.explain import explain
+
+        run = self[scenario] if scenario is not None else self.runs[0]
+        return explain(run.district, run.scenario, area=area, stage=stage, year=year)
+
     def files(self) -> dict[str, bytes]:
         """Every output file as bytes (see :func:`capacity.results.output_files`)."""
         from capacity import results as r

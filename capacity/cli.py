@@ -92,12 +92,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Show the calculation behind one area x stage x year cell."""
+    from capacity.api import default_scenario_path
     from capacity.explain import explain
     from capacity.io.district import load_district
     from capacity.scenario import load_scenario
 
     district = load_district(args.district)
-    scenario = load_scenario(args.scenario or _scenarios(argparse.Namespace(scenarios=[]))[0])
+    scenario = load_scenario(args.scenario or default_scenario_path())
     print(explain(district, scenario, area=args.area, stage=args.stage, year=args.year).to_text())
     return EXIT_OK
 

@@ -229,3 +229,14 @@ def test_cli_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     for cmd in ("run", "explain", "compare", "validate"):
         assert main([cmd, "--help"]) == 0
         assert "usage: capacity " + cmd in capsys.readouterr().out
+
+
+def test_results_explain_matches_gap_row(closed: capacity.District) -> None:
+    res = capacity.run(Scenario(name="s", horizon=BASE + 4), closed)
+    cell = res.explain(area=AREA_CODES[1], stage="junior", year=BASE + 2)
+    row = res.gap[(res.gap.area_code == AREA_CODES[1]) & (res.gap.stage == "junior")
+                  & (res.gap.year == BASE + 2)].iloc[0]
+    assert cell.totals["demand"] == pytest.approx(row["demand"], rel=1e-12)
+    assert cell.totals["places"] == pytest.approx(row["places"], rel=1e-12)
+    assert cell.totals["gap"] == pytest.approx(row["gap"], rel=1e-12)
+    assert cell.cohorts["children"].sum() == pytest.approx(expected_children(1, 12, 14, 2))
