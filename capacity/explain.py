@@ -92,16 +92,9 @@ def explain(district: District, scenario: Scenario, *, area: str, stage: str, ye
     first, last = int(st["first_age"]), int(st["last_age"])
     rows = []
     if not scenario.demand_from_plan:
-        years = result.years
-        fert = (district.fertility_array()[None, None, None, :, None]
-                * model.fertility_multiplier(district, scenario, years[1:])[:, None, None, None, None])
-        mig = (model.migration_base(district, scenario)[None, ..., None]
-               * model.year_values(scenario.migration.scale, years[1:])[:, None, None, None, None])
+        one = np.ones(1)
         proj = project_cohort(
-            district.population_array(), steps=t, nLx=model.nlx_with_mortality(
-                district, scenario.mortality.death_rate_multiplier)[None, None, :, :, None],
-            fertility=fert[:max(t, 1)], fertility_first_age=district.fertility_first_age,
-            sex_ratio_at_birth=district.sex_ratio_at_birth, net_migration=mig[:max(t, 1)],
+            **model.cohort_inputs(district, scenario, result.years[:t + 1], one, one),
             keep_ages=slice(first, last + 1),
         ) if t > 0 else None
         pop = (proj.population[t, a, :, :, 0] if proj is not None

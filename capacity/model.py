@@ -287,14 +287,32 @@ def plan_demand(district: District, years: NDArray[np.int64], n_draw: int) -> ND
     return out
 
 
+def cohort_inputs(district: District, scenario: Scenario, years: NDArray[np.int64],
+                  fert_draw: NDArray[np.float64], mig_draw: NDArray[np.float64]) -> dict[str, Any]:
+    """Keyword arguments of :func:`~capacity.core.cohort.project_cohort` for a scenario.
+
+    Projects from ``years[0]`` (the base year) to ``years[-1]``; ``fert_draw`` and
+    ``mig_draw`` (one value per draw) multiply fertility and migration draw by draw.
+    """
+    step_years = years[1:]
+    fert = (district.fertility_array()[None, None, None, :, None]
+            * fertility_multiplier(district, scenario, step_years)[:, None, None, None, None]
+            * fert_draw[None, None, None, None, :])
+    mig = (migration_base(district, scenario)[None, ..., None]
+           * year_values(scenario.migration.scale, step_years)[:, None, None, None, None]
+           * mig_draw[None, None, None, None, :])
+    nlx = nlx_with_mortality(district, scenario.mortality.death_rate_multiplier)
+    return {"base": district.population_array(), "steps": len(years) - 1, "nLx": nlx[None, None, :, :, None],
+            "fertility": fert, "fertility_first_age": district.fertility_first_age,
+            "sex_ratio_at_birth": district.sex_ratio_at_birth, "net_migration": mig}
+
+
 def area_distances_km(district: District) -> NDArray[np.float64]:
     """Distances between area centroids in km (UTM zone of the district's centre)."""
     areas = district.areas
-    centre = areas.to_crs(3857).union_all().centroid
-    lon = float(areas.to_crs(4326).union_all().centroid.x) if centre is not None else 0.0
-    zone = int((lon + 180) // 6) + 1
-    lat = float(areas.to_crs(4326).union_all().centroid.y)
-    epsg = (32600 if lat >= 0 else 32700) + zone
+    centre = areas.to_crs(4326).union_all().centroid
+    zone = int((centre.x + 180) // 6) + 1
+    epsg = (32600 if centre.y >= 0 else 32700) + zone
     pts = areas.to_crs(epsg).geometry.centroid
     xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
     return np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2)) / 1000.0
@@ -327,17 +345,11 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     st = district.stages
     bands = stage_bands(district, scenario, years)
 
-    fert_year = fertility_multiplier(district, scenario, years[1:])
     fert_draw = sample(scenario.fertility.uncertainty, seed=seed, draws=draws, component="fertility", default=1.0)
-    mig_year = year_values(scenario.migration.scale, years[1:])
     mig_draw = sample(scenario.migration.uncertainty, seed=seed, draws=draws, component="migration", default=1.0)
     house_draw = sample(scenario.housing.uncertainty, seed=seed, draws=draws, component="housing", default=1.0)
 
-    asfr = district.fertility_array()
-    nlx = nlx_with_mortality(district, scenario.mortality.death_rate_multiplier)
-    mig0 = migration_base(district, scenario)
-    base = district.population_array()
-    n_area, n_sex, n_age = base.shape
+    n_area, n_sex, n_age = district.population_array().shape
     age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
 
     children = np.empty((len(years), n_area, len(st), n_draw))
@@ -347,14 +359,8 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     if not scenario.demand_from_plan:
         for start in range(0, n_draw, chunk):
             stop = min(n_draw, start + chunk)
-            fert = (asfr[None, None, None, :, None] * fert_year[:, None, None, None, None]
-                    * fert_draw[None, None, None, None, start:stop])
-            mig = (mig0[None, ..., None] * mig_year[:, None, None, None, None]
-                   * mig_draw[None, None, None, None, start:stop])
             proj = project_cohort(
-                base, steps=steps, nLx=nlx[None, None, :, :, None], fertility=fert,
-                fertility_first_age=district.fertility_first_age,
-                sex_ratio_at_birth=district.sex_ratio_at_birth, net_migration=mig,
+                **cohort_inputs(district, scenario, years, fert_draw[start:stop], mig_draw[start:stop]),
                 keep_ages=slice(0, 1), age_bands=age_bands, threads=threads,
             )
             assert proj.bands is not None

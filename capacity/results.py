@@ -74,8 +74,8 @@ def _long(result: RunResult, arrays: dict[str, NDArray[np.float64]], draws: int,
     return frame
 
 
-def _with_district(per_area: NDArray[np.float64], how: str) -> NDArray[np.float64]:
-    """Append the district as an extra area: sum, or shortfall/surplus sums."""
+def _with_district(per_area: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Append the district as an extra area: the sum over areas (no-offset for shortfall and surplus)."""
     total = per_area.sum(axis=1, keepdims=True)
     return np.concatenate([per_area, total], axis=1)
 
@@ -85,17 +85,17 @@ def gap_table(result: RunResult) -> pd.DataFrame:
     g = result.gap
     draws = result.draws
     arrays = {
-        "demand": _with_district(g.demand, "sum"),
-        "places": _with_district(g.places, "sum"),
-        "gap": _with_district(g.gap, "sum"),
-        "shortfall": _with_district(g.shortfall, "sum"),
-        "surplus": _with_district(g.surplus, "sum"),
-        "demand_public": _with_district(result.demand[:, :, :, 0], "sum"),
-        "places_public": _with_district(result.places[:, :, :, 0], "sum"),
+        "demand": _with_district(g.demand),
+        "places": _with_district(g.places),
+        "gap": _with_district(g.gap),
+        "shortfall": _with_district(g.shortfall),
+        "surplus": _with_district(g.surplus),
+        "demand_public": _with_district(result.demand[:, :, :, 0]),
+        "places_public": _with_district(result.places[:, :, :, 0]),
     }
     arrays["gap_public"] = arrays["places_public"] - arrays["demand_public"]
     if result.unplaced is not None:
-        arrays["shortfall_after_transport"] = _with_district(result.unplaced, "sum")
+        arrays["shortfall_after_transport"] = _with_district(result.unplaced)
     table = _long(result, arrays, draws, quantiles=("demand", "places", "gap"))
     if draws > 0:
         table["p_shortfall"] = (arrays["shortfall"] > 0.5).mean(axis=-1).reshape(-1)
