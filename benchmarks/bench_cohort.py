@@ -39,8 +39,8 @@ from __future__ import annotations
 import argparse
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import scipy.linalg
@@ -204,8 +204,8 @@ def main() -> None:
         diff = np.abs(baseline - population[..., :sub]).max() / population[..., :sub].max()
         scaled = "*" if sub < draws else " "
         for threads in (1, 2):
-            elapsed = best_time(lambda: run_engine(x, threads), repeats)
-            peak = peak_memory(lambda: run_engine(x, threads))
+            elapsed = best_time(lambda x=x, threads=threads: run_engine(x, threads), repeats)
+            peak = peak_memory(lambda x=x, threads=threads: run_engine(x, threads))
             rate = bytes_moved(draws) / elapsed
             print(f"{draws:>6} {threads:>7} {elapsed:>8.3f} {peak / 2**20:>9.1f} "
                   f"{rate / 1e9:>7.2f} {rate / bandwidth:>10.2f} {leslie:>8.2f}{scaled} "

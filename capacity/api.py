@@ -14,9 +14,10 @@ Examples
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -192,9 +193,7 @@ def run(
 
         bar = tqdm(total=draws * len(loaded), unit="draw", desc="projecting", leave=False)
     for s in loaded:
-        done = [0]
-
-        def tick(n: int) -> None:
+        def tick(n: int, done: list[int] = [0]) -> None:  # noqa: B006 -- one counter per scenario
             if bar is not None:
                 bar.update(n - done[0])
                 done[0] = n

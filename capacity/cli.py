@@ -50,7 +50,7 @@ def _scenarios(args: argparse.Namespace) -> list[str]:
     return list(args.scenarios) or [str(default_scenario_path())]
 
 
-def _print_plan_comparison(results: "Any") -> None:
+def _print_plan_comparison(results: Any) -> None:
     table = results.plan_comparison
     cols = ["scenario", "stage", "target_year", "plan_need", "appendix_places", "projected_need",
             "gap_after_projects", "shortfall_after_projects", "peak_demand_year", "peak_demand"]

@@ -8,8 +8,8 @@ evaluated by :func:`year_values`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,27 +37,27 @@ class Distribution:
     params: tuple[tuple[str, float], ...]
 
     @classmethod
-    def fixed(cls, value: float) -> "Distribution":
+    def fixed(cls, value: float) -> Distribution:
         return cls("fixed", (("value", float(value)),))
 
     @classmethod
-    def normal(cls, mean: float, sd: float) -> "Distribution":
+    def normal(cls, mean: float, sd: float) -> Distribution:
         return cls("normal", (("mean", float(mean)), ("sd", float(sd))))
 
     @classmethod
-    def lognormal(cls, median: float, sigma: float) -> "Distribution":
+    def lognormal(cls, median: float, sigma: float) -> Distribution:
         return cls("lognormal", (("median", float(median)), ("sigma", float(sigma))))
 
     @classmethod
-    def uniform(cls, low: float, high: float) -> "Distribution":
+    def uniform(cls, low: float, high: float) -> Distribution:
         return cls("uniform", (("low", float(low)), ("high", float(high))))
 
     @classmethod
-    def triangular(cls, low: float, mode: float, high: float) -> "Distribution":
+    def triangular(cls, low: float, mode: float, high: float) -> Distribution:
         return cls("triangular", (("low", float(low)), ("mode", float(mode)), ("high", float(high))))
 
     @classmethod
-    def poisson(cls, mean: float) -> "Distribution":
+    def poisson(cls, mean: float) -> Distribution:
         return cls("poisson", (("mean", float(mean)),))
 
     def __getitem__(self, name: str) -> float:

@@ -65,7 +65,7 @@ class InputError(CapacityError, ValueError):
         super().__init__(str(self.problems[0]))
 
     @classmethod
-    def one(cls, file: str, where: str, column: str, expected: str) -> "InputError":
+    def one(cls, file: str, where: str, column: str, expected: str) -> InputError:
         """Build an error holding a single problem."""
         return cls(Problem(str(file), where, column, expected))
 

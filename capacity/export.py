@@ -22,8 +22,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -34,12 +35,12 @@ if TYPE_CHECKING:  # pragma: no cover
 WIDE_FIGURES = ("demand", "places", "gap", "shortfall", "surplus", "gap_p10", "gap_p90", "p_shortfall")
 
 
-def _areas(results: "Results") -> "gpd.GeoDataFrame":
+def _areas(results: Results) -> gpd.GeoDataFrame:
     district = results.runs[0].district
     return district.areas[["area_code", "name_zh", "geometry"]].to_crs(4326)
 
 
-def long_layer(results: "Results") -> "gpd.GeoDataFrame":
+def long_layer(results: Results) -> gpd.GeoDataFrame:
     """The ``gap`` layer: one feature per scenario x street x stage x year."""
     import geopandas as gpd
 
@@ -57,7 +58,7 @@ def long_layer(results: "Results") -> "gpd.GeoDataFrame":
     return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry="geometry", crs=4326)
 
 
-def wide_layer(results: "Results", year: int) -> "gpd.GeoDataFrame":
+def wide_layer(results: Results, year: int) -> gpd.GeoDataFrame:
     """The ``gap_<year>`` layer: one feature per scenario x street, a column per stage and figure."""
     import geopandas as gpd
 
@@ -80,14 +81,14 @@ def wide_layer(results: "Results", year: int) -> "gpd.GeoDataFrame":
     return gpd.GeoDataFrame(frame.reset_index(drop=True), geometry="geometry", crs=4326)
 
 
-def default_year(results: "Results") -> int:
+def default_year(results: Results) -> int:
     """The plan's target year if within the horizon, else the base year + 5."""
     from capacity.plot import target_year
 
     return target_year(results.runs[0])
 
 
-def write_geopackage(results: "Results", path: str | Path, *, year: int | None = None) -> Path:
+def write_geopackage(results: Results, path: str | Path, *, year: int | None = None) -> Path:
     """Write the ``gap`` layer and the ``gap_<year>`` layer into one GeoPackage (atomically)."""
     path = Path(path)
     year = default_year(results) if year is None else int(year)
@@ -96,7 +97,7 @@ def write_geopackage(results: "Results", path: str | Path, *, year: int | None =
                                       for name, frame in layers.items()])
 
 
-def write_geojson(results: "Results", path: str | Path, *, wide_year: int | None = None) -> Path:
+def write_geojson(results: Results, path: str | Path, *, wide_year: int | None = None) -> Path:
     """Write the long ``gap`` layer (or, with ``wide_year``, the wide layer) as GeoJSON."""
     path = Path(path)
     frame = long_layer(results) if wide_year is None else wide_layer(results, wide_year)
@@ -104,7 +105,7 @@ def write_geojson(results: "Results", path: str | Path, *, wide_year: int | None
                                                    layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"}))
 
 
-def export(results: "Results", out_dir: str | Path, *, year: int | None = None) -> list[Path]:
+def export(results: Results, out_dir: str | Path, *, year: int | None = None) -> list[Path]:
     """Write ``gap.gpkg``, ``gap.geojson`` and ``gap_<year>.geojson`` into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -129,7 +130,7 @@ def _atomic(path: Path, write: Callable[[Path], Any]) -> Path:
     return path
 
 
-def read_layer(path: str | Path, layer: str | None = None) -> "gpd.GeoDataFrame":
+def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read a layer back (convenience for checks and notebooks)."""
     import geopandas as gpd
 

@@ -21,8 +21,9 @@ step are, to within two months, the births of calendar year ``t+1``).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,7 +100,7 @@ def check_scenario(district: District, scenario: Scenario) -> None:
         raise InputError.one(file, "key horizon", "",
                              f"expected a year after the base year {district.base_year}, found {scenario.horizon}")
     stages = set(district.stage_names)
-    for stage, name, _ in scenario.enrolment:
+    for stage, _name, _ in scenario.enrolment:
         if stage not in stages:
             raise InputError.one(file, f"key enrolment.{stage}", "", f"expected a stage of the district ({', '.join(district.stage_names)})")
     ids = set(district.projects["project_id"]) | {dict(r)["project_id"] for r in scenario.projects.add}

@@ -19,8 +19,9 @@ import os
 import shutil
 import tempfile
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import capacity
 
@@ -35,7 +36,7 @@ LINES_PER_PAGE = 58
 WRAP = 150
 
 
-def _page(title: str, subtitle: str = "") -> "Figure":
+def _page(title: str, subtitle: str = "") -> Figure:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=PAGE, dpi=100)
@@ -45,7 +46,7 @@ def _page(title: str, subtitle: str = "") -> "Figure":
     return fig
 
 
-def _text_pages(title: str, subtitle: str, lines: list[str], fontsize: float = 7.2) -> list["Figure"]:
+def _text_pages(title: str, subtitle: str, lines: list[str], fontsize: float = 7.2) -> list[Figure]:
     """Lines of monospaced text on as many pages as they need."""
     from capacity.plot.fonts import cjk_font, has_cjk
 
@@ -85,7 +86,7 @@ def _fmt(v: Any, pct: bool = False) -> str:
     return f"{f:.0%}" if pct else f"{f:,.0f}"
 
 
-def summary_page(results: "Results") -> "Figure":
+def summary_page(results: Results) -> Figure:
     """District, scenarios, run settings and the plan comparison table."""
     from capacity.plot import stage_label
 
@@ -154,7 +155,7 @@ def summary_page(results: "Results") -> "Figure":
     return fig
 
 
-def assumption_lines(run: "RunResult") -> list[str]:
+def assumption_lines(run: RunResult) -> list[str]:
     """The scenario's resolved settings (non-empty), then the text of its file."""
     lines = [f"Scenario '{run.scenario.name}': settings as used by the run (empty settings left out)", ""]
 
@@ -178,7 +179,7 @@ def assumption_lines(run: "RunResult") -> list[str]:
     return lines
 
 
-def provenance_lines(results: "Results") -> list[str]:
+def provenance_lines(results: Results) -> list[str]:
     """Which inputs are estimates, sources and methods, attribution and input hashes."""
     from capacity.results import estimates
 
@@ -202,7 +203,7 @@ def provenance_lines(results: "Results") -> list[str]:
     return lines
 
 
-def figures(results: "Results", year: int | None = None) -> Iterator["Figure"]:
+def figures(results: Results, year: int | None = None) -> Iterator[Figure]:
     """Every page of the report, in order, as Figures."""
     from capacity.plot import PlotAccessor, target_year
     from capacity.plot.maps import small_multiples
@@ -226,7 +227,7 @@ def figures(results: "Results", year: int | None = None) -> Iterator["Figure"]:
                            "come from", provenance_lines(results))
 
 
-def page_count(results: "Results", year: int | None = None) -> int:
+def page_count(results: Results, year: int | None = None) -> int:
     """Number of pages :func:`write_report` writes for ``results``."""
     from capacity.plot import target_year
 
@@ -240,7 +241,7 @@ def page_count(results: "Results", year: int | None = None) -> int:
     return n
 
 
-def write_report(results: "Results", path: str | Path, *, year: int | None = None) -> Path:
+def write_report(results: Results, path: str | Path, *, year: int | None = None) -> Path:
     """Write the report PDF atomically (a temporary file, then a rename); returns its path."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages

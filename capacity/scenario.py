@@ -18,9 +18,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from capacity.errors import InputError
 
@@ -157,7 +158,7 @@ class Scenario:
     travel_limit_km: float | None = None
     source: str = ""
 
-    def replace(self, **changes: Any) -> "Scenario":
+    def replace(self, **changes: Any) -> Scenario:
         """A copy with some fields changed (``dataclasses.replace``).
 
         The copy no longer stands for the file it was loaded from, so ``source`` is cleared

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 
 
-def variants(base: "capacity.Scenario") -> list["capacity.Scenario"]:
+def variants(base: capacity.Scenario) -> list[capacity.Scenario]:
     """The scenarios of the sweep, built from the baseline through the public API."""
     import capacity
 

@@ -18,13 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import AREA_CODES, OPEN_AGE, write_district
 
 from capacity.cli import main
 from capacity.errors import InputError
 from capacity.io import District, load_district
 from capacity.io.schema import load_schema
-
-from conftest import AREA_CODES, OPEN_AGE, write_district
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -49,7 +49,7 @@ def closed(tmp_path: Path) -> capacity.District:
 def test_closed_population_gives_exact_demand_and_gap(closed: capacity.District) -> None:
     res = capacity.run(Scenario(name="s", horizon=BASE + 4), closed)
     r = res.runs[0]
-    for s, (stage, first, last, _, rate, m, lp, mp) in enumerate(STAGES):
+    for s, (_stage, first, last, _, rate, m, lp, mp) in enumerate(STAGES):
         for area in range(2):
             for t in range(5):
                 children = expected_children(area, first, last, t)

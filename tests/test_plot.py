@@ -23,8 +23,7 @@ import pytest
 import capacity
 import capacity.cli as cli
 from capacity.cli_plot import register
-from capacity.plot import PlotAccessor, save_figure
-from capacity.plot import fonts
+from capacity.plot import PlotAccessor, fonts, save_figure
 
 BASELINES = Path(__file__).parent / "baseline_images"
 UPDATE = os.environ.get("CAPACITY_UPDATE_BASELINES") == "1"
@@ -32,12 +31,12 @@ TOL = 5.0
 
 
 @pytest.fixture(scope="module")
-def det() -> "capacity.Results":
+def det() -> capacity.Results:
     return capacity.run()
 
 
 @pytest.fixture(scope="module")
-def drawn() -> "capacity.Results":
+def drawn() -> capacity.Results:
     delays = Path(capacity.api.default_scenario_path()).with_name("construction_delays.toml")
     return capacity.run([delays], draws=8, seed=1)
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -48,7 +49,7 @@ def stage_label(stage: str) -> str:
     return STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
 
 
-def pick_run(results: "Results", scenario: str | None = None) -> "RunResult":
+def pick_run(results: Results, scenario: str | None = None) -> RunResult:
     """The run of ``scenario`` (default: the first)."""
     if scenario is None:
         return results.runs[0]
@@ -58,20 +59,20 @@ def pick_run(results: "Results", scenario: str | None = None) -> "RunResult":
         raise ValueError(f"expected one of the scenarios {results.scenarios}, found {scenario!r}") from None
 
 
-def check_stage(run: "RunResult", stage: str) -> str:
+def check_stage(run: RunResult, stage: str) -> str:
     if stage not in run.district.stage_names:
         raise ValueError(f"expected a stage of the district ({', '.join(run.district.stage_names)}), found {stage!r}")
     return stage
 
 
-def check_year(run: "RunResult", year: int) -> int:
+def check_year(run: RunResult, year: int) -> int:
     years = [int(y) for y in run.years]
     if int(year) not in years:
         raise ValueError(f"expected a year {years[0]}-{years[-1]}, found {year!r}")
     return int(year)
 
 
-def target_year(run: "RunResult") -> int:
+def target_year(run: RunResult) -> int:
     """The plan's target year (2025 for Haizhu) if within the horizon, else base year + 5."""
     needs = run.district.plan_needs
     years = [int(y) for y in run.years]
@@ -82,7 +83,7 @@ def target_year(run: "RunResult") -> int:
     return years[min(5, len(years) - 1)]
 
 
-def save_figure(fig: "Figure", out_dir: str | Path, stem: str, formats: Iterable[str] = FORMATS,
+def save_figure(fig: Figure, out_dir: str | Path, stem: str, formats: Iterable[str] = FORMATS,
                 dpi: int = PRINT_DPI) -> list[Path]:
     """Write ``fig`` as ``out_dir/stem.<format>`` for each format; returns the paths.
 
@@ -132,43 +133,43 @@ class PlotAccessor:
     Wired as ``Results.plot``; ``scenario`` defaults to the first scenario of the results.
     """
 
-    def __init__(self, results: "Results"):
+    def __init__(self, results: Results):
         self._results = results
 
-    def gap_map(self, stage: str, year: int | None = None, scenario: str | None = None, **kw: Any) -> "Figure":
+    def gap_map(self, stage: str, year: int | None = None, scenario: str | None = None, **kw: Any) -> Figure:
         """Choropleth of the gap per street (shortfall red, surplus blue) with the projects."""
         from capacity.plot.maps import gap_map
 
         return gap_map(self._results, stage, year, scenario=scenario, **kw)
 
     def small_multiples(self, stages: Sequence[str] | str | None = None, years: Sequence[int] | int | None = None,
-                        scenario: str | None = None, **kw: Any) -> "Figure":
+                        scenario: str | None = None, **kw: Any) -> Figure:
         """Gap maps side by side: every stage in one year, or one stage over several years."""
         from capacity.plot.maps import small_multiples
 
         return small_multiples(self._results, stages=stages, years=years, scenario=scenario, **kw)
 
     def shortfall_probability_map(self, stage: str | None = None, year: int | None = None,
-                                  scenario: str | None = None, **kw: Any) -> "Figure":
+                                  scenario: str | None = None, **kw: Any) -> Figure:
         """Share of draws with a shortfall per street (needs draws)."""
         from capacity.plot.maps import shortfall_probability_map
 
         return shortfall_probability_map(self._results, stage, year, scenario=scenario, **kw)
 
     def demand_vs_places(self, stage: str | None = None, area: str | None = None, scenario: str | None = None,
-                         **kw: Any) -> "Figure":
+                         **kw: Any) -> Figure:
         """Demand against places over the years (district or one street), P10-P90 bands."""
         from capacity.plot.charts import demand_vs_places
 
         return demand_vs_places(self._results, stage, area=area, scenario=scenario, **kw)
 
-    def schedule_timeline(self, scenario: str | None = None, **kw: Any) -> "Figure":
+    def schedule_timeline(self, scenario: str | None = None, **kw: Any) -> Figure:
         """When each project opens against when its places are needed."""
         from capacity.plot.charts import schedule_timeline
 
         return schedule_timeline(self._results, scenario=scenario, **kw)
 
-    def plan_comparison(self, scenario: str | None = None, **kw: Any) -> "Figure":
+    def plan_comparison(self, scenario: str | None = None, **kw: Any) -> Figure:
         """The plan's stated need and places against the projected need, per stage."""
         from capacity.plot.charts import plan_comparison_chart
 

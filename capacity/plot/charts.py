@@ -34,25 +34,25 @@ TARGET = "#111111"
 STAGE_COLOURS = {"kindergarten": "#66a61e", "primary": "#1f78b4", "junior": "#7570b3", "senior": "#e7298a"}
 
 
-def _figure(figsize: tuple[float, float], dpi: float) -> "Figure":
+def _figure(figsize: tuple[float, float], dpi: float) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=figsize, dpi=dpi)
 
 
-def _thousands(ax: "Axes") -> None:
+def _thousands(ax: Axes) -> None:
     from matplotlib.ticker import FuncFormatter
 
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
-def _note(fig: "Figure", run: "RunResult", text: str = "") -> None:
+def _note(fig: Figure, run: RunResult, text: str = "") -> None:
     lines = [t for t in (text, "Data note: the base data are estimates (population, migration, existing places, "
                                "project sites and opening years); see sources.csv.") if t]
     fig.text(0.01, 0.01, "\n".join(lines), fontsize=6, color="#444444", ha="left", va="bottom", linespacing=1.4)
 
 
-def _area_name(run: "RunResult", area: str, labels: str = "auto") -> str:
+def _area_name(run: RunResult, area: str, labels: str = "auto") -> str:
     from capacity.plot.maps import resolve_labels
 
     zh_ok = resolve_labels(labels) == "zh"
@@ -68,7 +68,7 @@ def _area_name(run: "RunResult", area: str, labels: str = "auto") -> str:
     return f"{en} ({zh})" if zh and zh_ok else en
 
 
-def _series_panel(ax: "Axes", frame: pd.DataFrame, run: "RunResult", stage: str, area: str,
+def _series_panel(ax: Axes, frame: pd.DataFrame, run: RunResult, stage: str, area: str,
                   show_target: bool, legend: bool, fontsize: float) -> None:
     years = frame["year"].to_numpy()
     demand = frame["demand"].to_numpy(float)
@@ -114,9 +114,9 @@ def _series_panel(ax: "Axes", frame: pd.DataFrame, run: "RunResult", stage: str,
                    handlelength=1.8)
 
 
-def demand_vs_places(results: "Results", stage: str | None = None, *, area: str | None = None,
+def demand_vs_places(results: Results, stage: str | None = None, *, area: str | None = None,
                      scenario: str | None = None, labels: str = "auto", width: float = 10.0,
-                     dpi: float = 100) -> "Figure":
+                     dpi: float = 100) -> Figure:
     """Demand and places over the years, for the district (default) or one street.
 
     Parameters
@@ -159,7 +159,7 @@ def demand_vs_places(results: "Results", stage: str | None = None, *, area: str 
     return fig
 
 
-def _project_rows(results: "Results", run: "RunResult") -> pd.DataFrame:
+def _project_rows(results: Results, run: RunResult) -> pd.DataFrame:
     table = run.projects.table.reset_index(drop=True)
     sched = results.schedule
     sched = sched[(sched["scenario"] == run.scenario.name) & (sched["status"] != "unaddressed")].reset_index(drop=True)
@@ -186,8 +186,8 @@ def _project_rows(results: "Results", run: "RunResult") -> pd.DataFrame:
     return out.drop(columns="_stage").reset_index(drop=True)
 
 
-def schedule_timeline(results: "Results", *, scenario: str | None = None, width: float = 10.0,
-                      dpi: float = 100) -> "Figure":
+def schedule_timeline(results: Results, *, scenario: str | None = None, width: float = 10.0,
+                      dpi: float = 100) -> Figure:
     """When each project opens against when its places are first needed."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -263,8 +263,8 @@ def schedule_timeline(results: "Results", *, scenario: str | None = None, width:
     return fig
 
 
-def plan_comparison_chart(results: "Results", *, scenario: str | None = None, width: float = 10.0,
-                          dpi: float = 100) -> "Figure":
+def plan_comparison_chart(results: Results, *, scenario: str | None = None, width: float = 10.0,
+                          dpi: float = 100) -> Figure:
     """Per stage: plan's stated need, appendix places, projected need, gap left (target year)."""
     run = pick_run(results, scenario)
     pc = results.plan_comparison

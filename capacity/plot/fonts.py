@@ -142,7 +142,7 @@ def cjk_font_path() -> str | None:
     return None
 
 
-def cjk_font(size: float | None = None, weight: str | None = None) -> "FontProperties | None":
+def cjk_font(size: float | None = None, weight: str | None = None) -> FontProperties | None:
     """Font properties for Chinese text, or None if no CJK font is installed.
 
     Parameters
@@ -165,7 +165,7 @@ def cjk_font(size: float | None = None, weight: str | None = None) -> "FontPrope
     return props
 
 
-def text_font(text: str, size: float | None = None) -> "FontProperties | None":
+def text_font(text: str, size: float | None = None) -> FontProperties | None:
     """Font properties to draw ``text``: the CJK font if it holds Chinese, else None (default)."""
     if has_cjk(text):
         return cjk_font(size)

@@ -19,7 +19,8 @@ street spread evenly on a small circle around it (in project order, so always th
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -51,14 +52,14 @@ SIZE_KEYS = (300, 600, 1200)
 # --------------------------------------------------------------------------- geometry
 
 
-def utm_epsg(areas: "gpd.GeoDataFrame") -> int:
+def utm_epsg(areas: gpd.GeoDataFrame) -> int:
     """EPSG code of the UTM zone of the areas' centre."""
     centre = areas.to_crs(4326).union_all().centroid
     zone = int((centre.x + 180) // 6) + 1
     return (32600 if centre.y >= 0 else 32700) + zone
 
 
-def projected_areas(district: "District") -> "gpd.GeoDataFrame":
+def projected_areas(district: District) -> gpd.GeoDataFrame:
     """The district's areas in their UTM zone, with label and centroid points."""
     areas = district.areas.to_crs(utm_epsg(district.areas)).copy()
     areas["label_point"] = areas.geometry.representative_point()
@@ -100,7 +101,7 @@ def resolve_labels(labels: str) -> str:
     return labels
 
 
-def _text(ax: "Axes", x: float, y: float, text: str, size: float, **kw: Any) -> Any:
+def _text(ax: Axes, x: float, y: float, text: str, size: float, **kw: Any) -> Any:
     from matplotlib import patheffects
 
     props = cjk_font(size) if has_cjk(text) else None
@@ -109,7 +110,7 @@ def _text(ax: "Axes", x: float, y: float, text: str, size: float, **kw: Any) -> 
                    **extra, **kw)
 
 
-def draw_streets(ax: "Axes", areas: "gpd.GeoDataFrame", values: pd.Series, norm: "Normalize", cmap: str,
+def draw_streets(ax: Axes, areas: gpd.GeoDataFrame, values: pd.Series, norm: Normalize, cmap: str,
                  *, labels: str = "en", value_fmt: str | None = "{:+,.0f}", label_size: float = 6.5,
                  at: dict[str, tuple[float, float]] | None = None) -> Any:
     """Fill the streets by ``values`` (indexed by area_code); returns the collection."""
@@ -141,7 +142,7 @@ def draw_streets(ax: "Axes", areas: "gpd.GeoDataFrame", values: pd.Series, norm:
     return coll
 
 
-def project_points(run: "RunResult", areas: "gpd.GeoDataFrame", stage: str) -> pd.DataFrame:
+def project_points(run: RunResult, areas: gpd.GeoDataFrame, stage: str) -> pd.DataFrame:
     """The stage's projects with places, median opening year and drawing position.
 
     ``x``, ``y`` are the street's centroid; ``dx``, ``dy`` an offset in points that puts
@@ -170,7 +171,7 @@ def project_points(run: "RunResult", areas: "gpd.GeoDataFrame", stage: str) -> p
     return frame
 
 
-def label_points(areas: "gpd.GeoDataFrame", points: pd.DataFrame | None) -> dict[str, tuple[float, float]]:
+def label_points(areas: gpd.GeoDataFrame, points: pd.DataFrame | None) -> dict[str, tuple[float, float]]:
     """Where to write each street's name: its centroid if it has projects, else a point inside it."""
     with_projects = set(points["area_code"]) if points is not None and not points.empty else set()
     out = {}
@@ -192,7 +193,7 @@ def layout_projects(points: pd.DataFrame, label_size: float) -> pd.DataFrame:
     return points
 
 
-def draw_projects(ax: "Axes", points: pd.DataFrame, year: int | None, size: float = 6.0,
+def draw_projects(ax: Axes, points: pd.DataFrame, year: int | None, size: float = 6.0,
                   label_size: float = 6.5) -> None:
     """Circles sized by places: filled if open by ``year``, hollow if later; opening year under each."""
     from matplotlib.transforms import ScaledTranslation
@@ -219,7 +220,7 @@ def _halo() -> list[Any]:
     return [patheffects.withStroke(linewidth=2.0, foreground="white")]
 
 
-def project_legend(fig: "Figure", year: int | None, anchor: tuple[float, float], fontsize: float = 7) -> None:
+def project_legend(fig: Figure, year: int | None, anchor: tuple[float, float], fontsize: float = 7) -> None:
     """One-row legend for the project circles (sizes; open or opening later) at ``anchor``."""
     from matplotlib.lines import Line2D
 
@@ -238,7 +239,7 @@ def project_legend(fig: "Figure", year: int | None, anchor: tuple[float, float],
                alignment="left")
 
 
-def gap_norm(values: np.ndarray) -> "Normalize":
+def gap_norm(values: np.ndarray) -> Normalize:
     """Diverging norm centred on zero, symmetric so equal shortfall and surplus get equal colour."""
     from matplotlib.colors import TwoSlopeNorm
 
@@ -258,7 +259,7 @@ def _nice(v: float) -> float:
     return 10 * exp  # pragma: no cover
 
 
-def footer(fig: "Figure", district: "District", extra: str = "") -> None:
+def footer(fig: Figure, district: District, extra: str = "") -> None:
     """Attribution and data note at the bottom of a figure."""
     lines = [district.attribution, DATA_NOTE]
     if extra:
@@ -267,7 +268,7 @@ def footer(fig: "Figure", district: "District", extra: str = "") -> None:
              linespacing=1.4)
 
 
-def _values(results: "Results", run: "RunResult", stage: str, year: int, column: str) -> pd.Series:
+def _values(results: Results, run: RunResult, stage: str, year: int, column: str) -> pd.Series:
     g = results.gap
     sel = g[(g["scenario"] == run.scenario.name) & (g["stage"] == stage) & (g["year"] == year)
             & (g["area_code"] != run.district.code)]
@@ -277,26 +278,26 @@ def _values(results: "Results", run: "RunResult", stage: str, year: int, column:
     return sel.set_index("area_code")[column]
 
 
-def _district_total(results: "Results", run: "RunResult", stage: str, year: int) -> pd.Series:
+def _district_total(results: Results, run: RunResult, stage: str, year: int) -> pd.Series:
     g = results.gap
     row = g[(g["scenario"] == run.scenario.name) & (g["stage"] == stage) & (g["year"] == year)
             & (g["area_code"] == run.district.code)]
     return row.iloc[0]
 
 
-def _figure(figsize: tuple[float, float], dpi: float) -> "Figure":
+def _figure(figsize: tuple[float, float], dpi: float) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=figsize, dpi=dpi)
 
 
-def _title(district: "District", labels: str = "zh") -> str:
+def _title(district: District, labels: str = "zh") -> str:
     if labels == "zh" and district.name_zh and cjk_font() is not None:
         return f"{district.name} ({district.name_zh})"
     return district.name
 
 
-def _aspect(areas: "gpd.GeoDataFrame") -> float:
+def _aspect(areas: gpd.GeoDataFrame) -> float:
     minx, miny, maxx, maxy = areas.total_bounds
     return float((maxx - minx) / max(maxy - miny, 1e-9))
 
@@ -311,8 +312,8 @@ class _Layout:
         return (left / self.w, bottom / self.h, width / self.w, height / self.h)
 
 
-def _single_map(run: "RunResult", areas: "gpd.GeoDataFrame", width: float, dpi: float,
-                legend: bool) -> tuple["Figure", "Axes", "Axes", _Layout]:
+def _single_map(run: RunResult, areas: gpd.GeoDataFrame, width: float, dpi: float,
+                legend: bool) -> tuple[Figure, Axes, Axes, _Layout]:
     header, legend_h, foot, cbar = 0.8, (0.62 if legend else 0.0), 0.42, 1.25
     map_w = width - cbar - 0.15
     map_h = map_w / _aspect(areas)
@@ -324,13 +325,13 @@ def _single_map(run: "RunResult", areas: "gpd.GeoDataFrame", width: float, dpi: 
     return fig, ax, cax, lay
 
 
-def _headline(fig: "Figure", lay: _Layout, title: str, sub: str) -> None:
+def _headline(fig: Figure, lay: _Layout, title: str, sub: str) -> None:
     fig.text(0.1 / lay.w, 1 - 0.12 / lay.h, title, fontsize=12.5, fontweight="bold", ha="left", va="top")
     fig.text(0.1 / lay.w, 1 - 0.47 / lay.h, sub, fontsize=8, ha="left", va="top", color="#333333",
              fontproperties=cjk_font(8) if has_cjk(sub) else None)
 
 
-def _gap_colorbar(fig: "Figure", coll: Any, cax: "Axes", fontsize: float = 7.5) -> None:
+def _gap_colorbar(fig: Figure, coll: Any, cax: Axes, fontsize: float = 7.5) -> None:
     cb = fig.colorbar(coll, cax=cax)
     cb.set_label(f"Gap ({GAP_UNITS})", fontsize=fontsize)
     cb.ax.tick_params(labelsize=fontsize - 0.5)
@@ -341,7 +342,7 @@ def _gap_colorbar(fig: "Figure", coll: Any, cax: "Axes", fontsize: float = 7.5) 
                color="#b2182b", fontweight="bold")
 
 
-def _prob_colorbar(fig: "Figure", coll: Any, cax: "Axes", fontsize: float = 7.5) -> None:
+def _prob_colorbar(fig: Figure, coll: Any, cax: Axes, fontsize: float = 7.5) -> None:
     cb = fig.colorbar(coll, cax=cax)
     cb.set_label("probability of a shortfall (share of draws)", fontsize=fontsize)
     cb.ax.yaxis.set_major_formatter(_percent())
@@ -354,8 +355,8 @@ def _thousands() -> Any:
     return FuncFormatter(lambda v, _: f"{v:+,.0f}" if v else "0")
 
 
-def gap_map(results: "Results", stage: str, year: int | None = None, *, scenario: str | None = None,
-            labels: str = "auto", projects: bool = True, width: float = 10.0, dpi: float = 100) -> "Figure":
+def gap_map(results: Results, stage: str, year: int | None = None, *, scenario: str | None = None,
+            labels: str = "auto", projects: bool = True, width: float = 10.0, dpi: float = 100) -> Figure:
     """Choropleth of the gap (places - demand) per street for one stage and year.
 
     Parameters
@@ -407,10 +408,10 @@ def _as_list(v: Any) -> list[Any] | None:
     return list(v)
 
 
-def small_multiples(results: "Results", stages: Sequence[str] | str | None = None,
+def small_multiples(results: Results, stages: Sequence[str] | str | None = None,
                     years: Sequence[int] | int | None = None, *, scenario: str | None = None,
                     labels: str = "auto", projects: bool = True, value: str = "gap",
-                    width: float = 10.0, dpi: float = 100) -> "Figure":
+                    width: float = 10.0, dpi: float = 100) -> Figure:
     """Gap maps side by side on one colour scale.
 
     Either several stages in one year (default: every stage in the plan's target year) or
@@ -488,9 +489,9 @@ def _percent() -> Any:
     return PercentFormatter(xmax=1.0, decimals=0)
 
 
-def shortfall_probability_map(results: "Results", stage: str | None = None, year: int | None = None, *,
+def shortfall_probability_map(results: Results, stage: str | None = None, year: int | None = None, *,
                               scenario: str | None = None, labels: str = "auto", width: float = 10.0,
-                              dpi: float = 100) -> "Figure":
+                              dpi: float = 100) -> Figure:
     """Share of draws in which a street has a shortfall (needs a run with draws).
 
     With ``stage`` one map; without, every stage side by side.

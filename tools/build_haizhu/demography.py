@@ -108,11 +108,11 @@ def _life_table(level: float, step: float = 0.01, end: float = 130.0) -> LifeTab
     cum_h = MAKEHAM * (x - 1) + level / GOMPERTZ_SLOPE * (
         np.exp(GOMPERTZ_SLOPE * x) - math.exp(GOMPERTZ_SLOPE)
     )
-    l = np.where(x < 1.0, l_inf, (1.0 - INFANT_MORTALITY) * np.exp(-cum_h))
+    surv = np.where(x < 1.0, l_inf, (1.0 - INFANT_MORTALITY) * np.exp(-cum_h))
     per_year = int(round(1 / step))
     idx = np.arange(OPEN_AGE + 1) * per_year
-    lx = l[idx]
-    seg = (l[:-1] + l[1:]) / 2 * step
+    lx = surv[idx]
+    seg = (surv[:-1] + surv[1:]) / 2 * step
     cum = np.concatenate([[0.0], np.cumsum(seg)])
     Lx = np.empty(OPEN_AGE + 1)
     Lx[:-1] = cum[idx[1:]] - cum[idx[:-1]]
@@ -127,7 +127,7 @@ def life_tables(fig: dict[str, float]) -> dict[str, LifeTable]:
               "male": fig["gz_life_expectancy_2021"] - gap / 2}
     out = {}
     for sex, e0 in target.items():
-        level = brentq(lambda b: _life_table(b).e0 - e0, 1e-8, 1e-2, xtol=1e-14)
+        level = brentq(lambda b, e0=e0: _life_table(b).e0 - e0, 1e-8, 1e-2, xtol=1e-14)
         out[sex] = _life_table(level)
     return out
 
