@@ -31,8 +31,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def default_scenario_path() -> Path:
-    """``scenarios/baseline.toml`` of the repository."""
-    return REPO / "scenarios" / "baseline.toml"
+    """The shipped baseline scenario (package data)."""
+    from capacity.resources import scenario_path
+
+    return scenario_path("baseline")
 
 
 def _as_scenario(s: Scenario | str | Path) -> Scenario:

@@ -44,6 +44,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write a template district folder (see :func:`capacity.template.write_template`)."""
+    from capacity.template import write_template
+
+    out = write_template(args.folder)
+    print(f"wrote {out}/ (a copy of the embedded Haizhu district; see its README.md)")
+    return EXIT_OK
+
+
 def _scenarios(args: argparse.Namespace) -> list[str]:
     from capacity.api import default_scenario_path
 
@@ -207,6 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML files; the first is the base")
     _add_run_options(compare, None)
     compare.set_defaults(func=cmd_compare)
+
+    init = sub.add_parser(
+        "init",
+        help="write a template district folder to start from",
+        description="Write a self-contained district folder (a copy of the embedded Haizhu district, "
+        "with a README of what to replace) that validates and runs as written.",
+    )
+    init.add_argument("folder", metavar="DIR", help="folder to create (must not exist, or be empty)")
+    init.set_defaults(func=cmd_init)
 
     from capacity.cli_plot import register
 

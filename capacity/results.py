@@ -168,20 +168,20 @@ def indicators_table(result: RunResult) -> pd.DataFrame:
         rows.append({"scenario": result.scenario.name, "year": int(year), "indicator": "public_places_added",
                      "value": float(_stat(added[t], result.draws)),
                      "target": targets.get("public_places_added", np.nan)})
-    if "kindergarten" in stages and "kindergarten_private_affordable_share" in targets:
+    if "kindergarten" in stages and "private_affordable_share" in targets:
         k = stages.index("kindergarten")
         dem = result.demand[:, :, k]  # (year, area, sector, draw)
         plc = result.places[:, :, k]
         in_public = np.minimum(dem[:, :, 0], plc[:, :, 0]).sum(axis=1)
         enrolled = dem.sum(axis=(1, 2))
-        a = targets["kindergarten_private_affordable_share"]
+        a = targets["private_affordable_share"]
         with np.errstate(invalid="ignore", divide="ignore"):
             share = (in_public + a * (enrolled - in_public)) / enrolled
         for t, year in enumerate(result.years):
             rows.append({"scenario": result.scenario.name, "year": int(year),
                          "indicator": "kindergarten_public_affordable_share",
                          "value": float(_stat(share[t], result.draws)),
-                         "target": targets.get("kindergarten_public_affordable_share", np.nan)})
+                         "target": targets.get("public_affordable_share", np.nan)})
     return pd.DataFrame(rows)
 
 

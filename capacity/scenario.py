@@ -306,15 +306,56 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise InputError.one(shown, "key extend", "", f"expected a file name, found {parent!r}")
-    base = _read_toml((path.parent / parent).resolve(), chain + (path,))
+    target = path.parent / parent
+    if not target.exists() and len(Path(parent).parts) == 1:
+        target = resolve_scenario(parent)  # a shipped scenario, by name
+    base = _read_toml(target.resolve(), chain + (path,))
     base.pop("name", None)
     base.pop("description", None)
     return _merge(base, data)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario file (following ``extend``)."""
+def resolve_scenario(path: str | Path) -> Path:
+    """The file a scenario argument names.
+
+    An existing file is taken as it is; a bare name without a folder (``low_fertility``,
+    ``baseline.toml``) that is not a file in the current folder names a scenario shipped
+    with the package (:func:`capacity.resources.scenario_names`).
+
+    Parameters
+    ----------
+    path : str or Path
+        A scenario file or the name of a shipped scenario.
+
+    Returns
+    -------
+    Path
+        The file to read (it may not exist; :func:`load_scenario` reports that).
+    """
     path = Path(path)
+    if path.exists() or len(path.parts) != 1:
+        return path
+    from capacity.resources import scenario_names, scenario_path
+
+    if path.name.removesuffix(".toml") in scenario_names():
+        return scenario_path(path.name)
+    return path
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario file (following ``extend``).
+
+    Parameters
+    ----------
+    path : str or Path
+        A scenario TOML file, or the name of a shipped scenario (see
+        :func:`resolve_scenario`).
+
+    Returns
+    -------
+    Scenario
+    """
+    path = resolve_scenario(path)
     data = _read_toml(path.resolve())
     return scenario_from_dict(data, file=str(path), default_name=path.stem)
 

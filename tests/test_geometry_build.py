@@ -16,7 +16,7 @@ from tools.build_haizhu import geometry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SOURCES = REPO_ROOT / "data" / "sources"
-AREAS = REPO_ROOT / "data" / "districts" / "haizhu" / "areas.geojson"
+AREAS = REPO_ROOT / "capacity" / "data" / "districts" / "haizhu" / "areas.geojson"
 CODES = [f"440105{i:03d}" for i in range(1, 19)]
 
 

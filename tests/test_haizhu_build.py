@@ -96,13 +96,13 @@ def test_places_are_whole_classes() -> None:
 
 def test_project_subtotals_match_the_appendix() -> None:
     totals = Counter()
-    for r in _rows(REPO / "data" / "projects.csv"):
+    for r in _rows(REPO / "data" / "sources" / "haizhu_projects.csv"):
         totals[r["stage"]] += int(r["places"])
     assert dict(totals) == {"kindergarten": 1530, "primary": 7020, "junior": 3900, "senior": 1200}
 
 
 def test_two_stage_schools_are_split() -> None:
-    rows = _rows(REPO / "data" / "projects.csv")
+    rows = _rows(REPO / "data" / "sources" / "haizhu_projects.csv")
     by_project: dict[str, dict[str, int]] = {}
     for r in rows:
         by_project.setdefault(r["project_id"], {})[r["stage"]] = int(r["places"])

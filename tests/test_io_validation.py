@@ -501,7 +501,7 @@ def test_schema_toml_matches_docs() -> None:
 
 
 def test_embedded_default_validates() -> None:
-    if not (REPO / "data" / "districts" / "haizhu" / "district.toml").is_file():
-        pytest.skip("data/districts/haizhu/district.toml does not exist yet")
+    if not (REPO / "capacity" / "data" / "districts" / "haizhu" / "district.toml").is_file():
+        pytest.skip("capacity/data/districts/haizhu/district.toml does not exist yet")
     d = load_district()
     assert d.area_codes

@@ -53,7 +53,9 @@ def default_district_path() -> Path:
     env = os.environ.get(DATA_ENV)
     if env:
         return Path(env) / "districts" / DEFAULT_DISTRICT
-    return Path(__file__).resolve().parents[2] / "data" / "districts" / DEFAULT_DISTRICT
+    from capacity.resources import district_path
+
+    return district_path(DEFAULT_DISTRICT)
 
 
 @dataclass(frozen=True, eq=False)

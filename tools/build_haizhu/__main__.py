@@ -1,4 +1,4 @@
-"""Rebuild ``data/districts/haizhu`` from ``data/sources``: ``python -m tools.build_haizhu [OUT_DIR]``."""
+"""Rebuild ``capacity/data/districts/haizhu`` from ``data/sources``: ``python -m tools.build_haizhu [OUT_DIR]``."""
 
 from __future__ import annotations
 

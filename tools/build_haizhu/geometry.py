@@ -46,7 +46,7 @@ import shapely
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCES_DIR = REPO_ROOT / "data" / "sources"
-AREAS_PATH = REPO_ROOT / "data" / "districts" / "haizhu" / "areas.geojson"
+AREAS_PATH = REPO_ROOT / "capacity" / "data" / "districts" / "haizhu" / "areas.geojson"
 
 ATTRIBUTION = "Vonng/adcode (CC BY 4.0); underlying data AMap / NBS"
 DISTRICT_CODE = "440105"

@@ -1,6 +1,7 @@
 """Write the Haizhu district folder from the source tables in ``data/sources``.
 
-``build(out_dir)`` writes every file of ``data/districts/haizhu`` into ``out_dir``; the
+``build(out_dir)`` writes every file of ``capacity/data/districts/haizhu`` (the package's
+embedded default) into ``out_dir``; the
 files are byte-for-byte reproducible (fixed row order, fixed number formats, ``\\n`` line
 ends), which ``tests/test_haizhu_build.py`` checks against the committed copy.
 """
@@ -19,7 +20,7 @@ from tools.build_haizhu import demography as dm
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = REPO / "data" / "sources"
-DISTRICT = REPO / "data" / "districts" / "haizhu"
+DISTRICT = REPO / "capacity" / "data" / "districts" / "haizhu"
 
 ATTRIBUTION = (
     "Street boundaries approximate (Voronoi cells of street and community points): "
@@ -50,7 +51,7 @@ code = "440105"
 base_year = {base_year}
 open_age = {open_age}
 sex_ratio_at_birth = {srb}
-projects = "../../projects.csv"
+projects = "projects.csv"
 attribution = "{attribution}"
 """
 
@@ -107,11 +108,11 @@ def sources_rows(diag: Mapping[str, float]) -> list[dict[str, str]]:
          f"{diag['compulsory_places']:,.0f} primary and junior places in 117 schools is "
          f"{diag['places_per_school']:.0f} per school, within the standard sizes (12-30 classes of 45)"),
         ("plan.csv", "value", "no", "Haizhu 14th Five-Year Education Plan (2022): chapter 2 section 2(1), Table 1, chapter 1", ""),
-        ("../../projects.csv", "places", "no", "Haizhu 14th Five-Year Education Plan (2022), appendix", ""),
-        ("../../projects.csv", "area_code", "yes", "project names in the appendix",
+        ("projects.csv", "places", "no", "Haizhu 14th Five-Year Education Plan (2022), appendix", ""),
+        ("projects.csv", "area_code", "yes", "project names in the appendix",
          "street inferred from the road, estate or village in the project name; see location_basis and "
          "location_confidence per row"),
-        ("../../projects.csv", "opening_year", "yes", "assumption", "the plan gives no years; see opening_year_basis per row"),
+        ("projects.csv", "opening_year", "yes", "assumption", "the plan gives no years; see opening_year_basis per row"),
     ]
     return [dict(zip(("file", "column", "estimate", "source", "method"), r)) for r in rows]
 
@@ -128,9 +129,9 @@ def plan_rows() -> list[dict[str, object]]:
     ]
     rows.append({"indicator": "public_places_added", "stage": "", "year": 2025, "value": 12360,
                  "source": f"{PLAN}, Table 1 item 8: 累计新增基础教育公办学位数"})
-    rows.append({"indicator": "kindergarten_public_affordable_share", "stage": "kindergarten", "year": 2025,
+    rows.append({"indicator": "public_affordable_share", "stage": "kindergarten", "year": 2025,
                  "value": 0.85, "source": f"{PLAN}, Table 1 item 3: 公办和普惠性幼儿园在园幼儿占比 > 85 %"})
-    rows.append({"indicator": "kindergarten_private_affordable_share", "stage": "kindergarten", "year": 2020,
+    rows.append({"indicator": "private_affordable_share", "stage": "kindergarten", "year": 2020,
                  "value": "0.7535", "source": f"{PLAN}, chapter 1: (87.96 % - 51.16 %) / (100 % - 51.16 %), "
                  "affordable private share of private kindergarten children, 2020"})
     return rows
@@ -182,4 +183,5 @@ def build(out_dir: Path, sources: Path = SOURCES) -> None:
                 for s in stages))
     _write_csv(out_dir / "places.csv", ["area_code", "stage", "sector", "places"], places)
     _write_csv(out_dir / "plan.csv", ["indicator", "stage", "year", "value", "source"], plan_rows())
+    (out_dir / "projects.csv").write_bytes((sources / "haizhu_projects.csv").read_bytes())
     _write_csv(out_dir / "sources.csv", ["file", "column", "estimate", "source", "method"], sources_rows(diag))
