@@ -19,7 +19,15 @@ import os
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["DATA_ENV", "DEFAULT_DISTRICT", "data_root", "district_path", "scenario_names", "scenario_path"]
+__all__ = [
+    "DATA_ENV",
+    "DEFAULT_DISTRICT",
+    "data_root",
+    "display_path",
+    "district_path",
+    "scenario_names",
+    "scenario_path",
+]
 
 #: Environment variable naming a data folder to use instead of the package's own.
 DATA_ENV = "CAPACITY_DATA"
@@ -91,3 +99,27 @@ def scenario_path(name: str) -> Path:
     if env and (Path(env) / "scenarios" / f"{stem}.toml").is_file():
         return Path(env) / "scenarios" / f"{stem}.toml"
     return _package_data() / "scenarios" / f"{stem}.toml"
+
+
+def display_path(path: str | Path) -> str:
+    """A path as outputs record it, without the layout of this machine.
+
+    Files shipped with the package are shown from the package (``capacity/data/...``);
+    other paths relative to the current folder when they lie inside it, else as given.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    str
+    """
+    given = Path(path)
+    resolved = given.resolve()
+    package = _package_data().resolve()
+    if resolved.is_relative_to(package):
+        return (Path("capacity") / "data" / resolved.relative_to(package)).as_posix()
+    if given.is_absolute() and resolved.is_relative_to(Path.cwd().resolve()):
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    return given.as_posix()

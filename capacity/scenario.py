@@ -16,7 +16,6 @@ is interpolated linearly; before the first and after the last it is held constan
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from capacity.errors import InputError
 STAGE_PARAMETERS = ("enrolment_rate", "migrant_share", "local_public_share", "migrant_public_share")
 
 from capacity.distributions import (  # noqa: E402  (re-exported: part of the scenario API)
-    _DIST_PARAMS,
     Distribution,
     YearValue,
     as_year_value,
@@ -168,8 +166,17 @@ class Scenario:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved scenario as plain data (for ``meta.json``)."""
-        return _plain(dataclasses.asdict(self))
+        """The resolved scenario as plain data (for ``meta.json``).
+
+        ``source`` is shown as :func:`capacity.resources.display_path` gives it, so that a
+        shipped scenario is recorded by its place in the package, not on this machine.
+        """
+        from capacity.resources import display_path
+
+        plain: dict[str, Any] = _plain(dataclasses.asdict(self))
+        if self.source:
+            plain["source"] = display_path(self.source)
+        return plain
 
     @property
     def is_random(self) -> bool:
@@ -190,92 +197,6 @@ def _plain(obj: Any) -> Any:
 
 
 # --- loading --------------------------------------------------------------------------
-
-class _Reader:
-    """Walks a merged TOML document, checking types and ranges, naming the key on error."""
-
-    def __init__(self, file: str):
-        self.file = file
-
-    def fail(self, key: str, expected: str, found: Any = None) -> InputError:
-        tail = "" if found is None else f", found {found!r}"
-        return InputError.one(self.file, f"key {key}", "", f"expected {expected}{tail}")
-
-    def table(self, data: Any, key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise self.fail(key, "a table", data)
-        for k in data:
-            if k not in allowed:
-                raise self.fail(f"{key}.{k}" if key else k, f"one of the keys {', '.join(allowed)}", k)
-        return data
-
-    def number(self, value: Any, key: str, low: float = -math.inf, high: float = math.inf) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.fail(key, "a number", value)
-        if not low <= value <= high:
-            raise self.fail(key, f"a number in [{low:g}, {high:g}]", value)
-        return float(value)
-
-    def integer(self, value: Any, key: str, low: int, high: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, "a whole number", value)
-        if not low <= value <= high:
-            raise self.fail(key, f"a whole number in {low}..{high}", value)
-        return int(value)
-
-    def text(self, value: Any, key: str) -> str:
-        if not isinstance(value, str):
-            raise self.fail(key, "a text string", value)
-        return value
-
-    def year_value(self, value: Any, key: str, low: float, high: float) -> YearValue:
-        if isinstance(value, dict):
-            if not value:
-                raise self.fail(key, "a number or a non-empty table of years")
-            out = []
-            for y, v in value.items():
-                if not (isinstance(y, str) and y.isdigit() and 1900 <= int(y) <= 2200):
-                    raise self.fail(f"{key}.{y}", "a year (1900-2200) as key", y)
-                out.append((int(y), self.number(v, f"{key}.{y}", low, high)))
-            return tuple(sorted(out))
-        return self.number(value, key, low, high)
-
-    def distribution(self, value: Any, key: str) -> Distribution:
-        if not isinstance(value, dict) or "dist" not in value:
-            raise self.fail(key, 'a table like { dist = "normal", mean = 1, sd = 0.1 }', value)
-        kind = value["dist"]
-        if kind not in _DIST_PARAMS:
-            raise self.fail(f"{key}.dist", f"one of {', '.join(_DIST_PARAMS)}", kind)
-        names = _DIST_PARAMS[kind]
-        self.table(value, key, ("dist",) + names)
-        params = []
-        for n in names:
-            if n not in value:
-                raise self.fail(f"{key}.{n}", f"a number (parameter '{n}' of {kind})")
-            params.append((n, self.number(value[n], f"{key}.{n}")))
-        p = dict(params)
-        if kind == "normal" and p["sd"] < 0 or kind == "lognormal" and p["sigma"] < 0:
-            raise self.fail(key, "a non-negative spread", value)
-        if kind == "lognormal" and p["median"] <= 0:
-            raise self.fail(f"{key}.median", "a positive number", p["median"])
-        if kind in ("uniform", "triangular") and p["low"] > p["high"]:
-            raise self.fail(key, "low <= high", value)
-        if kind == "triangular" and not p["low"] <= p["mode"] <= p["high"]:
-            raise self.fail(f"{key}.mode", "low <= mode <= high", p["mode"])
-        if kind == "poisson" and p["mean"] < 0:
-            raise self.fail(f"{key}.mean", "a non-negative number", p["mean"])
-        return Distribution(kind, tuple(params))
-
-    def age_band(self, band: str, key: str) -> tuple[int, int]:
-        parts = band.split("-")
-        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts) or int(parts[0]) > int(parts[1]):
-            raise self.fail(key, 'an age band like "0-17"', band)
-        return int(parts[0]), int(parts[1])
-
-
-_TOP = ("extend", "name", "description", "horizon", "fertility", "migration", "mortality",
-        "enrolment", "projects", "housing", "demand", "gap")
-
 
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
@@ -361,157 +282,83 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def scenario_from_dict(data: Mapping[str, Any], file: str = "<scenario>", default_name: str = "scenario") -> Scenario:
-    """Build and validate a :class:`Scenario` from a parsed TOML-like mapping."""
-    r = _Reader(file)
-    d = r.table(dict(data), "", _TOP)
-    kw: dict[str, Any] = {"source": file if file != "<scenario>" else ""}
-    kw["name"] = r.text(d.get("name", default_name), "name")
-    kw["description"] = r.text(d.get("description", ""), "description")
-    kw["horizon"] = r.integer(d.get("horizon", 2035), "horizon", 2000, 2200)
+    """Build and validate a :class:`Scenario` from a parsed TOML-like mapping.
 
-    if "fertility" in d:
-        f = r.table(d["fertility"], "fertility", ("multiplier", "tfr", "uncertainty"))
-        kw["fertility"] = Fertility(
-            multiplier=r.year_value(f.get("multiplier", 1.0), "fertility.multiplier", 0, 10),
-            tfr=r.year_value(f["tfr"], "fertility.tfr", 0, 10) if "tfr" in f else None,
-            uncertainty=r.distribution(f["uncertainty"], "fertility.uncertainty") if "uncertainty" in f else None,
-        )
-    if "migration" in d:
-        m = r.table(d["migration"], "migration", ("scale", "scale_by_area", "scale_by_age", "uncertainty"))
-        by_area = r.table(m.get("scale_by_area", {}), "migration.scale_by_area", tuple(m.get("scale_by_area", {})))
-        by_age = m.get("scale_by_age", {})
-        r.table(by_age, "migration.scale_by_age", tuple(by_age) if isinstance(by_age, dict) else ())
-        kw["migration"] = Migration(
-            scale=r.year_value(m.get("scale", 1.0), "migration.scale", -10, 10),
-            scale_by_area=tuple((str(k), r.number(v, f"migration.scale_by_area.{k}", -10, 10))
-                                for k, v in sorted(by_area.items())),
-            scale_by_age=tuple((*r.age_band(k, f"migration.scale_by_age.{k}"),
-                                r.number(v, f"migration.scale_by_age.{k}", -10, 10)) for k, v in by_age.items()),
-            uncertainty=r.distribution(m["uncertainty"], "migration.uncertainty") if "uncertainty" in m else None,
-        )
-    if "mortality" in d:
-        mo = r.table(d["mortality"], "mortality", ("death_rate_multiplier",))
-        kw["mortality"] = Mortality(r.number(mo.get("death_rate_multiplier", 1.0),
-                                             "mortality.death_rate_multiplier", 0, 10))
-    if "enrolment" in d:
-        en = d["enrolment"]
-        if not isinstance(en, dict):
-            raise r.fail("enrolment", "a table of stages", en)
-        rows = []
-        for stage, params in en.items():
-            p = r.table(params, f"enrolment.{stage}", STAGE_PARAMETERS)
-            for name, value in p.items():
-                high = 2.0 if name == "enrolment_rate" else 1.0
-                rows.append((stage, name, r.year_value(value, f"enrolment.{stage}.{name}", 0, high)))
-        kw["enrolment"] = tuple(rows)
-    if "projects" in d:
-        kw["projects"] = _projects(r, d["projects"])
-    if "housing" in d:
-        kw["housing"] = _housing(r, d["housing"])
-    if "demand" in d:
-        dm = r.table(d["demand"], "demand", ("source",))
-        src = dm.get("source", "projection")
-        if src not in ("projection", "plan"):
-            raise r.fail("demand.source", '"projection" or "plan"', src)
-        kw["demand_from_plan"] = src == "plan"
-    if "gap" in d:
-        g = r.table(d["gap"], "gap", ("travel_limit_km",))
-        if "travel_limit_km" in g:
-            kw["travel_limit_km"] = r.number(g["travel_limit_km"], "gap.travel_limit_km", 0, 100)
-    return Scenario(**kw)
+    Parameters
+    ----------
+    data : mapping
+        The document, ``extend`` already resolved (see :func:`load_scenario`).
+    file : str
+        The file it came from, named in errors and recorded as ``source``.
+    default_name : str
+        The name if the document gives none.
 
+    Returns
+    -------
+    Scenario
 
-_PROJECT_ADD_KEYS = ("project_id", "name_zh", "name_en", "stage", "places", "area_code", "kind",
-                     "ownership", "opening_year", "opening_year_basis")
+    Raises
+    ------
+    InputError
+        Naming the file and the key (see :mod:`capacity.scenario_file`).
+    """
+    from capacity import scenario_file as sf
 
+    doc = sf.validate_document(dict(data), file)
 
-def _projects(r: _Reader, data: Any) -> ProjectChanges:
-    p = r.table(data, "projects", ("opening_year", "delay", "cancel", "phases", "add",
-                                   "delay_uncertainty", "cancel_probability"))
-    kw: dict[str, Any] = {}
-    oy = r.table(p.get("opening_year", {}), "projects.opening_year", tuple(p.get("opening_year", {})))
-    kw["opening_year"] = tuple((k, r.integer(v, f"projects.opening_year.{k}", 1990, 2100)) for k, v in oy.items())
-    dl = r.table(p.get("delay", {}), "projects.delay", tuple(p.get("delay", {})))
-    kw["delay"] = tuple((k, r.integer(v, f"projects.delay.{k}", -20, 50)) for k, v in dl.items())
-    cancel = p.get("cancel", [])
-    if not isinstance(cancel, list) or not all(isinstance(c, str) for c in cancel):
-        raise r.fail("projects.cancel", "a list of project ids", cancel)
-    kw["cancel"] = tuple(cancel)
-    ph = r.table(p.get("phases", {}), "projects.phases", tuple(p.get("phases", {})))
-    phases = []
-    for k, v in ph.items():
-        if not isinstance(v, list) or not v:
-            raise r.fail(f"projects.phases.{k}", "a list of shares", v)
-        shares = tuple(r.number(x, f"projects.phases.{k}", 0, 1) for x in v)
-        if abs(sum(shares) - 1) > 1e-9:
-            raise r.fail(f"projects.phases.{k}", "shares summing to 1", list(v))
-        phases.append((k, shares))
-    kw["phases"] = tuple(phases)
-    add = p.get("add", [])
-    if not isinstance(add, list):
-        raise r.fail("projects.add", "an array of tables [[projects.add]]", add)
-    rows = []
-    for i, row in enumerate(add):
-        key = f"projects.add[{i}]"
-        row = r.table(row, key, _PROJECT_ADD_KEYS)
-        for need in ("project_id", "stage", "places", "area_code", "opening_year"):
-            if need not in row:
-                raise r.fail(f"{key}.{need}", "a value (required)")
-        clean = {
-            "project_id": r.text(row["project_id"], f"{key}.project_id"),
-            "name_zh": r.text(row.get("name_zh", ""), f"{key}.name_zh"),
-            "name_en": r.text(row.get("name_en", row["project_id"]), f"{key}.name_en"),
-            "stage": r.text(row["stage"], f"{key}.stage"),
-            "places": r.number(row["places"], f"{key}.places", -1e6, 1e6),
-            "area_code": r.text(str(row["area_code"]), f"{key}.area_code"),
-            "kind": r.text(row.get("kind", "new"), f"{key}.kind"),
-            "ownership": r.text(row.get("ownership", "public"), f"{key}.ownership"),
-            "opening_year": r.integer(row["opening_year"], f"{key}.opening_year", 1990, 2100),
-            "opening_year_basis": r.text(row.get("opening_year_basis", "scenario"), f"{key}.opening_year_basis"),
-        }
-        if clean["kind"] not in ("new", "expansion", "conversion", "closure"):
-            raise r.fail(f"{key}.kind", "one of new, expansion, conversion, closure", clean["kind"])
-        if clean["ownership"] not in ("public", "private"):
-            raise r.fail(f"{key}.ownership", "public or private", clean["ownership"])
-        if clean["places"] == 0:
-            raise r.fail(f"{key}.places", "a non-zero number of places", 0)
-        rows.append(tuple(clean.items()))
-    kw["add"] = tuple(rows)
-    du = r.table(p.get("delay_uncertainty", {}), "projects.delay_uncertainty", tuple(p.get("delay_uncertainty", {})))
-    kw["delay_uncertainty"] = tuple((k, r.distribution(v, f"projects.delay_uncertainty.{k}")) for k, v in du.items())
-    cp = r.table(p.get("cancel_probability", {}), "projects.cancel_probability", tuple(p.get("cancel_probability", {})))
-    kw["cancel_probability"] = tuple((k, r.number(v, f"projects.cancel_probability.{k}", 0, 1)) for k, v in cp.items())
-    return ProjectChanges(**kw)
+    def fail(key: str, expected: str) -> InputError:
+        return InputError.one(file, f"key {key}", "", f"expected {expected}")
 
-
-def _housing(r: _Reader, data: Any) -> Housing:
-    h = r.table(data, "housing", ("developments", "children_per_dwelling", "uncertainty"))
-    devs = h.get("developments", [])
-    if not isinstance(devs, list):
-        raise r.fail("housing.developments", "an array of tables [[housing.developments]]", devs)
-    out = []
-    for i, row in enumerate(devs):
-        key = f"housing.developments[{i}]"
-        row = r.table(row, key, ("area_code", "year", "dwellings"))
-        for need in ("area_code", "year", "dwellings"):
-            if need not in row:
-                raise r.fail(f"{key}.{need}", "a value (required)")
-        out.append((r.text(str(row["area_code"]), f"{key}.area_code"),
-                    r.integer(row["year"], f"{key}.year", 1990, 2100),
-                    r.number(row["dwellings"], f"{key}.dwellings", 0, 1e7)))
-    cpd = h.get("children_per_dwelling", {})
-    r.table(cpd, "housing.children_per_dwelling", tuple(cpd) if isinstance(cpd, dict) else ())
-    yields = []
-    for band, values in cpd.items():
-        key = f"housing.children_per_dwelling.{band}"
-        lo, hi = r.age_band(band, key)
-        if not isinstance(values, list) or not values:
-            raise r.fail(key, "a list of children per dwelling by years since completion", values)
-        yields.append((lo, hi, tuple(r.number(v, key, 0, 10) for v in values)))
-    if out and not yields:
-        raise r.fail("housing.children_per_dwelling", "a yield table when developments are given")
-    unc = r.distribution(h["uncertainty"], "housing.uncertainty") if "uncertainty" in h else None
-    return Housing(tuple(out), tuple(yields), unc)
+    f, m, p, h = doc.fertility, doc.migration, doc.projects, doc.housing
+    added = []
+    for i, row in enumerate(p.add):
+        if row.places == 0:
+            raise fail(f"projects.add[{i}].places", "a non-zero number of places, found 0")
+        values = row.model_dump()
+        values["name_en"] = row.name_en if row.name_en is not None else row.project_id
+        values["places"] = float(row.places)
+        added.append(tuple(values.items()))
+    if h.developments and not h.children_per_dwelling:
+        raise fail("housing.children_per_dwelling", "a yield table when developments are given")
+    return Scenario(
+        name=doc.name if doc.name is not None else default_name,
+        description=doc.description,
+        horizon=doc.horizon,
+        fertility=Fertility(
+            multiplier=sf.year_value(f.multiplier),
+            tfr=None if f.tfr is None else sf.year_value(f.tfr),
+            uncertainty=None if f.uncertainty is None else sf.distribution(f.uncertainty),
+        ),
+        migration=Migration(
+            scale=sf.year_value(m.scale),
+            scale_by_area=tuple(sorted((k, float(v)) for k, v in m.scale_by_area.items())),
+            scale_by_age=tuple((*sf.band(k), float(v)) for k, v in m.scale_by_age.items()),
+            uncertainty=None if m.uncertainty is None else sf.distribution(m.uncertainty),
+        ),
+        mortality=Mortality(float(doc.mortality.death_rate_multiplier)),
+        enrolment=tuple(
+            (stage, name, sf.year_value(value))
+            for stage, params in doc.enrolment.items()
+            for name, value in params.model_dump(exclude_none=True).items()
+        ),
+        projects=ProjectChanges(
+            opening_year=tuple(p.opening_year.items()),
+            delay=tuple(p.delay.items()),
+            cancel=tuple(p.cancel),
+            phases=tuple((k, tuple(float(x) for x in v)) for k, v in p.phases.items()),
+            add=tuple(added),
+            delay_uncertainty=tuple((k, sf.distribution(v)) for k, v in p.delay_uncertainty.items()),
+            cancel_probability=tuple((k, float(v)) for k, v in p.cancel_probability.items()),
+        ),
+        housing=Housing(
+            developments=tuple((d.area_code, d.year, float(d.dwellings)) for d in h.developments),
+            children_per_dwelling=tuple((*sf.band(k), tuple(float(x) for x in v)) for k, v in h.children_per_dwelling.items()),
+            uncertainty=None if h.uncertainty is None else sf.distribution(h.uncertainty),
+        ),
+        demand_from_plan=doc.demand.source == "plan",
+        travel_limit_km=doc.gap.travel_limit_km,
+        source=file if file != "<scenario>" else "",
+    )
 
 
 __all__ = [

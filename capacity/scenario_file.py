@@ -1,0 +1,419 @@
+"""The scenario file format, as pydantic models of the TOML document.
+
+A scenario file (``docs/scenarios.md``) is parsed with :mod:`tomllib`, merged with the
+files it ``extend`` s, and validated here by :class:`ScenarioFile`: every key, type and
+range is declared once, as a pydantic field. A validation failure becomes one
+:class:`capacity.errors.InputError` naming the file and the key
+(``key projects.add[0].places``) with what was expected and what was found.
+:func:`to_scenario` then turns the validated document into the frozen
+:class:`capacity.scenario.Scenario` the model runs on.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictStr,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from capacity.distributions import Distribution, YearValue
+from capacity.errors import InputError
+
+__all__ = ["ScenarioFile", "validate_document"]
+
+
+class _Table(BaseModel):
+    """A TOML table: unknown keys are errors, values are not coerced between types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _number(low: float, high: float) -> Any:
+    return Field(ge=low, le=high, allow_inf_nan=False)
+
+
+Number: TypeAlias = Annotated[float, Field(allow_inf_nan=False)]
+Multiplier: TypeAlias = Annotated[float, _number(0, 10)]
+Scale: TypeAlias = Annotated[float, _number(-10, 10)]
+Share: TypeAlias = Annotated[float, _number(0, 1)]
+RateUpTo2: TypeAlias = Annotated[float, _number(0, 2)]
+Year: TypeAlias = Annotated[int, Field(ge=1990, le=2100)]
+
+
+def _year_key(key: str) -> str:
+    if not (key.isdigit() and 1900 <= int(key) <= 2200):
+        raise ValueError("a year (1900-2200) as key")
+    return key
+
+
+def _age_band(key: str) -> str:
+    parts = key.split("-")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts) or int(parts[0]) > int(parts[1]):
+        raise ValueError('an age band like "0-17"')
+    return key
+
+
+YearKey: TypeAlias = Annotated[str, AfterValidator(_year_key)]
+AgeBand: TypeAlias = Annotated[str, AfterValidator(_age_band)]
+
+
+def _kind(value: Any) -> str | None:
+    """Discriminator of "one number or a table of years"."""
+    return "@table" if isinstance(value, dict) else "@number"
+
+
+def _year_table(value: dict[str, float]) -> dict[str, float]:
+    if not value:
+        raise ValueError("a number or a non-empty table of years")
+    return value
+
+
+def _year_value(bounds: Any) -> Any:
+    return Annotated[
+        Annotated[Annotated[float, bounds], Tag("@number")]
+        | Annotated[Annotated[dict[YearKey, Annotated[float, bounds]], AfterValidator(_year_table)], Tag("@table")],
+        Discriminator(_kind),
+    ]
+
+
+MultiplierByYear: TypeAlias = _year_value(_number(0, 10))  # type: ignore[valid-type]
+ScaleByYear: TypeAlias = _year_value(_number(-10, 10))  # type: ignore[valid-type]
+ShareByYear: TypeAlias = _year_value(_number(0, 1))  # type: ignore[valid-type]
+RateByYear: TypeAlias = _year_value(_number(0, 2))  # type: ignore[valid-type]
+
+
+# --- distributions ----------------------------------------------------------------------
+
+
+class Fixed(_Table):
+    dist: Literal["fixed"]
+    value: Number
+
+
+class Normal(_Table):
+    dist: Literal["normal"]
+    mean: Number
+    sd: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Lognormal(_Table):
+    dist: Literal["lognormal"]
+    median: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    sigma: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Uniform(_Table):
+    dist: Literal["uniform"]
+    low: Number
+    high: Number
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.low > self.high:
+            raise ValueError("low <= high")
+        return self
+
+
+class Triangular(_Table):
+    dist: Literal["triangular"]
+    low: Number
+    mode: Number
+    high: Number
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not self.low <= self.mode <= self.high:
+            raise ValueError("low <= mode <= high")
+        return self
+
+
+class Poisson(_Table):
+    dist: Literal["poisson"]
+    mean: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+_DISTRIBUTIONS: tuple[type[_Table], ...] = (Fixed, Normal, Lognormal, Uniform, Triangular, Poisson)
+_DIST_TAGS = {f"@{cls.__name__.lower()}" for cls in _DISTRIBUTIONS}
+
+
+def _dist_kind(value: Any) -> str | None:
+    if isinstance(value, dict) and isinstance(value.get("dist"), str):
+        return f"@{value['dist']}"
+    return None
+
+
+DistributionSpec: TypeAlias = Annotated[
+    Annotated[Fixed, Tag("@fixed")]
+    | Annotated[Normal, Tag("@normal")]
+    | Annotated[Lognormal, Tag("@lognormal")]
+    | Annotated[Uniform, Tag("@uniform")]
+    | Annotated[Triangular, Tag("@triangular")]
+    | Annotated[Poisson, Tag("@poisson")],
+    Discriminator(_dist_kind),
+]
+
+
+# --- the tables of a scenario -------------------------------------------------------------
+
+
+class FertilityTable(_Table):
+    multiplier: MultiplierByYear = 1.0
+    tfr: MultiplierByYear | None = None
+    uncertainty: DistributionSpec | None = None
+
+
+class MigrationTable(_Table):
+    scale: ScaleByYear = 1.0
+    scale_by_area: dict[str, Scale] = {}
+    scale_by_age: dict[AgeBand, Scale] = {}
+    uncertainty: DistributionSpec | None = None
+
+
+class MortalityTable(_Table):
+    death_rate_multiplier: Multiplier = 1.0
+
+
+class EnrolmentTable(_Table):
+    enrolment_rate: RateByYear | None = None
+    migrant_share: ShareByYear | None = None
+    local_public_share: ShareByYear | None = None
+    migrant_public_share: ShareByYear | None = None
+
+
+def _phases(shares: list[float]) -> list[float]:
+    if abs(sum(shares) - 1) > 1e-9:
+        raise ValueError("shares summing to 1")
+    return shares
+
+
+class ProjectRow(_Table):
+    project_id: StrictStr
+    name_zh: StrictStr = ""
+    name_en: StrictStr | None = None
+    stage: StrictStr
+    places: Annotated[float, _number(-1e6, 1e6)]
+    area_code: StrictStr
+    kind: Literal["new", "expansion", "conversion", "closure"] = "new"
+    ownership: Literal["public", "private"] = "public"
+    opening_year: Year
+    opening_year_basis: StrictStr = "scenario"
+
+
+class ProjectsTable(_Table):
+    opening_year: dict[str, Year] = {}
+    delay: dict[str, Annotated[int, Field(ge=-20, le=50)]] = {}
+    cancel: list[StrictStr] = []
+    phases: dict[str, Annotated[list[Share], Field(min_length=1), AfterValidator(_phases)]] = {}
+    add: list[ProjectRow] = []
+    delay_uncertainty: dict[str, DistributionSpec] = {}
+    cancel_probability: dict[str, Share] = {}
+
+
+class Development(_Table):
+    area_code: StrictStr
+    year: Year
+    dwellings: Annotated[float, _number(0, 1e7)]
+
+
+class HousingTable(_Table):
+    developments: list[Development] = []
+    children_per_dwelling: dict[AgeBand, Annotated[list[Annotated[float, _number(0, 10)]], Field(min_length=1)]] = {}
+    uncertainty: DistributionSpec | None = None
+
+
+class DemandTable(_Table):
+    source: Literal["projection", "plan"] = "projection"
+
+
+class GapTable(_Table):
+    travel_limit_km: Annotated[float, _number(0, 100)] | None = None
+
+
+class ScenarioFile(_Table):
+    """A scenario file after ``extend`` is resolved (every key optional)."""
+
+    name: StrictStr | None = None
+    description: StrictStr = ""
+    horizon: Annotated[int, Field(ge=2000, le=2200)] = 2035
+    fertility: FertilityTable = FertilityTable()
+    migration: MigrationTable = MigrationTable()
+    mortality: MortalityTable = MortalityTable()
+    enrolment: dict[str, EnrolmentTable] = {}
+    projects: ProjectsTable = ProjectsTable()
+    housing: HousingTable = HousingTable()
+    demand: DemandTable = DemandTable()
+    gap: GapTable = GapTable()
+
+
+# --- errors -------------------------------------------------------------------------------
+
+_EXPECTED: dict[str, Callable[[dict[str, Any]], str]] = {
+    "missing": lambda c: "a value (required)",
+    "float_type": lambda c: "a number",
+    "float_parsing": lambda c: "a number",
+    "finite_number": lambda c: "a finite number",
+    "int_type": lambda c: "a whole number",
+    "int_from_float": lambda c: "a whole number",
+    "int_parsing": lambda c: "a whole number",
+    "string_type": lambda c: "a text string",
+    "dict_type": lambda c: "a table",
+    "model_type": lambda c: "a table",
+    "model_attributes_type": lambda c: "a table",
+    "list_type": lambda c: "a list",
+    "too_short": lambda c: "a non-empty list",
+    "greater_than_equal": lambda c: f"a number >= {_fmt(c['ge'])}",
+    "greater_than": lambda c: f"a number > {_fmt(c['gt'])}",
+    "less_than_equal": lambda c: f"a number <= {_fmt(c['le'])}",
+    "less_than": lambda c: f"a number < {_fmt(c['lt'])}",
+    "literal_error": lambda c: f"one of {c['expected']}",
+    "union_tag_not_found": lambda c: 'a table like { dist = "normal", mean = 1, sd = 0.1 }',
+    "union_tag_invalid": lambda c: "one of " + ", ".join(sorted(t.lstrip("@") for t in _DIST_TAGS)),
+}
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    """``("projects", "add", 0, "places")`` -> ``projects.add[0].places``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]" or part.startswith("@"):
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> tuple[str, ...]:
+    """The keys the table at ``loc`` may hold (for unknown-key messages)."""
+    node: Any = ScenarioFile
+    skip = False  # the next part is a key of a user's table or an index of a list
+    for part in loc:
+        if skip or part == "[key]" or part in ("@number", "@table"):
+            skip = False
+            continue
+        if isinstance(part, str) and part in _DIST_TAGS:
+            node = next(cls for cls in _DISTRIBUTIONS if f"@{cls.__name__.lower()}" == part)
+            continue
+        if not (isinstance(node, type) and issubclass(node, BaseModel) and part in node.model_fields):
+            return ()
+        annotation = node.model_fields[str(part)].annotation
+        skip = typing.get_origin(annotation) in (list, dict)
+        node = _model_in(annotation)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return tuple(node.model_fields)
+    return ()
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model class inside an annotation (``X | None``, ``list[X]``, ``dict[str, X]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+        return None
+    if origin in (list, dict):
+        return _model_in(typing.get_args(annotation)[-1])
+    return None
+
+
+def _problem(error: ErrorDetails) -> tuple[str, str]:
+    """(key, "expected ..., found ...") of one pydantic error."""
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    found = error.get("input")
+    ctx = dict(error.get("ctx") or {})
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        return _key(loc), f"expected one of the keys {', '.join(allowed)}, found {loc[-1]!r}"
+    if kind == "union_tag_invalid":
+        return _key(loc) + ".dist", f"expected {_EXPECTED[kind](ctx)}, found {ctx.get('tag', '').lstrip('@')!r}"
+    if kind == "value_error":
+        expected = str(ctx.get("error", error["msg"]))
+    elif kind in _EXPECTED:
+        expected = _EXPECTED[kind](ctx)
+    else:
+        expected = error["msg"][:1].lower() + error["msg"][1:]
+    if kind == "missing":
+        return _key(loc), f"expected {expected}"
+    if isinstance(found, dict):
+        shown = "a table"
+    elif isinstance(found, list):
+        shown = "a list"
+    else:
+        shown = repr(found)
+    return _key(loc), f"expected {expected}, found {shown}"
+
+
+def validate_document(data: dict[str, Any], file: str) -> ScenarioFile:
+    """Validate a parsed, merged scenario document.
+
+    Parameters
+    ----------
+    data : dict
+        The TOML document (``extend`` already resolved and removed).
+    file : str
+        The file name to put in the error.
+
+    Returns
+    -------
+    ScenarioFile
+
+    Raises
+    ------
+    InputError
+        One problem per failing key, in document order; its message is the first.
+    """
+    try:
+        return ScenarioFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            key, text = _problem(error)
+            problems.append(InputError.one(file, f"key {key}", "", re.sub(r"\s+", " ", text)).problems[0])
+        raise InputError(problems) from None
+
+
+# --- to the frozen scenario objects -----------------------------------------------------------
+
+
+def year_value(value: float | dict[str, float]) -> YearValue:
+    """A number or a year table as the model takes it."""
+    if isinstance(value, dict):
+        return tuple(sorted((int(y), float(v)) for y, v in value.items()))
+    return float(value)
+
+
+def distribution(spec: _Table) -> Distribution:
+    """A validated distribution table as a :class:`Distribution`."""
+    fields = spec.model_dump()
+    kind = fields.pop("dist")
+    return Distribution(kind, tuple((name, float(v)) for name, v in fields.items()))
+
+
+def band(key: str) -> tuple[int, int]:
+    """``"0-17"`` -> ``(0, 17)``."""
+    lo, hi = key.split("-")
+    return int(lo), int(hi)
