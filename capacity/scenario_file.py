@@ -11,6 +11,7 @@ range is declared once, as a pydantic field. A validation failure becomes one
 
 from __future__ import annotations
 
+import math
 import re
 import types
 import typing
@@ -167,20 +168,71 @@ DistributionSpec: TypeAlias = Annotated[
 ]
 
 
+#: A normal or lognormal distribution is taken to reach this many standard deviations
+#: (of the value or of its log) when its range is checked: P(|z| > 6) is about 2e-9.
+SPREAD_SDS = 6.0
+
+
+def support(spec: _Table) -> tuple[float, float]:
+    """The range a distribution's draws fall in (for unbounded kinds, +-``SPREAD_SDS`` sd).
+
+    Parameters
+    ----------
+    spec : one of the distribution tables
+
+    Returns
+    -------
+    (low, high) : tuple of float
+    """
+    if isinstance(spec, Fixed):
+        return spec.value, spec.value
+    if isinstance(spec, Normal):
+        return spec.mean - SPREAD_SDS * spec.sd, spec.mean + SPREAD_SDS * spec.sd
+    if isinstance(spec, Lognormal):
+        return spec.median * math.exp(-SPREAD_SDS * spec.sigma), spec.median * math.exp(SPREAD_SDS * spec.sigma)
+    if isinstance(spec, Uniform | Triangular):
+        return spec.low, spec.high
+    if isinstance(spec, Poisson):
+        return 0.0, spec.mean + SPREAD_SDS * math.sqrt(spec.mean) + 1.0
+    raise TypeError(type(spec).__name__)
+
+
+def _within(low: float, high: float, what: str) -> Callable[[_Table], _Table]:
+    """A check that a distribution's draws stay within [low, high]."""
+
+    def check(spec: _Table) -> _Table:
+        lo, hi = support(spec)
+        if lo < low or hi > high:
+            raise ValueError(
+                f"a distribution whose draws stay within [{low:g}, {high:g}] ({what}), "
+                f"found one reaching [{lo:.4g}, {hi:.4g}]"
+            )
+        return spec
+
+    return check
+
+
+FactorUncertainty: TypeAlias = Annotated[DistributionSpec, AfterValidator(_within(0, 10, "a factor"))]
+ScaleUncertainty: TypeAlias = Annotated[DistributionSpec, AfterValidator(_within(-10, 10, "the range of migration.scale"))]
+DelayUncertainty: TypeAlias = Annotated[
+    DistributionSpec, AfterValidator(_within(-50, 50, "years of delay; negative draws count as no delay"))
+]
+
+
 # --- the tables of a scenario -------------------------------------------------------------
 
 
 class FertilityTable(_Table):
     multiplier: MultiplierByYear = 1.0
     tfr: MultiplierByYear | None = None
-    uncertainty: DistributionSpec | None = None
+    uncertainty: FactorUncertainty | None = None
 
 
 class MigrationTable(_Table):
     scale: ScaleByYear = 1.0
     scale_by_area: dict[str, Scale] = {}
     scale_by_age: dict[AgeBand, Scale] = {}
-    uncertainty: DistributionSpec | None = None
+    uncertainty: ScaleUncertainty | None = None
 
 
 class MortalityTable(_Table):
@@ -219,7 +271,7 @@ class ProjectsTable(_Table):
     cancel: list[StrictStr] = []
     phases: dict[str, Annotated[list[Share], Field(min_length=1), AfterValidator(_phases)]] = {}
     add: list[ProjectRow] = []
-    delay_uncertainty: dict[str, DistributionSpec] = {}
+    delay_uncertainty: dict[str, DelayUncertainty] = {}
     cancel_probability: dict[str, Share] = {}
 
 
@@ -232,7 +284,7 @@ class Development(_Table):
 class HousingTable(_Table):
     developments: list[Development] = []
     children_per_dwelling: dict[AgeBand, Annotated[list[Annotated[float, _number(0, 10)]], Field(min_length=1)]] = {}
-    uncertainty: DistributionSpec | None = None
+    uncertainty: FactorUncertainty | None = None
 
 
 class DemandTable(_Table):
@@ -356,7 +408,7 @@ def _problem(error: ErrorDetails) -> tuple[str, str]:
         expected = _EXPECTED[kind](ctx)
     else:
         expected = error["msg"][:1].lower() + error["msg"][1:]
-    if kind == "missing":
+    if kind == "missing" or (kind == "value_error" and ", found " in expected):
         return _key(loc), f"expected {expected}"
     if isinstance(found, dict):
         shown = "a table"

@@ -9,11 +9,9 @@ overwrites or mixes with files it did not write.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from capacity.atomic import write_files
 from capacity.errors import InputError
 from capacity.resources import DEFAULT_DISTRICT, district_path
 
@@ -71,27 +69,7 @@ def write_template(folder: str | Path, source: str = DEFAULT_DISTRICT) -> Path:
     src = district_path(source)
     if not (src / "district.toml").is_file():
         raise InputError.one(source, "", "", "expected the name of an embedded district (e.g. 'haizhu')")
-    parent = out.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    try:
-        for path in sorted(src.iterdir()):
-            if path.is_file():
-                shutil.copyfile(path, tmp / path.name)
-        (tmp / "README.md").write_text(
-            _README.format(name=out.name, source=source, folder=folder), encoding="utf-8", newline="\n"
-        )
-        os.chmod(tmp, 0o777 & ~_umask())
-        if out.exists():
-            out.rmdir()  # empty, checked above
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    files: dict[str, bytes] = {p.name: p.read_bytes() for p in sorted(src.iterdir()) if p.is_file()}
+    files["README.md"] = _README.format(name=out.name, source=source, folder=folder).encode("utf-8")
+    write_files(out, files, last="README.md", option=str(folder))
     return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -121,3 +121,24 @@ def test_multiplier_accepted_exactly_within_its_range(value: float) -> None:
     else:
         with pytest.raises(InputError, match="key fertility.multiplier"):
             scenario_from_dict(doc)
+
+
+DOMAIN_CASES = [
+    ("fertility", "[fertility]\nuncertainty = { dist = \"normal\", mean = 1, sd = 0.5 }\n", "fertility.uncertainty",
+     "[0, 10]", "[-2, 4]"),
+    ("migration", "[migration]\nuncertainty = { dist = \"uniform\", low = -50, high = 50 }\n", "migration.uncertainty",
+     "[-10, 10]", "[-50, 50]"),
+    ("delay", "[projects.delay_uncertainty]\nH2 = { dist = \"poisson\", mean = 1e300 }\n", "projects.delay_uncertainty.H2",
+     "[-50, 50]", "1e+300]"),
+    ("housing", "[housing]\nuncertainty = { dist = \"lognormal\", median = 1, sigma = 1 }\n", "housing.uncertainty",
+     "[0, 10]", "403.4]"),
+]
+
+
+@pytest.mark.parametrize("label,text,key,bound,reach", DOMAIN_CASES, ids=[c[0] for c in DOMAIN_CASES])
+def test_distribution_draws_must_stay_in_the_domain(label: str, text: str, key: str, bound: str, reach: str) -> None:
+    with pytest.raises(InputError) as info:
+        scenario_from_dict(tomllib.loads(text), file="s.toml")
+    message = str(info.value)
+    assert message.startswith(f"s.toml, key {key}: expected a distribution whose draws stay within {bound}"), message
+    assert message.endswith(reach), message
