@@ -189,7 +189,7 @@ def write_files(out_dir: str | Path, files: Mapping[str, Content], *, last: str 
     folder.mkdir(parents=True, exist_ok=True)
     remove_leftovers(folder)
     mode = 0o666 & ~_umask()
-    order = [n for n in files if n != last] + ([last] if last in files else [])
+    order = [n for n in files if n != last] + [n for n in files if n == last]
     for name in order:
         _write_one(folder, name, files[name], mode)
     _fsync_dir(folder)
