@@ -19,9 +19,9 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
+import capacity.results.tables as tb
 from capacity import plan
 from capacity.io.district import District
-from capacity.results import tables as tb
 from capacity.results.dataset import select
 from capacity.results.write import FORMATS, meta_record, output_files, write_atomic
 from capacity.scenario import Scenario
