@@ -71,7 +71,7 @@ def wide_layer(results: Results, year: int) -> gpd.GeoDataFrame:
     figures = [f for f in WIDE_FIGURES if f in table.columns]
     wide = table.pivot_table(index=["scenario", "area_code", "area_name"], columns="stage", values=figures,
                              aggfunc="first", sort=False)
-    wide.columns = [f"{fig}_{stage}" for fig, stage in wide.columns]
+    wide.columns = [f"{pair[0]}_{pair[1]}" for pair in wide.columns.to_list()]
     ordered = [f"{f}_{s}" for s in district.stage_names for f in figures if f"{f}_{s}" in wide.columns]
     wide = wide[ordered].reset_index()
     wide.insert(1, "year", int(year))

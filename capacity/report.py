@@ -121,21 +121,23 @@ def summary_page(results: Results) -> Figure:
             return str(int(v))
         return _fmt(v)
 
+    from matplotlib.transforms import Bbox
+
     cells = [[cell(c, row[c]) for c, _ in cols] for _, row in pc.iterrows()]
     height = min(0.032 * (len(cells) + 2), y - 0.25)
     ax = fig.add_axes((0.04, y - 0.02 - height, 0.92, height))
     ax.set_axis_off()
     widths = [2.4 if c == "scenario" else 2.0 if c == "stage" else 1.0 for c, _ in cols]
     total = sum(widths)
-    table = ax.table(cellText=cells, colLabels=[label for _, label in cols], bbox=(0, 0, 1, 1), cellLoc="right",
+    table = ax.table(cellText=cells, colLabels=[label for _, label in cols], bbox=Bbox.from_bounds(0, 0, 1, 1), cellLoc="right",
                      colLoc="center", colWidths=[w / total for w in widths])
     table.auto_set_font_size(False)
     table.set_fontsize(7.5)
-    for (r, _), cell in table.get_celld().items():
-        cell.set_edgecolor("#bbbbbb")
+    for (r, _), box in table.get_celld().items():
+        box.set_edgecolor("#bbbbbb")
         if r == 0:
-            cell.set_facecolor("#eeeeee")
-            cell.set_text_props(fontweight="bold")
+            box.set_facecolor("#eeeeee")
+            box.set_text_props(fontweight="bold")
     notes = [
         "Plan's need: new places the district's plan says are needed by the target year; "
         "planned places: the places of the projects in its appendix.",

@@ -22,6 +22,7 @@ from capacity.plot.common import check_stage, pick_run, stage_colour, target_yea
 from capacity.plot.fonts import cjk_font, has_cjk
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -105,7 +106,7 @@ def _series_panel(ax: Axes, frame: pd.DataFrame, run: ScenarioView, stage: str, 
         fig = ax.figure
         handles, labels = ax.get_legend_handles_labels()
         height = fig.get_figheight()  # type: ignore[union-attr]
-        fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.01, 1 - 0.68 / height),  # type: ignore[union-attr]
+        fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.01, 1 - 0.68 / height),
                    ncol=len(handles), fontsize=fontsize - 0.5, frameon=False, columnspacing=1.4,
                    handlelength=1.8)
 
@@ -186,34 +187,34 @@ def schedule_timeline(results: Results, *, scenario: str | None = None, width: f
     fig = _figure((width, height), dpi)
     ax = fig.add_axes((0.37, bottom / height, 0.40, 1 - (top + bottom) / height))
     x_end = int(years[-1]) + 1
-    for y, r in enumerate(rows.itertuples()):
-        colour = stage_colour(run, r.stage)
-        share = phases[r.row]
-        start = float(r.opening)
+    for y, r in enumerate(rows.to_dict("records")):
+        colour = stage_colour(run, r["stage"])
+        share = phases[r["row"]]
+        start = float(r["opening"])
         for k, sh in enumerate(share):
             if sh <= 0:
                 continue
             ax.barh(y, x_end - (start + k), left=start + k, height=0.55, color=colour, alpha=0.25 + 0.5 * sh, lw=0)
-        if r.opening_p90 > r.opening_p10:
-            ax.plot([r.opening_p10, r.opening_p90 + 1], [y, y], color="#222222", lw=1.2, zorder=4)
-            ax.plot([r.opening_p10, r.opening_p90 + 1], [y, y], ls="", marker="|", ms=7, color="#222222", zorder=4)
+        if r["opening_p90"] > r["opening_p10"]:
+            ax.plot([r["opening_p10"], r["opening_p90"] + 1], [y, y], color="#222222", lw=1.2, zorder=4)
+            ax.plot([r["opening_p10"], r["opening_p90"] + 1], [y, y], ls="", marker="|", ms=7, color="#222222", zorder=4)
         ax.plot([start], [y], ls="", marker="o", ms=4, color=colour, mec="#222222", mew=0.6, zorder=5)
-        if np.isfinite(r.needed):
-            ax.plot([r.needed], [y], ls="", marker="D", ms=5, color=SHORT, mec="white", mew=0.5, zorder=6)
-        status = str(r.status)
-        if status == "late" and np.isfinite(r.needed):
-            status = f"late {int(round(start - r.needed))} y"
+        if np.isfinite(r["needed"]):
+            ax.plot([r["needed"]], [y], ls="", marker="D", ms=5, color=SHORT, mec="white", mew=0.5, zorder=6)
+        status = str(r["status"])
+        if status == "late" and np.isfinite(r["needed"]):
+            status = f"late {int(round(start - r['needed']))} y"
         extra = []
-        if np.isfinite(r.p_late) and run.draws:
-            extra.append(f"P(late) {r.p_late:.0%}")
-        if np.isfinite(r.p_cancelled) and r.p_cancelled > 0:
-            extra.append(f"P(cancelled) {r.p_cancelled:.0%}")
+        if np.isfinite(r["p_late"]) and run.draws:
+            extra.append(f"P(late) {r['p_late']:.0%}")
+        if np.isfinite(r["p_cancelled"]) and r["p_cancelled"] > 0:
+            extra.append(f"P(cancelled) {r['p_cancelled']:.0%}")
         ax.text(1.015, y, ", ".join([status, *extra]), transform=ax.get_yaxis_transform(),
                 fontsize=6.5, va="center", ha="left", color=SHORT if status.startswith("late") else "#333333")
-    labels = []
-    for r in rows.itertuples():
-        name = r.name_en if len(r.name_en) <= 42 else r.name_en[:41] + "\u2026"
-        labels.append(f"{r.project_id} {name} ({run.stage_label(r.stage).split()[0].lower()}, {r.places:,.0f})")
+    labels: list[str] = []
+    for r in rows.to_dict("records"):
+        name = r["name_en"] if len(r["name_en"]) <= 42 else r["name_en"][:41] + "\u2026"
+        labels.append(f"{r['project_id']} {name} ({run.stage_label(r['stage']).split()[0].lower()}, {r['places']:,.0f})")
     ax.set_yticks(range(n), labels, fontsize=6.5)
     ax.set_ylim(n - 0.4, -0.6)
     ax.set_xlim(int(years[0]) - 0.5, x_end + 0.2)
@@ -221,13 +222,13 @@ def schedule_timeline(results: Results, *, scenario: str | None = None, width: f
     ax.tick_params(axis="x", labelsize=7, rotation=0)
     for lab in ax.get_xticklabels():
         lab.set_rotation(45)
-        lab.set_ha("right")
+        lab.set_horizontalalignment("right")
     ax.grid(True, axis="x", color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.set_xlabel("school year (September)", fontsize=7.5)
-    handles = [Patch(color=stage_colour(run, s), alpha=0.6, label=f"open ({run.stage_label(s).lower()})")
+    handles: list[Artist] = [Patch(color=stage_colour(run, s), alpha=0.6, label=f"open ({run.stage_label(s).lower()})")
                for s in run.district.stage_names if s in set(rows["stage"])]
     handles += [Line2D([], [], ls="", marker="o", ms=4, color="#999999", mec="#222222", label="opening year (median)"),
                 Line2D([], [], ls="", marker="D", ms=5, color=SHORT, label="places first needed"),]

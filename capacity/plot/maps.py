@@ -200,7 +200,7 @@ def draw_projects(ax: Axes, points: pd.DataFrame, year: int | None, size: float 
     fig = ax.figure
     for _, p in points.iterrows():
         opened = year is None or p["opening_year"] <= year
-        shift = ScaledTranslation(p["dx"] / 72, p["dy"] / 72, fig.dpi_scale_trans)  # type: ignore[union-attr]
+        shift = ScaledTranslation(p["dx"] / 72, p["dy"] / 72, fig.dpi_scale_trans)
         area = p["places"] * MARKER_SCALE
         ax.scatter([p["x"]], [p["y"]], s=[area], transform=ax.transData + shift, zorder=6,
                    c=PROJECT_FACE if opened else "white", edgecolors="white" if opened else PROJECT_FACE,
@@ -248,11 +248,11 @@ def gap_norm(values: np.ndarray) -> Normalize:
 
 def _nice(v: float) -> float:
     """Round up to 1, 2, 2.5 or 5 times a power of ten."""
-    exp = 10 ** math.floor(math.log10(v))
+    exp = 10.0 ** math.floor(math.log10(v))
     for m in (1, 2, 2.5, 5, 10):
         if v <= m * exp:
-            return m * exp
-    return 10 * exp  # pragma: no cover
+            return float(m * exp)
+    return float(10 * exp)  # pragma: no cover
 
 
 def footer(fig: Figure, district: District, extra: str = "") -> None:

@@ -123,7 +123,7 @@ def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
     short_py = ds["place_years_short"].values
     idle_py = ds["place_years_idle"].values
     rows = []
-    for i, r in labels.iterrows():
+    for i, r in enumerate(labels.to_dict("records")):
         status = status_all[i]
         if draws == 0:
             st = STATUS[status[0]]

@@ -7,7 +7,6 @@ and seed; ``meta.json`` records ``created_utc`` and ``elapsed_seconds`` besides.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -15,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 import xarray as xr
@@ -28,9 +27,10 @@ FLOAT_FORMAT = "%.2f"
 FORMATS = ("csv", "netcdf")
 """Output formats: ``csv`` (the tables) and ``netcdf`` (the tables and ``results.nc``)."""
 
-NETCDF_ENGINE = "scipy"
-"""NetCDF writer: SciPy's netCDF-3 writer puts no time stamp or library version into the
-file, so the same Dataset gives the same bytes (HDF5-based writers do not promise that)."""
+NETCDF_ENGINE: Final = "scipy"
+"""NetCDF writer. Of the installed engines, h5netcdf needs h5py (not installed) and netCDF4
+is not installed; SciPy's netCDF-3 writer needs nothing more and puts no time stamp, host or
+library version into the file, so the same Dataset gives the same bytes (tested)."""
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -67,9 +67,8 @@ def netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
 
 def netcdf_bytes(ds: xr.Dataset) -> bytes:
     """The Dataset as netCDF bytes (engine :data:`NETCDF_ENGINE`, deterministic)."""
-    buffer = io.BytesIO()
-    netcdf_ready(ds).to_netcdf(buffer, engine=NETCDF_ENGINE, format="NETCDF3_64BIT")
-    return buffer.getvalue()
+    data = netcdf_ready(ds).to_netcdf(None, engine=NETCDF_ENGINE, format="NETCDF3_64BIT")
+    return bytes(data)
 
 
 def estimates(district: District) -> list[str]:
