@@ -58,9 +58,9 @@ class Results(BaseResults):
 
         The totals and the projects are a selection of these results (of a deterministic
         run; with draws the scenario is run once more without draws); the cohorts and rates
-        come from the model's inputs. Returns a :class:`capacity.explain.Explanation`.
+        come from the model's inputs. Returns a :class:`capacity.explanation.Explanation`.
         """
-        from capacity.explain import explain_results
+        from capacity.explanation import explain_results
 
         res: Results = self
         if self.draws > 0:

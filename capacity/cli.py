@@ -103,7 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     """Show the calculation behind one area x stage x year cell."""
     from capacity.api import default_scenario_path
-    from capacity.explain import explain
+    from capacity.explanation import explain
     from capacity.io.district import load_district
     from capacity.scenario import load_scenario
 

@@ -1,4 +1,4 @@
-"""The calculation behind one cell of the gap table (``capacity explain``).
+"""The calculation behind one cell of the gap table (``capacity explain``, :func:`capacity.explain`).
 
 For an area, a stage and a year it shows
 
