@@ -110,6 +110,8 @@ def build_dataset(runs: Sequence[RunResult]) -> xr.Dataset:
         return out
 
     def stack(get: Any) -> NDArray[Any]:
+        if len(runs) == 1:  # a view: no copy of a large ensemble
+            return by_year(get(runs[0]), runs[0])[None]
         return np.stack([by_year(get(r), r) for r in runs])
 
     data: dict[str, tuple[tuple[str, ...], NDArray[Any]]] = {
