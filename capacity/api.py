@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -26,6 +26,10 @@ from capacity.results.result import Results as BaseResults
 from capacity.results.result import from_runs
 from capacity.results.tables import compare_table
 from capacity.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from capacity.explanation import Explanation
+    from capacity.plot import PlotAccessor
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,13 +51,13 @@ class Results(BaseResults):
     """
 
     @property
-    def plot(self) -> Any:
+    def plot(self) -> PlotAccessor:
         """Figures of these results (:class:`capacity.plot.PlotAccessor`; matplotlib loads on first use)."""
         from capacity.plot import PlotAccessor
 
         return PlotAccessor(self)
 
-    def explain(self, *, area: str, stage: str, year: int, scenario: str | None = None) -> Any:
+    def explain(self, *, area: str, stage: str, year: int, scenario: str | None = None) -> Explanation:
         """The calculation behind one cell of ``gap`` (default: first scenario).
 
         The totals and the projects are a selection of these results (of a deterministic

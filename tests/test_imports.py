@@ -150,3 +150,35 @@ def test_no_import_cycles() -> None:
 def test_io_has_no_import_cycles() -> None:
     found = [c for c in cycles(graph()) if _in_io(c)]
     assert found == [], "import cycles in capacity/io: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+# --- the plan stays in capacity/plan.py ------------------------------------------------
+
+GENERAL = ["capacity/results", "capacity/plot", "capacity/api.py", "capacity/cli.py", "capacity/cli_plot.py",
+           "capacity/report.py", "capacity/export.py", "capacity/explanation.py", "capacity/plan.py"]
+DISTRICT_WORDS = ("kindergarten", "junior secondary", "senior secondary", "haizhu", "five-year")
+
+
+def _constants(path: Path) -> list[tuple[int, object]]:
+    """Constants of a module that are not docstrings, with their line numbers."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and id(node) not in docstrings]
+
+
+def test_general_code_names_no_district_year_stage_or_plan() -> None:
+    files = [p for entry in GENERAL for p in sorted((ROOT / entry).rglob("*.py") if (ROOT / entry).is_dir()
+                                                    else [ROOT / entry])]
+    found = []
+    for path in files:
+        for line, value in _constants(path):
+            if isinstance(value, int) and not isinstance(value, bool) and 1990 <= value <= 2100:
+                found.append(f"{path.relative_to(ROOT)}:{line}: year {value}")
+            if isinstance(value, str) and any(w in value.lower() for w in DISTRICT_WORDS):
+                if "haizhu" in value.lower() and "embedded" in value.lower():
+                    continue  # help text naming the embedded default district
+                found.append(f"{path.relative_to(ROOT)}:{line}: {value[:60]!r}")
+    assert found == []

@@ -157,3 +157,12 @@ def test_indicators_name_the_stage(demo: capacity.District) -> None:
     assert set(ind["indicator"]) == {"public_places_added", "primary_public_affordable_share"}
     share = ind[ind["indicator"] == "primary_public_affordable_share"]
     assert (share["target"] == 0.9).all() and share["value"].between(0, 1).all()
+
+
+def test_stage_labels_come_from_the_district(demo: capacity.District) -> None:
+    res = capacity.run(Scenario(name="a", horizon=2025), demo)
+    assert list(res.to_xarray()["stage_label"].values) == [s.title() for s in demo.stage_names]
+    stages = demo.stages.assign(label=["Nursery", "", "Lower secondary", "Upper secondary"])
+    labelled = capacity.run(Scenario(name="a", horizon=2025), dataclasses.replace(demo, stages=stages))
+    assert list(labelled.to_xarray()["stage_label"].values) == ["Nursery", "Primary", "Lower secondary", "Upper secondary"]
+    assert labelled.view().stage_label("junior") == "Lower secondary"
