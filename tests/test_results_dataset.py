@@ -166,3 +166,17 @@ def test_stage_labels_come_from_the_district(demo: capacity.District) -> None:
     labelled = capacity.run(Scenario(name="a", horizon=2025), dataclasses.replace(demo, stages=stages))
     assert list(labelled.to_xarray()["stage_label"].values) == ["Nursery", "Primary", "Lower secondary", "Upper secondary"]
     assert labelled.view().stage_label("junior") == "Lower secondary"
+
+
+def test_cli_compare_format_netcdf(district_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text('name = "a"\nhorizon = 2027\n', encoding="utf-8")
+    (tmp_path / "b.toml").write_text('extend = "a.toml"\nname = "b"\n[projects.delay]\nP1 = 2\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["compare", str(tmp_path / "a.toml"), str(tmp_path / "b.toml"), "--district", str(district_dir),
+                 "--out", str(out), "--format", "netcdf", "--quiet"]) == 0
+    ds = xr.open_dataset(io.BytesIO((out / "results.nc").read_bytes()), engine="scipy")
+    assert list(ds["scenario"].values) == ["a", "b"]
+    diff = pd.read_csv(out / "compare.csv", dtype={"area_code": str})
+    got = diff[(diff["area_code"] == AREA_CODES[0]) & (diff["stage"] == "primary")].set_index("year")["d_places"]
+    want = (ds["places"].sel(scenario="b") - ds["places"].sel(scenario="a")).sel(area=AREA_CODES[0], stage="primary")
+    np.testing.assert_allclose(got.to_numpy(), want.sum("sector").isel(draw=0).to_numpy(), atol=0.006)

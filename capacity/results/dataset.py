@@ -115,9 +115,9 @@ def build_dataset(runs: Sequence[RunResult]) -> xr.Dataset:
         return np.stack([by_year(get(r), r) for r in runs])
 
     data: dict[str, tuple[tuple[str, ...], NDArray[Any]]] = {
-        "children": (("scenario", *AREA_STAGE), stack(lambda r: r.children)),
-        "demand": (("scenario", *SECTORED), stack(lambda r: r.demand)),
+        "demand": (("scenario", *SECTORED), stack(lambda r: r.demand)),  # first: sets the order of the dims
         "places": (("scenario", *SECTORED), stack(lambda r: r.places)),
+        "children": (("scenario", *AREA_STAGE), stack(lambda r: r.children)),
         "gap": (("scenario", *AREA_STAGE), stack(lambda r: r.gap.gap)),
         "shortfall": (("scenario", *AREA_STAGE), stack(lambda r: r.gap.shortfall)),
         "surplus": (("scenario", *AREA_STAGE), stack(lambda r: r.gap.surplus)),
