@@ -8,7 +8,8 @@ Public API (imported lazily, so ``import capacity`` and the command line start f
 - :func:`run` -> :class:`Results` (tidy tables ``gap``, ``plan_comparison``,
   ``indicators``, ``schedule``; ``meta``; ``write(out_dir)``);
 - :func:`compare` -- paired differences between scenarios;
-- :func:`explain` -- the calculation behind one cell.
+- :func:`explain` -- the calculation behind one cell (module :mod:`capacity.explanation`,
+  so that importing it never hides the function ``capacity.explain``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ _EXPORTS = {
     "run": "capacity.api",
     "compare": "capacity.api",
     "Results": "capacity.api",
-    "explain": "capacity.explain",
+    "explain": "capacity.explanation",
+    "Explanation": "capacity.explanation",
     "InputError": "capacity.errors",
     "SpecificationError": "capacity.errors",
 }

@@ -74,35 +74,45 @@ def _print_plan_comparison(results: Any) -> None:
     print(shown.to_string(index=False))
 
 
+def summary_years(view: Any) -> list[int]:
+    """Years whose largest street gaps ``capacity run`` prints: the plan's target year(s) and the horizon."""
+    from capacity.plan import target_years
+
+    return sorted({*target_years(view.district, int(view.years[0]), view.horizon), view.horizon})
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run scenarios, print the plan comparison and write the outputs into ``--out``."""
     import capacity.api as api
-    from capacity.results import estimates, largest_gaps
+    from capacity.results.tables import largest_gaps
+    from capacity.results.write import estimates
 
     results = api.run(_scenarios(args), args.district, draws=args.draws, seed=args.seed,
                       progress=not args.quiet)
-    out = results.write(args.out)
-    first = results.runs[0]
+    out = results.write(args.out, format=args.format)
+    first = results.view()
     print(f"{first.district.name} {first.years[0]}-{first.years[-1]}, "
           f"{'deterministic' if args.draws == 0 else f'{args.draws} draws'}, seed {args.seed}")
     _print_plan_comparison(results)
-    for run in results.runs:
-        for year in sorted({2025, int(run.years[-1])} & set(int(y) for y in run.years)):
-            top = largest_gaps(run, year)
+    for view in results.views():
+        for year in summary_years(view):
+            top = largest_gaps(view.ds, year)
             if len(top):
-                print(f"\nlargest street gaps, {run.scenario.name}, {year} (negative = shortfall):")
+                print(f"\nlargest street gaps, {view.name}, {year} (negative = shortfall):")
                 print(top[["area_code", "area_name", "stage", "demand", "places", "gap"]].to_string(
                     index=False, float_format=lambda v: f"{v:,.0f}"))
-    est = estimates(first)
+    est = estimates(results.district)
     print(f"note: estimated inputs ({len(est)}): {', '.join(est)}")
-    print(f"wrote {out}/ (gap.csv, plan_comparison.csv, indicators.csv, schedule.csv, meta.json)")
+    names = ["gap.csv", "plan_comparison.csv", "indicators.csv", "schedule.csv"]
+    names += ["results.nc"] if args.format == "netcdf" else []
+    print(f"wrote {out}/ ({', '.join([*names, 'meta.json'])})")
     return EXIT_OK
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Show the calculation behind one area x stage x year cell."""
     from capacity.api import default_scenario_path
-    from capacity.explain import explain
+    from capacity.explanation import explain
     from capacity.io.district import load_district
     from capacity.scenario import load_scenario
 
@@ -115,7 +125,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Paired differences of scenarios against the first."""
     import capacity.api as api
-    from capacity.results import csv_bytes, write_atomic
+    from capacity.results.write import csv_bytes, netcdf_bytes, write_atomic
 
     if len(args.scenarios) < 2:
         from capacity.errors import InputError
@@ -123,8 +133,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise InputError.one("capacity compare", "arguments", "", f"expected at least two scenarios, found {len(args.scenarios)}")
     results = api.run(args.scenarios, args.district, draws=args.draws, seed=args.seed, progress=not args.quiet)
     diff = api.compare(results)
-    district = results.runs[0].district
-    summary = diff[(diff["area_code"] == district.code)]
+    summary = diff[(diff["area_code"] == results.district.code)]
     years = sorted(set(summary["year"]))
     pick = [y for y in years if y in (years[0] + 5, years[0] + 10, years[-1])]
     shown = summary[summary["year"].isin(pick)]
@@ -132,8 +141,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
                         "d_shortfall_p10", "d_shortfall_p90", "p_worse") if c in shown]
     print(shown[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     if args.out:
-        write_atomic(args.out, {"compare.csv": csv_bytes(diff)})
-        print(f"wrote {args.out}/compare.csv")
+        files = {"compare.csv": csv_bytes(diff)}
+        if args.format == "netcdf":
+            files["results.nc"] = netcdf_bytes(results.to_xarray())
+        write_atomic(args.out, files)
+        print("wrote " + ", ".join(f"{args.out}/{name}" for name in files))
     return EXIT_OK
 
 
@@ -141,6 +153,8 @@ def _add_run_options(p: argparse.ArgumentParser, out_default: str | None) -> Non
     from capacity.cli_plot import add_common_options
 
     add_common_options(p, out_default, out_help="output folder, replaced atomically")
+    p.add_argument("--format", choices=("csv", "netcdf"), default="csv",
+                   help="csv (default): the tables as CSV; netcdf: also results.nc, the labelled result (xarray)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="project demand, places and gap for scenarios and write the outputs",
         description="Run scenarios (default scenarios/baseline.toml) on a district, print the plan "
-        "comparison and write gap.csv, plan_comparison.csv, indicators.csv, schedule.csv and meta.json.",
+        "comparison and write gap.csv, plan_comparison.csv, indicators.csv, schedule.csv and meta.json "
+        "(with --format netcdf also results.nc).",
     )
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario TOML files")
     _add_run_options(run, "out")

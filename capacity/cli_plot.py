@@ -84,7 +84,7 @@ def _bad(what: str, expected: str) -> Exception:
 
 
 def _check(results: Any, args: argparse.Namespace) -> tuple[list[str], int | None]:
-    run = results.runs[0]
+    run = results.view()
     stages = list(run.district.stage_names)
     chosen = stages
     if getattr(args, "stage", None):
@@ -119,16 +119,16 @@ def _done(written: list[Path], start: float) -> int:
 
 def cmd_map(args: argparse.Namespace) -> int:
     """Gap maps per stage, the stages side by side, and with draws the probability of a shortfall."""
-    from capacity.plot import PlotAccessor, target_year
+    from capacity.plot import PlotAccessor
 
     start = time.perf_counter()
     results = _run(args)
     stages, year = _check(results, args)
     plot = PlotAccessor(results)
     written: list[Path] = []
-    for run in results.runs:
-        name = run.scenario.name
-        y = year if year is not None else target_year(run)
+    for run in results.views():
+        name = run.name
+        y = year if year is not None else run.target_year()
         for stage in stages:
             _save(plot.gap_map(stage, y, scenario=name, labels=args.labels), args, f"gap_map_{name}_{stage}_{y}",
                   written)
@@ -154,10 +154,8 @@ def cmd_chart(args: argparse.Namespace) -> int:
     stages, _ = _check(results, args)
     plot = PlotAccessor(results)
     written: list[Path] = []
-    district = results.runs[0].district
-    area = args.area or district.code
-    for run in results.runs:
-        name = run.scenario.name
+    area = args.area or results.district.code
+    for name in results.scenarios:
         stage = args.stage
         suffix = f"_{stage}" if stage else ""
         _save(plot.demand_vs_places(stage, area=area, scenario=name), args,
@@ -211,7 +209,7 @@ def register(subparsers: Any, add_common: Callable[..., None] | None = None) -> 
     common(p, "out")
     p.add_argument("--stage", default=None, metavar="STAGE", help="one stage (default: every stage)")
     p.add_argument("--year", type=int, default=None, metavar="YEAR",
-                   help="school year to map (default: the plan's target year, 2025 for Haizhu)")
+                   help="school year to map (default: the plan's target year)")
     p.add_argument("--years", type=int, nargs="+", default=None, metavar="YEAR",
                    help="also draw each stage over these years side by side")
     p.add_argument("--labels", choices=("auto", "zh", "en", "none"), default="auto",

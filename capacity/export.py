@@ -29,14 +29,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-    from capacity.api import Results
+    from capacity.results.result import Results
 
 #: Figures carried into the wide layer, per stage.
 WIDE_FIGURES = ("demand", "places", "gap", "shortfall", "surplus", "gap_p10", "gap_p90", "p_shortfall")
 
 
 def _areas(results: Results) -> gpd.GeoDataFrame:
-    district = results.runs[0].district
+    district = results.district
     return district.areas[["area_code", "name_zh", "geometry"]].to_crs(4326)
 
 
@@ -44,7 +44,7 @@ def long_layer(results: Results) -> gpd.GeoDataFrame:
     """The ``gap`` layer: one feature per scenario x street x stage x year."""
     import geopandas as gpd
 
-    district = results.runs[0].district
+    district = results.district
     table = results.gap
     table = table[table["area_code"] != district.code]
     frame = _areas(results).merge(table, on="area_code", how="inner")
@@ -62,8 +62,8 @@ def wide_layer(results: Results, year: int) -> gpd.GeoDataFrame:
     """The ``gap_<year>`` layer: one feature per scenario x street, a column per stage and figure."""
     import geopandas as gpd
 
-    district = results.runs[0].district
-    years = [int(y) for y in results.runs[0].years]
+    district = results.district
+    years = [int(y) for y in results.view().years]
     if int(year) not in years:
         raise ValueError(f"expected a year {years[0]}-{years[-1]}, found {year!r}")
     table = results.gap
@@ -71,7 +71,7 @@ def wide_layer(results: Results, year: int) -> gpd.GeoDataFrame:
     figures = [f for f in WIDE_FIGURES if f in table.columns]
     wide = table.pivot_table(index=["scenario", "area_code", "area_name"], columns="stage", values=figures,
                              aggfunc="first", sort=False)
-    wide.columns = [f"{fig}_{stage}" for fig, stage in wide.columns]
+    wide.columns = [f"{pair[0]}_{pair[1]}" for pair in wide.columns.to_list()]
     ordered = [f"{f}_{s}" for s in district.stage_names for f in figures if f"{f}_{s}" in wide.columns]
     wide = wide[ordered].reset_index()
     wide.insert(1, "year", int(year))
@@ -83,9 +83,7 @@ def wide_layer(results: Results, year: int) -> gpd.GeoDataFrame:
 
 def default_year(results: Results) -> int:
     """The plan's target year if within the horizon, else the base year + 5."""
-    from capacity.plot import target_year
-
-    return target_year(results.runs[0])
+    return results.view().target_year()
 
 
 def write_geopackage(results: Results, path: str | Path, *, year: int | None = None) -> Path:

@@ -28,8 +28,7 @@ import capacity
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from capacity.api import Results
-    from capacity.model import RunResult
+    from capacity.results.result import Results, ScenarioView
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 LINES_PER_PAGE = 58
@@ -88,16 +87,14 @@ def _fmt(v: Any, pct: bool = False) -> str:
 
 def summary_page(results: Results) -> Figure:
     """District, scenarios, run settings and the plan comparison table."""
-    from capacity.plot import stage_label
-
-    first = results.runs[0]
+    first = results.view()
     d = first.district
     fig = _page(f"School places in {d.name}: projection against the plan",
                 f"capacity {capacity.__version__}; {first.years[0]}-{first.years[-1]}; "
                 + (f"{first.draws} Monte Carlo draws, seed {first.seed}" if first.draws else "deterministic run")
-                + f"; {len(d.area_codes)} streets; {len(results.runs)} scenario(s)")
+                + f"; {len(d.area_codes)} streets; {len(results.scenarios)} scenario(s)")
     y = 0.86
-    for run in results.runs:
+    for run in results.views():
         for line in _wrap(f"Scenario '{run.scenario.name}': {run.scenario.description or ''}", "      "):
             fig.text(0.04, y, line, fontsize=8.5, ha="left", va="top")
             y -= 0.027
@@ -115,7 +112,7 @@ def summary_page(results: Results) -> Figure:
 
     def cell(c: str, v: Any) -> str:
         if c == "stage":
-            return stage_label(str(v))
+            return first.stage_label(str(v))
         if c == "scenario":
             return str(v)
         if c.startswith("p_"):
@@ -124,23 +121,25 @@ def summary_page(results: Results) -> Figure:
             return str(int(v))
         return _fmt(v)
 
+    from matplotlib.transforms import Bbox
+
     cells = [[cell(c, row[c]) for c, _ in cols] for _, row in pc.iterrows()]
     height = min(0.032 * (len(cells) + 2), y - 0.25)
     ax = fig.add_axes((0.04, y - 0.02 - height, 0.92, height))
     ax.set_axis_off()
     widths = [2.4 if c == "scenario" else 2.0 if c == "stage" else 1.0 for c, _ in cols]
     total = sum(widths)
-    table = ax.table(cellText=cells, colLabels=[label for _, label in cols], bbox=(0, 0, 1, 1), cellLoc="right",
+    table = ax.table(cellText=cells, colLabels=[label for _, label in cols], bbox=Bbox.from_bounds(0, 0, 1, 1), cellLoc="right",
                      colLoc="center", colWidths=[w / total for w in widths])
     table.auto_set_font_size(False)
     table.set_fontsize(7.5)
-    for (r, _), cell in table.get_celld().items():
-        cell.set_edgecolor("#bbbbbb")
+    for (r, _), box in table.get_celld().items():
+        box.set_edgecolor("#bbbbbb")
         if r == 0:
-            cell.set_facecolor("#eeeeee")
-            cell.set_text_props(fontweight="bold")
+            box.set_facecolor("#eeeeee")
+            box.set_text_props(fontweight="bold")
     notes = [
-        "Plan's need: new places the district's 14th Five-Year Education Plan says are needed by the target year; "
+        "Plan's need: new places the district's plan says are needed by the target year; "
         "planned places: the places of the projects in its appendix.",
         "Projected need: projected demand in the target year minus the base year's places. Gap after projects: places "
         "minus demand in the target year, district total (negative = shortfall); shortfall (streets): the sum of the "
@@ -155,7 +154,7 @@ def summary_page(results: Results) -> Figure:
     return fig
 
 
-def assumption_lines(run: RunResult) -> list[str]:
+def assumption_lines(run: ScenarioView) -> list[str]:
     """The scenario's resolved settings (non-empty), then the text of its file."""
     lines = [f"Scenario '{run.scenario.name}': settings as used by the run (empty settings left out)", ""]
 
@@ -181,11 +180,11 @@ def assumption_lines(run: RunResult) -> list[str]:
 
 def provenance_lines(results: Results) -> list[str]:
     """Which inputs are estimates, sources and methods, attribution and input hashes."""
-    from capacity.results import estimates
+    from capacity.results.write import estimates
 
-    first = results.runs[0]
+    first = results.view()
     d = first.district
-    est = estimates(first)
+    est = estimates(d)
     lines = [f"Inputs that are estimates ({len(est)}): " + ", ".join(est), ""]
     lines = _wrap(lines[0], "      ") + [""]
     lines.append("Every input figure and where it comes from (sources.csv of the district):")
@@ -198,21 +197,21 @@ def provenance_lines(results: Results) -> list[str]:
     lines += ["", "Map attribution: " + d.attribution, "",
               f"capacity {capacity.__version__}; seed {first.seed}; draws {first.draws}", "",
               "Input files (SHA-256):"]
-    for name, digest in sorted(first.district.input_hashes().items()):
+    for name, digest in sorted(d.input_hashes().items()):
         lines.append(f"    {digest}  {name}")
     return lines
 
 
 def figures(results: Results, year: int | None = None) -> Iterator[Figure]:
     """Every page of the report, in order, as Figures."""
-    from capacity.plot import PlotAccessor, target_year
+    from capacity.plot import PlotAccessor
     from capacity.plot.maps import small_multiples
 
     plot = PlotAccessor(results)
     yield summary_page(results)
-    for run in results.runs:
-        name = run.scenario.name
-        ty = year if year is not None else target_year(run)
+    for run in results.views():
+        name = run.name
+        ty = year if year is not None else run.target_year()
         horizon = int(run.years[-1])
         yield plot.plan_comparison(scenario=name)
         yield small_multiples(results, None, ty, scenario=name)
@@ -223,20 +222,18 @@ def figures(results: Results, year: int | None = None) -> Iterator[Figure]:
         yield plot.demand_vs_places(scenario=name)
         yield plot.schedule_timeline(scenario=name)
         yield from _text_pages("Assumptions", f"scenario '{name}'", assumption_lines(run))
-    yield from _text_pages("Data provenance", f"{results.runs[0].district.name}: what the inputs are and where they "
+    yield from _text_pages("Data provenance", f"{results.district.name}: what the inputs are and where they "
                            "come from", provenance_lines(results))
 
 
 def page_count(results: Results, year: int | None = None) -> int:
     """Number of pages :func:`write_report` writes for ``results``."""
-    from capacity.plot import target_year
-
     def n_text(lines: list[str]) -> int:
         return max(1, -(-len(lines) // LINES_PER_PAGE))
 
     n = 1 + n_text(provenance_lines(results))
-    for run in results.runs:
-        ty = year if year is not None else target_year(run)
+    for run in results.views():
+        ty = year if year is not None else run.target_year()
         n += 4 + (int(run.years[-1]) != ty) + (run.draws > 0) + n_text(assumption_lines(run))
     return n
 
@@ -251,8 +248,7 @@ def write_report(results: Results, path: str | Path, *, year: int | None = None)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         tmp = tmp_dir / path.name
-        first = results.runs[0]
-        meta = {"Title": f"School places in {first.district.name}: projection against the plan",
+        meta = {"Title": f"School places in {results.district.name}: projection against the plan",
                 "Subject": ", ".join(results.scenarios), "Creator": f"capacity {capacity.__version__}",
                 "CreationDate": None}
         with matplotlib.rc_context({"pdf.compression": 6}), PdfPages(tmp, metadata=meta) as pdf:

@@ -74,7 +74,7 @@ def test_every_figure_draws_without_warnings(det, drawn, tmp_path):
             p = PlotAccessor(res)
             figs = [p.gap_map("junior", 2030), p.small_multiples(), p.small_multiples("primary", [2022, 2025, 2030]),
                     p.demand_vs_places("primary", area="440105016"), p.schedule_timeline(), p.plan_comparison()]
-            if res.runs[0].draws:
+            if res.draws:
                 figs += [p.shortfall_probability_map(), p.shortfall_probability_map("junior", 2025)]
             for i, fig in enumerate(figs):
                 save_figure(fig, tmp_path, f"f{i}", formats=("png",), dpi=40)
@@ -144,7 +144,7 @@ def test_geopackage_round_trip_matches_gap_csv(drawn, tmp_path):
     paths = export(drawn, tmp_path, year=2025)
     assert sorted(p.name for p in paths) == ["gap.geojson", "gap.gpkg", "gap_2025.geojson"]
     csv = pd.read_csv(io.BytesIO(drawn.files()["gap.csv"]), dtype={"area_code": str})
-    csv = csv[csv["area_code"] != drawn.runs[0].district.code]
+    csv = csv[csv["area_code"] != drawn.district.code]
     layer = gpd.read_file(tmp_path / "gap.gpkg", layer="gap")
     assert layer.crs.to_epsg() == 4326 and len(layer) == len(csv) == 18 * 4 * 16
     merged = csv.merge(pd.DataFrame(layer.drop(columns="geometry")), on=["scenario", "year", "area_code", "stage"],

@@ -32,7 +32,7 @@ def test_shipped_scenarios_load_and_run(path: Path) -> None:
     assert path.read_text(encoding="utf-8").lstrip().startswith("#")  # says what it represents
     district = _haizhu()
     res = capacity.run(scen, district, draws=0)
-    assert len(res.gap) == len(res.runs[0].years) * 19 * 4
+    assert len(res.gap) == res.to_xarray().sizes["year"] * 19 * 4
 
 
 _HAIZHU: list[capacity.District] = []
@@ -127,10 +127,10 @@ def test_zero_variance_reproduces_deterministic_run(demo: capacity.District) -> 
         "migration": {"uncertainty": {"dist": "normal", "mean": 1.0, "sd": 0.0}},
         "projects": {"delay_uncertainty": {"*": {"dist": "poisson", "mean": 0.0}}, "cancel_probability": {"P3": 0.0}},
     }
-    det = capacity.run(scenario_from_dict({"name": "z", "horizon": 2030}), demo).runs[0]
-    ens = capacity.run(scenario_from_dict(flat), demo, draws=7, seed=3).runs[0]
+    det = capacity.run(scenario_from_dict({"name": "z", "horizon": 2030}), demo).to_xarray()
+    ens = capacity.run(scenario_from_dict(flat), demo, draws=7, seed=3).to_xarray()
     for name in ("demand", "places"):
-        a, b = getattr(det, name), getattr(ens, name)
+        a, b = det[name].values, ens[name].values
         assert np.array_equal(np.repeat(a, 7, axis=-1), b)
 
 
@@ -153,14 +153,14 @@ def test_common_random_numbers_across_scenarios(demo: capacity.District) -> None
         "add": [{"project_id": "NEW", "stage": "primary", "places": 45, "area_code": AREA_CODES[1],
                  "opening_year": 2026}]}})
     res = capacity.run([a, b], demo, draws=40, seed=5)
-    ra, rb = res.runs
-    assert np.array_equal(ra.demand, rb.demand)
-    # the shared projects' random delays are the same draw by draw
-    ids_a = list(ra.projects.table["project_id"])
-    for i, pid in enumerate(rb.projects.table["project_id"]):
-        if pid in ("P2", "P3"):
-            j = ids_a.index(pid)
-            assert np.array_equal(ra.projects.arrays.opening_year[j], rb.projects.arrays.opening_year[i])
+    ds = res.to_xarray()
+    assert np.array_equal(ds["demand"].sel(scenario="r").values, ds["demand"].sel(scenario="b").values)
+    # the shared projects' random delays are the same draw by draw (one project row, two scenarios)
+    shared = ds["project_id"].isin(["P2", "P3"]).values
+    opening = ds["opening_year"].isel(project=shared)
+    assert np.array_equal(opening.sel(scenario="r").values, opening.sel(scenario="b").values)
+    new = ds["project_id"].values == "NEW"
+    assert (ds["status"].sel(scenario="r").values[new] == -1).all()  # r lacks b's added project
     diff = capacity.compare(res)
     district = diff[(diff.area_code == "990001")]
     assert (district["d_demand"].abs() < 1e-9).all()
@@ -182,11 +182,11 @@ def test_quantiles_match_known_distribution(tmp_path: Path) -> None:
     draws = 4000
     res = capacity.run(scen, d, draws=draws, seed=2)
     det = capacity.run(scen.replace(housing=scen.housing.__class__(
-        scen.housing.developments, scen.housing.children_per_dwelling, None)), d).runs[0]
-    r = res.runs[0]
+        scen.housing.developments, scen.housing.children_per_dwelling, None)), d).to_xarray().isel(scenario=0)
+    r = res.to_xarray().isel(scenario=0)
     # primary demand in area 0 in 2025: closed population + 1000 x 0.1 x 6 ages x yield
-    base = det.demand[2, 0, 1, :, 0].sum() - 600.0
-    extra = r.demand[2, 0, 1].sum(axis=0) - base
+    base = det["demand"].values[2, 0, 1, :, 0].sum() - 600.0
+    extra = r["demand"].values[2, 0, 1].sum(axis=0) - base
     for q in (10, 50, 90):
         z = stats.norm.ppf(q / 100)
         expected = 600.0 * np.exp(sigma * z)
@@ -206,9 +206,9 @@ def test_cancellation_probability_gives_shortfall_probability(tmp_path: Path) ->
     d = capacity.load_district(folder)
     scen = scenario_from_dict({"name": "c", "horizon": 2026, "projects": {"cancel_probability": {"P1": 0.5}}})
     res = capacity.run(scen, d, draws=400, seed=9)
-    r = res.runs[0]
-    i = list(r.projects.table["project_id"]).index("P1")
-    cancelled = r.projects.arrays.cancelled[i]
+    ds = res.to_xarray().isel(scenario=0)
+    i = list(ds["project_id"].values).index("P1")
+    cancelled = ds["cancelled"].values[i]
     assert 0.4 < cancelled.mean() < 0.6
     g = res.gap
     row = g[(g.year == 2026) & (g.area_code == AREA_CODES[0]) & (g.stage == "junior")].iloc[0]

@@ -17,21 +17,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from capacity.plot import check_stage, pick_run, stage_label, target_year
+from capacity import plan
+from capacity.plot.common import check_stage, pick_run, stage_colour, target_year
 from capacity.plot.fonts import cjk_font, has_cjk
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from capacity.api import Results
-    from capacity.model import RunResult
+    from capacity.results.result import Results, ScenarioView
 
 DEMAND = "#d95f02"
 PLACES = "#1f78b4"
 SHORT = "#e31a1c"
 TARGET = "#111111"
-STAGE_COLOURS = {"kindergarten": "#66a61e", "primary": "#1f78b4", "junior": "#7570b3", "senior": "#e7298a"}
 
 
 def _figure(figsize: tuple[float, float], dpi: float) -> Figure:
@@ -46,13 +46,13 @@ def _thousands(ax: Axes) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
-def _note(fig: Figure, run: RunResult, text: str = "") -> None:
+def _note(fig: Figure, run: ScenarioView, text: str = "") -> None:
     lines = [t for t in (text, "Data note: the base data are estimates (population, migration, existing places, "
                                "project sites and opening years); see sources.csv.") if t]
     fig.text(0.01, 0.01, "\n".join(lines), fontsize=6, color="#444444", ha="left", va="bottom", linespacing=1.4)
 
 
-def _area_name(run: RunResult, area: str, labels: str = "auto") -> str:
+def _area_name(run: ScenarioView, area: str, labels: str = "auto") -> str:
     from capacity.plot.maps import resolve_labels
 
     zh_ok = resolve_labels(labels) == "zh"
@@ -68,7 +68,7 @@ def _area_name(run: RunResult, area: str, labels: str = "auto") -> str:
     return f"{en} ({zh})" if zh and zh_ok else en
 
 
-def _series_panel(ax: Axes, frame: pd.DataFrame, run: RunResult, stage: str, area: str,
+def _series_panel(ax: Axes, frame: pd.DataFrame, run: ScenarioView, stage: str, area: str,
                   show_target: bool, legend: bool, fontsize: float) -> None:
     years = frame["year"].to_numpy()
     demand = frame["demand"].to_numpy(float)
@@ -83,18 +83,15 @@ def _series_panel(ax: Axes, frame: pd.DataFrame, run: RunResult, stage: str, are
                     label="shortfall (net)" if area == run.district.code else "shortfall")
     ax.plot(years, demand, color=DEMAND, lw=2, marker="o", ms=2.5, label="demand" + (" (mean)" if run.draws else ""))
     ax.plot(years, places, color=PLACES, lw=2, marker="s", ms=2.5, label="places" + (" (mean)" if run.draws else ""))
-    if show_target and run.district.plan_needs is not None:
-        needs = run.district.plan_needs
-        row = needs[needs["stage"] == stage]
-        if len(row):
-            ty, need = int(row["year"].iloc[0]), float(row["value"].iloc[0])
-            base = float(places[0])
-            if years[0] <= ty <= years[-1]:
-                ax.plot([ty], [base + need], ls="", marker="*", ms=11, color=TARGET, zorder=5,
-                        label=f"plan target: {int(years[0])} places + stated need")
-                ax.annotate(f"+{need:,.0f} by {ty}", (ty, base + need), xytext=(6, 5), textcoords="offset points",
-                            fontsize=fontsize - 0.5, color=TARGET)
-    ax.set_title(stage_label(stage), fontsize=fontsize + 1.5, fontweight="bold", loc="left")
+    stated = plan.need(run.district, stage) if show_target else None
+    if stated is not None and years[0] <= stated[1] <= years[-1]:
+        need, ty = stated
+        base = float(places[0])
+        ax.plot([ty], [base + need], ls="", marker="*", ms=11, color=TARGET, zorder=5,
+                label=f"plan target: {int(years[0])} places + stated need")
+        ax.annotate(f"+{need:,.0f} by {ty}", (ty, base + need), xytext=(6, 5), textcoords="offset points",
+                    fontsize=fontsize - 0.5, color=TARGET)
+    ax.set_title(run.stage_label(stage), fontsize=fontsize + 1.5, fontweight="bold", loc="left")
     ax.set_xlim(years[0] - 0.3, years[-1] + 0.3)
     ax.grid(True, color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
@@ -109,7 +106,7 @@ def _series_panel(ax: Axes, frame: pd.DataFrame, run: RunResult, stage: str, are
         fig = ax.figure
         handles, labels = ax.get_legend_handles_labels()
         height = fig.get_figheight()  # type: ignore[union-attr]
-        fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.01, 1 - 0.68 / height),  # type: ignore[union-attr]
+        fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.01, 1 - 0.68 / height),
                    ncol=len(handles), fontsize=fontsize - 0.5, frameon=False, columnspacing=1.4,
                    handlelength=1.8)
 
@@ -146,7 +143,7 @@ def demand_vs_places(results: Results, stage: str | None = None, *, area: str | 
         frame = sel[sel["stage"] == s].sort_values("year")
         _series_panel(ax, frame, run, s, area, show_target=area == district.code, legend=i == 0,
                       fontsize=7.5 if cols > 1 else 8.5)
-    title = f"Demand and places, {name}" + (f": {stage_label(stages[0])}" if len(stages) == 1 else "")
+    title = f"Demand and places, {name}" + (f": {run.stage_label(stages[0])}" if len(stages) == 1 else "")
     fig.text(0.01, 1 - 0.1 / height, title, fontsize=12.5, fontweight="bold", ha="left", va="top",
              fontproperties=cjk_font(12.5, "bold") if has_cjk(title) else None)
     sub = (f"Scenario '{run.scenario.name}', "
@@ -159,23 +156,11 @@ def demand_vs_places(results: Results, stage: str | None = None, *, area: str | 
     return fig
 
 
-def _project_rows(results: Results, run: RunResult) -> pd.DataFrame:
-    table = run.projects.table.reset_index(drop=True)
+def _project_rows(results: Results, run: ScenarioView) -> pd.DataFrame:
+    out = run.projects()
+    out["row"] = np.arange(len(out))
     sched = results.schedule
-    sched = sched[(sched["scenario"] == run.scenario.name) & (sched["status"] != "unaddressed")].reset_index(drop=True)
-    m = run.schedule
-    out = table[["project_id", "stage", "area_code", "places"]].copy()
-    out["name_en"] = table.get("name_en", pd.Series([""] * len(table))).fillna("").astype(str)
-    out["opening"] = np.median(m.opening_year, axis=1)
-    out["opening_p10"] = np.percentile(m.opening_year, 10, axis=1)
-    out["opening_p90"] = np.percentile(m.opening_year, 90, axis=1)
-    needed = np.where(m.needed_year >= 0, m.needed_year, np.nan).astype(float)
-    with np.errstate(all="ignore"):
-        known = np.isfinite(needed).mean(axis=1) > 0.5
-        med = np.full(len(out), np.nan)
-        for i in np.flatnonzero(known):
-            med[i] = np.nanmedian(needed[i])
-    out["needed"] = med
+    sched = sched[(sched["scenario"] == run.name) & (sched["status"] != "unaddressed")].reset_index(drop=True)
     out["status"] = sched["status"].to_numpy() if len(sched) == len(out) else ""
     out["p_late"] = sched["p_late"].to_numpy() if "p_late" in sched and len(sched) == len(out) else np.nan
     out["p_cancelled"] = (sched["p_cancelled"].to_numpy() if "p_cancelled" in sched and len(sched) == len(out)
@@ -195,42 +180,41 @@ def schedule_timeline(results: Results, *, scenario: str | None = None, width: f
     run = pick_run(results, scenario)
     rows = _project_rows(results, run)
     years = run.years
-    phases = np.asarray(run.projects.arrays.phases)
-    table_index = {(p, s): i for i, (p, s) in enumerate(zip(run.projects.table["project_id"], run.projects.table["stage"]))}
+    phases = run.ds["phase_share"].values
     n = len(rows)
     top, bottom = 1.0, 1.45
     height = top + bottom + 0.24 * max(n, 4)
     fig = _figure((width, height), dpi)
     ax = fig.add_axes((0.37, bottom / height, 0.40, 1 - (top + bottom) / height))
     x_end = int(years[-1]) + 1
-    for y, r in enumerate(rows.itertuples()):
-        colour = STAGE_COLOURS.get(r.stage, "#666666")
-        share = phases[table_index[(r.project_id, r.stage)]]
-        start = float(r.opening)
+    for y, r in enumerate(rows.to_dict("records")):
+        colour = stage_colour(run, r["stage"])
+        share = phases[r["row"]]
+        start = float(r["opening"])
         for k, sh in enumerate(share):
             if sh <= 0:
                 continue
             ax.barh(y, x_end - (start + k), left=start + k, height=0.55, color=colour, alpha=0.25 + 0.5 * sh, lw=0)
-        if r.opening_p90 > r.opening_p10:
-            ax.plot([r.opening_p10, r.opening_p90 + 1], [y, y], color="#222222", lw=1.2, zorder=4)
-            ax.plot([r.opening_p10, r.opening_p90 + 1], [y, y], ls="", marker="|", ms=7, color="#222222", zorder=4)
+        if r["opening_p90"] > r["opening_p10"]:
+            ax.plot([r["opening_p10"], r["opening_p90"] + 1], [y, y], color="#222222", lw=1.2, zorder=4)
+            ax.plot([r["opening_p10"], r["opening_p90"] + 1], [y, y], ls="", marker="|", ms=7, color="#222222", zorder=4)
         ax.plot([start], [y], ls="", marker="o", ms=4, color=colour, mec="#222222", mew=0.6, zorder=5)
-        if np.isfinite(r.needed):
-            ax.plot([r.needed], [y], ls="", marker="D", ms=5, color=SHORT, mec="white", mew=0.5, zorder=6)
-        status = str(r.status)
-        if status == "late" and np.isfinite(r.needed):
-            status = f"late {int(round(start - r.needed))} y"
+        if np.isfinite(r["needed"]):
+            ax.plot([r["needed"]], [y], ls="", marker="D", ms=5, color=SHORT, mec="white", mew=0.5, zorder=6)
+        status = str(r["status"])
+        if status == "late" and np.isfinite(r["needed"]):
+            status = f"late {int(round(start - r['needed']))} y"
         extra = []
-        if np.isfinite(r.p_late) and run.draws:
-            extra.append(f"P(late) {r.p_late:.0%}")
-        if np.isfinite(r.p_cancelled) and r.p_cancelled > 0:
-            extra.append(f"P(cancelled) {r.p_cancelled:.0%}")
+        if np.isfinite(r["p_late"]) and run.draws:
+            extra.append(f"P(late) {r['p_late']:.0%}")
+        if np.isfinite(r["p_cancelled"]) and r["p_cancelled"] > 0:
+            extra.append(f"P(cancelled) {r['p_cancelled']:.0%}")
         ax.text(1.015, y, ", ".join([status, *extra]), transform=ax.get_yaxis_transform(),
                 fontsize=6.5, va="center", ha="left", color=SHORT if status.startswith("late") else "#333333")
-    labels = []
-    for r in rows.itertuples():
-        name = r.name_en if len(r.name_en) <= 42 else r.name_en[:41] + "\u2026"
-        labels.append(f"{r.project_id} {name} ({stage_label(r.stage).split()[0].lower()}, {r.places:,.0f})")
+    labels: list[str] = []
+    for r in rows.to_dict("records"):
+        name = r["name_en"] if len(r["name_en"]) <= 42 else r["name_en"][:41] + "\u2026"
+        labels.append(f"{r['project_id']} {name} ({run.stage_label(r['stage']).split()[0].lower()}, {r['places']:,.0f})")
     ax.set_yticks(range(n), labels, fontsize=6.5)
     ax.set_ylim(n - 0.4, -0.6)
     ax.set_xlim(int(years[0]) - 0.5, x_end + 0.2)
@@ -238,13 +222,13 @@ def schedule_timeline(results: Results, *, scenario: str | None = None, width: f
     ax.tick_params(axis="x", labelsize=7, rotation=0)
     for lab in ax.get_xticklabels():
         lab.set_rotation(45)
-        lab.set_ha("right")
+        lab.set_horizontalalignment("right")
     ax.grid(True, axis="x", color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.set_xlabel("school year (September)", fontsize=7.5)
-    handles = [Patch(color=STAGE_COLOURS[s], alpha=0.6, label=f"open ({stage_label(s).lower()})")
+    handles: list[Artist] = [Patch(color=stage_colour(run, s), alpha=0.6, label=f"open ({run.stage_label(s).lower()})")
                for s in run.district.stage_names if s in set(rows["stage"])]
     handles += [Line2D([], [], ls="", marker="o", ms=4, color="#999999", mec="#222222", label="opening year (median)"),
                 Line2D([], [], ls="", marker="D", ms=5, color=SHORT, label="places first needed"),]
@@ -297,7 +281,7 @@ def plan_comparison_chart(results: Results, *, scenario: str | None = None, widt
                 ax.annotate(f"{v:,.0f}", (b.get_x() + b.get_width() / 2, e), xytext=(0, 2 if v >= 0 else -2),
                             textcoords="offset points", ha="center", va="bottom" if v >= 0 else "top", fontsize=6.5)
     ax.axhline(0, color="#333333", lw=0.8)
-    ax.set_xticks(x, [stage_label(s) for s in pc["stage"]], fontsize=9)
+    ax.set_xticks(x, [run.stage_label(s) for s in pc["stage"]], fontsize=9)
     ax.tick_params(axis="y", labelsize=7.5)
     _thousands(ax)
     ax.set_ylabel("places", fontsize=8)

@@ -120,7 +120,7 @@ def _from_system() -> str | None:
     from matplotlib import font_manager as fm
 
     try:
-        files = fm.findSystemFonts(fontext="ttf") + fm.findSystemFonts(fontext="otf")
+        files = fm.findSystemFonts(fontext="ttf") + fm.findSystemFonts(fontext="otf")  # type: ignore[arg-type]  # the stubs know ttf and afm only; otf works
     except OSError:  # pragma: no cover - unreadable font folder
         return None
     for pattern in CJK_FILES:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from capacity.plot import check_stage, check_year, pick_run, stage_label, target_year
+from capacity.plot.common import check_stage, check_year, pick_run, target_year
 from capacity.plot.fonts import cjk_font, has_cjk
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,9 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
 
-    from capacity.api import Results
     from capacity.io.district import District
-    from capacity.model import RunResult
+    from capacity.results.result import Results, ScenarioView
 
 GAP_CMAP = "RdBu"
 PROB_CMAP = "OrRd"
@@ -142,26 +141,23 @@ def draw_streets(ax: Axes, areas: gpd.GeoDataFrame, values: pd.Series, norm: Nor
     return coll
 
 
-def project_points(run: RunResult, areas: gpd.GeoDataFrame, stage: str) -> pd.DataFrame:
+def project_points(run: ScenarioView, areas: gpd.GeoDataFrame, stage: str) -> pd.DataFrame:
     """The stage's projects with places, median opening year and drawing position.
 
     ``x``, ``y`` are the street's centroid; ``dx``, ``dy`` an offset in points that puts
     the circles in a row under the street's label, in project order (deterministic).
     """
-    table = run.projects.table
-    rows = table.index[table["stage"] == stage]
+    projects = run.projects()
+    projects = projects[projects["stage"] == stage]
     cols = ["project_id", "area_code", "places", "opening_year", "cancelled", "x", "y", "dx", "dy"]
-    if len(rows) == 0:
+    if len(projects) == 0:
         return pd.DataFrame(columns=cols)
-    opening = np.median(run.schedule.opening_year[rows], axis=1).round().astype(int)
-    cancelled = np.asarray(run.projects.arrays.cancelled)[rows]
-    cancelled = cancelled.mean(axis=1) if cancelled.ndim == 2 else cancelled.astype(float)
     frame = pd.DataFrame({
-        "project_id": table.loc[rows, "project_id"].to_numpy(),
-        "area_code": table.loc[rows, "area_code"].to_numpy(),
-        "places": table.loc[rows, "places"].to_numpy(float),
-        "opening_year": opening,
-        "cancelled": cancelled,
+        "project_id": projects["project_id"].to_numpy(),
+        "area_code": projects["area_code"].to_numpy(),
+        "places": projects["places"].to_numpy(float),
+        "opening_year": projects["opening"].to_numpy().round().astype(int),
+        "cancelled": projects["cancelled_share"].to_numpy(float),
     })
     frame = frame[frame["places"] > 0].sort_values(["area_code", "project_id"]).reset_index(drop=True)
     frame["x"] = [areas.loc[c, "centroid"].x for c in frame["area_code"]]
@@ -204,7 +200,7 @@ def draw_projects(ax: Axes, points: pd.DataFrame, year: int | None, size: float 
     fig = ax.figure
     for _, p in points.iterrows():
         opened = year is None or p["opening_year"] <= year
-        shift = ScaledTranslation(p["dx"] / 72, p["dy"] / 72, fig.dpi_scale_trans)  # type: ignore[union-attr]
+        shift = ScaledTranslation(p["dx"] / 72, p["dy"] / 72, fig.dpi_scale_trans)
         area = p["places"] * MARKER_SCALE
         ax.scatter([p["x"]], [p["y"]], s=[area], transform=ax.transData + shift, zorder=6,
                    c=PROJECT_FACE if opened else "white", edgecolors="white" if opened else PROJECT_FACE,
@@ -252,11 +248,11 @@ def gap_norm(values: np.ndarray) -> Normalize:
 
 def _nice(v: float) -> float:
     """Round up to 1, 2, 2.5 or 5 times a power of ten."""
-    exp = 10 ** math.floor(math.log10(v))
+    exp = 10.0 ** math.floor(math.log10(v))
     for m in (1, 2, 2.5, 5, 10):
         if v <= m * exp:
-            return m * exp
-    return 10 * exp  # pragma: no cover
+            return float(m * exp)
+    return float(10 * exp)  # pragma: no cover
 
 
 def footer(fig: Figure, district: District, extra: str = "") -> None:
@@ -268,7 +264,7 @@ def footer(fig: Figure, district: District, extra: str = "") -> None:
              linespacing=1.4)
 
 
-def _values(results: Results, run: RunResult, stage: str, year: int, column: str) -> pd.Series:
+def _values(results: Results, run: ScenarioView, stage: str, year: int, column: str) -> pd.Series:
     g = results.gap
     sel = g[(g["scenario"] == run.scenario.name) & (g["stage"] == stage) & (g["year"] == year)
             & (g["area_code"] != run.district.code)]
@@ -278,7 +274,7 @@ def _values(results: Results, run: RunResult, stage: str, year: int, column: str
     return sel.set_index("area_code")[column]
 
 
-def _district_total(results: Results, run: RunResult, stage: str, year: int) -> pd.Series:
+def _district_total(results: Results, run: ScenarioView, stage: str, year: int) -> pd.Series:
     g = results.gap
     row = g[(g["scenario"] == run.scenario.name) & (g["stage"] == stage) & (g["year"] == year)
             & (g["area_code"] == run.district.code)]
@@ -312,7 +308,7 @@ class _Layout:
         return (left / self.w, bottom / self.h, width / self.w, height / self.h)
 
 
-def _single_map(run: RunResult, areas: gpd.GeoDataFrame, width: float, dpi: float,
+def _single_map(run: ScenarioView, areas: gpd.GeoDataFrame, width: float, dpi: float,
                 legend: bool) -> tuple[Figure, Axes, Axes, _Layout]:
     header, legend_h, foot, cbar = 0.8, (0.62 if legend else 0.0), 0.42, 1.25
     map_w = width - cbar - 0.15
@@ -365,7 +361,7 @@ def gap_map(results: Results, stage: str, year: int | None = None, *, scenario: 
     stage : str
         E.g. ``"primary"``.
     year : int, optional
-        School year; default the plan's target year (2025 for Haizhu).
+        School year; default the plan's target year.
     scenario : str, optional
         Default the first scenario of ``results``.
     labels : {"auto", "zh", "en", "none"}
@@ -395,7 +391,7 @@ def gap_map(results: Results, stage: str, year: int | None = None, *, scenario: 
            + (f", mean of {run.draws} draws" if run.draws else "")
            + f". District total: shortfall {total['shortfall']:,.0f} places in the streets short, "
            f"surplus {total['surplus']:,.0f} in the others (no offsetting between streets).")
-    _headline(fig, lay, f"{stage_label(stage)}: places minus demand per street, {year}", sub)
+    _headline(fig, lay, f"{run.stage_label(stage)}: places minus demand per street, {year}", sub)
     footer(fig, district)
     return fig
 
@@ -462,7 +458,7 @@ def small_multiples(results: Results, stages: Sequence[str] | str | None = None,
                             at=label_points(areas, points))
         if points is not None:
             draw_projects(ax, points, y, size=size * 0.9, label_size=size)
-        ax.set_title(stage_label(s) if len(stage_list) > 1 else str(y), fontsize=9.5, pad=3, fontweight="bold")
+        ax.set_title(run.stage_label(s) if len(stage_list) > 1 else str(y), fontsize=9.5, pad=3, fontweight="bold")
     assert coll is not None
     map_h = rows * (panel_h + title_h)
     cax = fig.add_axes(lay.box(width - cbar + 0.2, foot + 0.15 * map_h, 0.15, 0.7 * map_h))
@@ -474,7 +470,7 @@ def small_multiples(results: Results, stages: Sequence[str] | str | None = None,
     if len(stage_list) > 1:
         title = f"{what} per street by stage, {year_list[0]}"
     else:
-        title = f"{what} per street: {stage_label(stage_list[0])}, {', '.join(map(str, year_list))}"
+        title = f"{what} per street: {run.stage_label(stage_list[0])}, {', '.join(map(str, year_list))}"
     sub = f"{_title(district, labels)}, scenario '{run.scenario.name}'" + (f", {run.draws} draws" if run.draws else "")
     if draw_points:
         sub += ". Circles: construction projects sized by places, opening year underneath (filled = open, hollow = later)."
@@ -514,7 +510,7 @@ def shortfall_probability_map(results: Results, stage: str | None = None, year: 
     coll = draw_streets(ax, areas, values, Normalize(0.0, 1.0), PROB_CMAP, labels=labels, value_fmt="{:.0%}",
                         label_size=7)
     _prob_colorbar(fig, coll, cax)
-    _headline(fig, lay, f"{stage_label(stage)}: probability of a shortfall per street, {year}",
+    _headline(fig, lay, f"{run.stage_label(stage)}: probability of a shortfall per street, {year}",
               f"{_title(district, labels)}, scenario '{run.scenario.name}', share of {run.draws} draws (seed {run.seed}) "
               "in which demand exceeds places (by more than half a child)")
     footer(fig, district)

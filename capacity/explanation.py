@@ -1,4 +1,4 @@
-"""The calculation behind one cell of the gap table (``capacity explain``).
+"""The calculation behind one cell of the gap table (``capacity explain``, :func:`capacity.explain`).
 
 For an area, a stage and a year it shows
 
@@ -9,8 +9,9 @@ For an area, a stage and a year it shows
   cancellation);
 * the gap, shortfall and surplus.
 
-The numbers come from the same functions as ``capacity run`` (a deterministic run: every
-distribution at its centre), recomputed for the one cell with every age kept.
+The totals, places and projects are a selection of the results' Dataset (of a deterministic
+run: every distribution at its centre); the cohorts by single age and the rates come from
+the model's inputs, recomputed for the one cell with every age kept.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 
 from capacity.errors import InputError
 from capacity.io.district import District
+from capacity.results.result import Results as BaseResults
 from capacity.scenario import Scenario
 
 
@@ -68,10 +70,31 @@ class Explanation:
 
 
 def explain(district: District, scenario: Scenario, *, area: str, stage: str, year: int) -> Explanation:
-    """Explain one cell (see the module docstring)."""
-    from capacity import model
-    from capacity.core.cohort import project_cohort
+    """Explain one cell of a deterministic run of ``scenario`` (see the module docstring).
 
+    Parameters
+    ----------
+    district : District
+    scenario : Scenario
+    area : str
+        Area code.
+    stage : str
+    year : int
+        School year, from the base year to the scenario's horizon.
+
+    Returns
+    -------
+    Explanation
+    """
+    from capacity import model
+    from capacity.results.result import Results, from_runs
+
+    _check(district, area, stage, year, scenario.horizon)
+    model.check_scenario(district, scenario)
+    return explain_results(from_runs(Results, [model.run(district, scenario)]), area=area, stage=stage, year=year)
+
+
+def _check(district: District, area: str, stage: str, year: int, horizon: int) -> None:
     file = "capacity explain"
     if area not in district.area_codes:
         raise InputError.one(file, "option --area", "", f"expected an area code of {district.name} "
@@ -79,22 +102,51 @@ def explain(district: District, scenario: Scenario, *, area: str, stage: str, ye
     stages = district.stage_names
     if stage not in stages:
         raise InputError.one(file, "option --stage", "", f"expected one of {', '.join(stages)}, found {stage!r}")
-    if not district.base_year <= year <= scenario.horizon:
-        raise InputError.one(file, "option --year", "", f"expected a year in {district.base_year}..{scenario.horizon}, found {year}")
-    model.check_scenario(district, scenario)
-    result = model.run(district, scenario)
+    if not district.base_year <= year <= horizon:
+        raise InputError.one(file, "option --year", "", f"expected a year in {district.base_year}..{horizon}, found {year}")
+
+
+def explain_results(results: BaseResults, *, area: str, stage: str, year: int, scenario: str | None = None,
+                    draw: int = 0) -> Explanation:
+    """Explain one cell as a selection of ``results`` (default: the first scenario, draw 0).
+
+    The totals, the places and the projects' opening years, phases and cancellations are
+    read from the results' Dataset; the cohorts by single age and sex and the stage's
+    rates come from the model's inputs (the Dataset keeps stage totals only).
+
+    Parameters
+    ----------
+    results : capacity.results.Results
+    area, stage : str
+    year : int
+    scenario : str, optional
+    draw : int
+        Which draw's figures to show (the cohorts are those of the deterministic run).
+
+    Returns
+    -------
+    Explanation
+    """
+    from capacity import model
+    from capacity.core.cohort import project_cohort
+
+    view = results.view(scenario)
+    district, scen = view.district, view.scenario
+    _check(district, area, stage, year, view.horizon)
+    ds = view.ds
     a = district.area_codes.index(area)
-    s = stages.index(stage)
-    t = year - district.base_year
+    s = district.stage_names.index(stage)
+    years = view.years
+    t = int(np.searchsorted(years, year))
     st = district.stages.iloc[s]
-    bands = model.stage_bands(district, scenario, result.years)
+    bands = model.stage_bands(district, scen, years)
 
     first, last = int(st["first_age"]), int(st["last_age"])
     rows = []
-    if not scenario.demand_from_plan:
+    if not scen.demand_from_plan:
         one = np.ones(1)
         proj = project_cohort(
-            **model.cohort_inputs(district, scenario, result.years[:t + 1], one, one),
+            **model.cohort_inputs(district, scen, years[:t + 1], one, one),
             keep_ages=slice(first, last + 1),
         ) if t > 0 else None
         pop = (proj.population[t, a, :, :, 0] if proj is not None
@@ -112,40 +164,45 @@ def explain(district: District, scenario: Scenario, *, area: str, stage: str, ye
         cohorts["migrant_share"] = m
         cohorts["public_share"] = (1 - m) * lp + m * mp
 
-    proj_tab = result.projects.table
-    arrays = result.projects.arrays
-    frac = arrays.open_fraction(result.years, 1)[:, t, 0]
     existing = district.places_array()[a, s]
     supply_rows = [{"item": "base-year places", "sector": "public", "places": existing[0], "open_share": 1.0,
                     "counted": existing[0], "why": f"places.csv ({district.base_year})"},
                    {"item": "base-year places", "sector": "private", "places": existing[1], "open_share": 1.0,
                     "counted": existing[1], "why": f"places.csv ({district.base_year})"}]
-    for i, r in proj_tab.iterrows():
-        if arrays.area[i] != a or arrays.stage[i] != s:
-            continue
-        opening = int(arrays.opening_year[i, 0])
+    cell = ds.isel(draw=draw)
+    mine = np.flatnonzero((cell["project_area"].values.astype(str) == area)
+                          & (cell["project_stage"].values.astype(str) == stage))
+    for i in mine:
+        p = cell.isel(project=i)
+        opening = int(p["opening_year"].values)
+        delay = int(p["delay"].values)
+        phases = p["phase_share"].values
+        cancelled = bool(p["cancelled"].values)
+        share = 0.0 if cancelled else float(sum(ph for k, ph in enumerate(phases) if opening + k <= year))
         why = f"opens {opening}"
-        if int(r.get("delay", 0)):
-            why += f" (delayed {int(r['delay'])} years from {opening - int(r['delay'])})"
-        if arrays.phases.shape[1] > 1 and (arrays.phases[i, 1:] > 0).any():
-            why += f", phases {arrays.phases[i].round(2).tolist()}"
-        if bool(arrays.cancelled[i, 0]):
+        if delay:
+            why += f" (delayed {delay} years from {opening - delay})"
+        if len(phases) > 1 and (phases[1:] > 0).any():
+            why += f", phases {phases.round(2).tolist()}"
+        if cancelled:
             why = "cancelled"
-        elif frac[i] == 0:
+        elif share == 0:
             why += ": not yet open"
-        supply_rows.append({"item": f"{r['project_id']} {r.get('name_en', '')}", "sector": r["ownership"],
-                            "places": float(r["places"]), "open_share": float(frac[i]),
-                            "counted": float(r["places"]) * float(frac[i]), "why": why})
+        places = float(p["project_places"].values)
+        supply_rows.append({"item": f"{p['project_id'].values} {p['project_name_en'].values}",
+                            "sector": str(p["project_ownership"].values), "places": places, "open_share": share,
+                            "counted": places * share, "why": why})
     supply = pd.DataFrame(supply_rows)
 
-    dem = result.demand[t, a, s, :, 0]
-    plc = result.places[t, a, s, :, 0]
-    housing = float(model.housing_children(district, scenario, result.years, np.ones(1))[t, a, s, 0])
+    at = cell.sel(year=year, area=area, stage=stage)
+    dem = at["demand"].transpose("sector").values
+    plc = at["places"].transpose("sector").values
+    housing = float(model.housing_children(district, scen, years, np.ones(1))[t, a, s, 0])
     totals = {
         "demand": float(dem.sum()), "demand_public": float(dem[0]), "demand_private": float(dem[1]),
         "places": float(plc.sum()), "places_public": float(plc[0]), "places_private": float(plc[1]),
         "gap": float(plc.sum() - dem.sum()), "shortfall": float(max(dem.sum() - plc.sum(), 0)),
         "surplus": float(max(plc.sum() - dem.sum(), 0)), "housing": housing,
     }
-    names = dict(zip(district.areas["area_code"], district.areas["name_en"]))
-    return Explanation(area, names.get(area, area), stage, year, scenario.name, cohorts, supply, totals)
+    name = dict(zip((str(c) for c in ds["area"].values), (str(n) for n in ds["area_name_en"].values)))
+    return Explanation(area, name.get(area, area), stage, year, view.name, cohorts, supply, totals)

@@ -1,0 +1,263 @@
+"""The district's plan: its needs, targets, target year, indicators and the plan comparison.
+
+Everything specific to a plan lives here and is read from the district's plan table
+(``district.plan``, ``plan.csv``: columns ``indicator, stage, year, value, source``).
+General code (tables, plots, command line) asks this module, never names a year, a stage
+or an indicator of its own.
+
+Indicators of the plan table
+----------------------------
+``need``
+    Places the plan says are needed for ``stage`` by ``year``.
+``public_places_added``
+    Target of new public places (all stages, ``stage`` empty) by ``year``.
+``public_affordable_share``
+    Target share of the ``stage``'s children in public or affordable places.
+``private_affordable_share``
+    Share of the ``stage``'s private places that are affordable (普惠) in the base year.
+
+Older plan tables named the two shares ``<stage>_public_affordable_share`` and
+``<stage>_private_affordable_share``; :func:`plan_table` reads both spellings.
+
+The target year
+---------------
+One rule (:func:`target_year`): the year of the plan's need (for a stage, that stage's
+need; for the district, the latest need), else the base year + 5; in both cases capped at
+the horizon.
+
+The result tables built here take a one-scenario selection of the results' Dataset
+(:func:`capacity.results.dataset.select`) and reduce it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from numpy.typing import NDArray
+
+from capacity.stats import QUANTILES, THRESHOLD, point
+
+INDICATORS = ("need", "public_places_added", "public_affordable_share", "private_affordable_share")
+"""The plan table's indicator values."""
+
+DEFAULT_TARGET_OFFSET = 5
+"""Without a stated need, the target year is this many years after the base year."""
+
+_SHARES = ("public_affordable_share", "private_affordable_share")
+
+
+class PlanSource(Protocol):
+    """What this module reads from a district: its plan table, stages and projects."""
+
+    @property
+    def plan(self) -> pd.DataFrame | None: ...
+
+    @property
+    def stage_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def projects(self) -> pd.DataFrame: ...
+
+
+def plan_table(district: PlanSource) -> pd.DataFrame:
+    """The plan table with the indicator names of :data:`INDICATORS`.
+
+    Parameters
+    ----------
+    district : District
+        A district; its ``plan`` may be None (no ``plan.csv``).
+
+    Returns
+    -------
+    DataFrame
+        ``indicator, stage, year, value`` (``stage`` is ``""`` where the indicator has
+        none); empty without a plan.
+    """
+    cols = ["indicator", "stage", "year", "value"]
+    if district.plan is None or len(district.plan) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("indicator", "stage") else float) for c in cols})
+    t = district.plan[cols].copy()
+    t["stage"] = t["stage"].fillna("").astype(str)
+    t["indicator"] = t["indicator"].astype(str)
+    for share in _SHARES:  # the older spelling: "<stage>_<share>"
+        legacy = t["indicator"].str.endswith("_" + share) & (t["indicator"] != share)
+        prefix = t.loc[legacy, "indicator"].str[:-len(share) - 1]
+        t.loc[legacy, "stage"] = prefix.where(t.loc[legacy, "stage"] == "", t.loc[legacy, "stage"])
+        t.loc[legacy, "indicator"] = share
+    return t.reset_index(drop=True)
+
+
+def _row(table: pd.DataFrame, indicator: str, stage: str = "") -> pd.Series | None:
+    rows = table[(table["indicator"] == indicator) & (table["stage"] == stage)]
+    return None if rows.empty else rows.iloc[0]
+
+
+def needs(district: PlanSource) -> pd.DataFrame:
+    """The plan's stated needs: ``stage, year, value``, one row per stage with a need."""
+    t = plan_table(district)
+    return t[t["indicator"] == "need"][["stage", "year", "value"]].reset_index(drop=True)
+
+
+def need(district: PlanSource, stage: str) -> tuple[float, int] | None:
+    """The plan's need for ``stage`` as ``(places, year)``, or None if it states none."""
+    row = _row(plan_table(district), "need", stage)
+    return None if row is None else (float(row["value"]), int(row["year"]))
+
+
+def target_year(district: PlanSource, base_year: int, horizon: int, stage: str | None = None) -> int:
+    """The year the plan is judged in (the one rule, see the module docstring).
+
+    Parameters
+    ----------
+    district : District
+    base_year, horizon : int
+        First and last year of the run.
+    stage : str, optional
+        A stage: its need's year; default the latest need of any stage.
+
+    Returns
+    -------
+    int
+        The need's year, else ``base_year + 5``; capped at ``horizon``.
+    """
+    n = needs(district)
+    if stage is not None:
+        n = n[n["stage"] == stage]
+    year = int(n["year"].max()) if len(n) else base_year + DEFAULT_TARGET_OFFSET
+    return min(year, horizon)
+
+
+def target_years(district: PlanSource, base_year: int, horizon: int) -> list[int]:
+    """Every stage's target year (sorted, distinct)."""
+    return sorted({target_year(district, base_year, horizon, s) for s in district.stage_names})
+
+
+def _values(ds: xr.Dataset, name: str, dims: tuple[str, ...]) -> NDArray[Any]:
+    """A variable of a one-scenario Dataset as a C-ordered array in ``dims`` order."""
+    return np.ascontiguousarray(ds[name].transpose(*dims).values)
+
+
+def plan_comparison(ds: xr.Dataset, district: PlanSource) -> pd.DataFrame:
+    """The plan comparison of one scenario, one row per stage (district totals).
+
+    Parameters
+    ----------
+    ds : Dataset
+        One scenario's selection of the results (no ``scenario`` dimension).
+    district : District
+
+    Returns
+    -------
+    DataFrame
+        scenario, stage, target_year, plan_need, appendix_places, projected_need (demand in
+        the target year minus places in the base year), gap_after_projects,
+        shortfall_after_projects, surplus_after_projects, peak_demand_year, peak_demand,
+        demand_horizon, places_horizon, shortfall_horizon, surplus_horizon; with draws
+        projected_need_p10/p50/p90 and p_shortfall_target_year.
+    """
+    draws = int(ds.attrs["draws"])
+    years = ds["year"].to_numpy()
+    base, horizon = int(years[0]), int(years[-1])
+    area_stage = ("year", "area", "stage", "draw")
+    demand = _values(ds, "demand", ("year", "area", "stage", "sector", "draw")).sum(axis=3).sum(axis=1)
+    places = _values(ds, "places", ("year", "area", "stage", "sector", "draw")).sum(axis=3).sum(axis=1)
+    shortfall = _values(ds, "shortfall", area_stage).sum(axis=1)
+    surplus = _values(ds, "surplus", area_stage).sum(axis=1)
+    rows = []
+    for s, stage in enumerate(str(v) for v in ds["stage"].values):
+        stated = need(district, stage)
+        target = target_year(district, base, horizon, stage)
+        t = int(np.searchsorted(years, target))
+        appendix = float(district.projects.loc[district.projects["stage"] == stage, "places"].sum())
+        projected_need = demand[t, s] - places[0, s]
+        gap_after = places[t, s] - demand[t, s]
+        peak_t = demand[:, s].mean(axis=-1).argmax()
+        row: dict[str, Any] = {
+            "scenario": str(ds["scenario"].values),
+            "stage": stage,
+            "target_year": target,
+            "plan_need": stated[0] if stated is not None else np.nan,
+            "appendix_places": appendix,
+            "projected_need": float(point(projected_need, draws)),
+            "gap_after_projects": float(point(gap_after, draws)),
+            "shortfall_after_projects": float(point(shortfall[t, s], draws)),
+            "surplus_after_projects": float(point(surplus[t, s], draws)),
+            "peak_demand_year": int(years[peak_t]),
+            "peak_demand": float(demand[peak_t, s].mean()),
+            "demand_horizon": float(demand[-1, s].mean()),
+            "places_horizon": float(places[-1, s].mean()),
+            "shortfall_horizon": float(point(shortfall[-1, s], draws)),
+            "surplus_horizon": float(point(surplus[-1, s], draws)),
+        }
+        if draws > 0:
+            for q in QUANTILES:
+                row[f"projected_need_p{q}"] = float(np.percentile(projected_need, q))
+            row["p_shortfall_target_year"] = float((shortfall[t, s] > THRESHOLD).mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def indicators(ds: xr.Dataset, district: PlanSource) -> pd.DataFrame:
+    """The plan's indicators of one scenario, projected year by year (district).
+
+    * ``public_places_added``: public places added by projects since the base year
+      (target: the plan's ``public_places_added``).
+    * ``<stage>_public_affordable_share``, for every stage with a
+      ``private_affordable_share`` in the plan: share of the stage's children in public or
+      affordable places, taking children in public places as :math:`\\min(D^{pub}, S^{pub})`
+      per area and the rest in private places, of which the base year's affordable share
+      is affordable (target: the plan's ``public_affordable_share`` of the stage).
+
+    Parameters
+    ----------
+    ds : Dataset
+        One scenario's selection of the results.
+    district : District
+
+    Returns
+    -------
+    DataFrame
+        scenario, year, indicator, value, target.
+    """
+    table = plan_table(district)
+    draws = int(ds.attrs["draws"])
+    name = str(ds["scenario"].values)
+    years = [int(y) for y in ds["year"].values]
+    dims = ("year", "area", "stage", "sector", "draw")
+    places = _values(ds, "places", dims)
+    demand = _values(ds, "demand", dims)
+    stages = [str(s) for s in ds["stage"].values]
+
+    def target(indicator: str, stage: str = "") -> float:
+        row = _row(table, indicator, stage)
+        return float(row["value"]) if row is not None else np.nan
+
+    rows = []
+    public_places = places[:, :, :, 0].sum(axis=(1, 2))  # (year, draw)
+    added = public_places - public_places[0]
+    for t, year in enumerate(years):
+        rows.append({"scenario": name, "year": year, "indicator": "public_places_added",
+                     "value": float(point(added[t], draws)), "target": target("public_places_added")})
+    for k, stage in enumerate(stages):
+        affordable = _row(table, "private_affordable_share", stage)
+        if affordable is None:
+            continue
+        dem = demand[:, :, k]  # (year, area, sector, draw)
+        plc = places[:, :, k]
+        in_public = np.minimum(dem[:, :, 0], plc[:, :, 0]).sum(axis=1)
+        enrolled = dem.sum(axis=(1, 2))
+        a = float(affordable["value"])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = (in_public + a * (enrolled - in_public)) / enrolled
+        goal = target("public_affordable_share", stage)
+        for t, year in enumerate(years):
+            rows.append({"scenario": name, "year": year, "indicator": f"{stage}_public_affordable_share",
+                         "value": float(point(share[t], draws)), "target": goal})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["INDICATORS", "PlanSource", "indicators", "need", "needs", "plan_comparison", "plan_table",
+           "target_year", "target_years"]

@@ -1,0 +1,256 @@
+"""Tidy long tables, each a reduction of one scenario's selection of the results' Dataset.
+
+``gap``
+    scenario, year, area_code, area_name, stage, demand, places, gap, shortfall, surplus,
+    demand_public, places_public, gap_public [, shortfall_after_transport]
+    [, demand_p10, demand_p50, demand_p90, places_p10 ... gap_p90, p_shortfall], level.
+    ``level`` is ``area`` for a street and ``district`` for the district's own rows (for
+    which ``p_shortfall`` is the chance that at least one street is short).
+    The district is an area of its own (its code, e.g. 440105) whose shortfall and
+    surplus are the sums over areas (no offsetting) and whose gap is the net sum. With
+    draws, the value columns are means over draws, ``*_pNN`` are quantiles and
+    ``p_shortfall`` is the share of draws with a shortfall.
+``plan_comparison``, ``indicators``
+    The plan's own figures: see :mod:`capacity.plan`.
+``schedule``
+    one row per project and stage (status against the year its places are first needed),
+    plus one ``unaddressed`` row per area and stage with a shortfall after all projects.
+``compare``
+    Paired differences between scenarios (:func:`compare_table`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from numpy.typing import NDArray
+
+from capacity import plan
+from capacity.core.schedule import STATUS
+from capacity.errors import InputError
+from capacity.io.district import District
+from capacity.results.dataset import AREA_STAGE, SECTORED, select, values
+from capacity.stats import QUANTILES, THRESHOLD, point
+
+
+def _with_district(per_area: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Append the district as an extra area: the sum over areas (no-offset for shortfall and surplus)."""
+    total = per_area.sum(axis=1, keepdims=True)
+    return np.concatenate([per_area, total], axis=1)
+
+
+def _names(ds: xr.Dataset) -> dict[str, str]:
+    names = dict(zip((str(a) for a in ds["area"].values), (str(n) for n in ds["area_name_en"].values)))
+    names[str(ds["district_code"].values)] = str(ds["district_name"].values)
+    return names
+
+
+def _long(ds: xr.Dataset, arrays: dict[str, NDArray[np.float64]], quantiles: Iterable[str] = ()) -> pd.DataFrame:
+    """Long table from (year, area + district, stage, draw) arrays."""
+    draws = int(ds.attrs["draws"])
+    codes = [str(a) for a in ds["area"].values] + [str(ds["district_code"].values)]
+    idx = pd.MultiIndex.from_product([ds["year"].to_numpy(), codes, [str(s) for s in ds["stage"].values]],
+                                     names=["year", "area_code", "stage"])
+    cols: dict[str, Any] = {}
+    for key, arr in arrays.items():
+        cols[key] = point(arr, draws).reshape(-1)
+        if key in quantiles and draws > 0:
+            for q in QUANTILES:
+                cols[f"{key}_p{q}"] = np.percentile(arr, q, axis=-1).reshape(-1)
+    frame = pd.DataFrame(cols, index=idx).reset_index()
+    frame.insert(0, "scenario", str(ds["scenario"].values))
+    frame.insert(3, "area_name", frame["area_code"].map(_names(ds)))
+    return frame
+
+
+def gap_table(ds: xr.Dataset) -> pd.DataFrame:
+    """The ``gap`` table of one scenario (see the module docstring).
+
+    Parameters
+    ----------
+    ds : Dataset
+        One scenario's selection (:func:`capacity.results.dataset.select`).
+    """
+    draws = int(ds.attrs["draws"])
+    demand = values(ds, "demand", SECTORED)
+    places = values(ds, "places", SECTORED)
+    arrays = {
+        "demand": _with_district(demand.sum(axis=3)),
+        "places": _with_district(places.sum(axis=3)),
+        "gap": _with_district(values(ds, "gap", AREA_STAGE)),
+        "shortfall": _with_district(values(ds, "shortfall", AREA_STAGE)),
+        "surplus": _with_district(values(ds, "surplus", AREA_STAGE)),
+        "demand_public": _with_district(np.ascontiguousarray(demand[:, :, :, 0])),
+        "places_public": _with_district(np.ascontiguousarray(places[:, :, :, 0])),
+    }
+    arrays["gap_public"] = arrays["places_public"] - arrays["demand_public"]
+    if "shortfall_after_transport" in ds and np.isfinite(float(ds["travel_limit_km"].values)):
+        arrays["shortfall_after_transport"] = _with_district(values(ds, "shortfall_after_transport", AREA_STAGE))
+    table = _long(ds, arrays, quantiles=("demand", "places", "gap"))
+    if draws > 0:
+        table["p_shortfall"] = (arrays["shortfall"] > THRESHOLD).mean(axis=-1).reshape(-1)
+    table["level"] = np.where(table["area_code"] == str(ds["district_code"].values), "district", "area")
+    return table
+
+
+def project_frame(ds: xr.Dataset) -> pd.DataFrame:
+    """One scenario's project rows with their labels (``project_id, stage, area_code, ...``)."""
+    return pd.DataFrame({
+        "project_id": ds["project_id"].values.astype(str),
+        "name_en": ds["project_name_en"].values.astype(str),
+        "name_zh": ds["project_name_zh"].values.astype(str),
+        "stage": ds["project_stage"].values.astype(str),
+        "area_code": ds["project_area"].values.astype(str),
+        "ownership": ds["project_ownership"].values.astype(str),
+        "places": ds["project_places"].values.astype(float),
+    })
+
+
+def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per project and stage, then the shortfalls no project addresses (one scenario)."""
+    draws = int(ds.attrs["draws"])
+    names = _names(ds)
+    name = str(ds["scenario"].values)
+    labels = project_frame(ds)
+    status_all = ds["status"].values
+    opening = ds["opening_year"].values
+    needed_all = ds["needed_year"].values
+    late = ds["years_late"].values
+    short_py = ds["place_years_short"].values
+    idle_py = ds["place_years_idle"].values
+    rows = []
+    for i, r in enumerate(labels.to_dict("records")):
+        status = status_all[i]
+        if draws == 0:
+            st = STATUS[status[0]]
+        else:
+            codes, counts = np.unique(status, return_counts=True)
+            st = STATUS[codes[counts.argmax()]]
+        needed = needed_all[i]
+        needed_known = needed[needed >= 0]
+        row = {
+            "scenario": name,
+            "project_id": r["project_id"], "name_en": r["name_en"], "name_zh": r["name_zh"],
+            "stage": r["stage"], "area_code": r["area_code"], "area_name": names.get(r["area_code"], ""),
+            "ownership": r["ownership"], "places": float(r["places"]),
+            "opening_year": int(np.median(opening[i])),
+            "needed_year": int(np.median(needed_known)) if needed_known.size * 2 > needed.size else None,
+            "status": st,
+            "years_late": float(point(late[i].astype(float), draws)),
+            "place_years_short": float(point(short_py[i], draws)),
+            "place_years_idle": float(point(idle_py[i], draws)),
+        }
+        if draws > 0:
+            row["p_late"] = float((status == STATUS.index("late")).mean())
+            row["p_cancelled"] = float((status == STATUS.index("cancelled")).mean())
+        rows.append(row)
+    mean_short = values(ds, "shortfall", AREA_STAGE).mean(axis=-1)
+    years = ds["year"].to_numpy()
+    for a, code in enumerate(str(c) for c in ds["area"].values):
+        for s, stage in enumerate(str(v) for v in ds["stage"].values):
+            series = mean_short[:, a, s]
+            hit = np.flatnonzero(series > THRESHOLD)
+            if hit.size == 0:
+                continue
+            rows.append({
+                "scenario": name, "project_id": "", "name_en": "", "name_zh": "",
+                "stage": stage, "area_code": code, "area_name": names.get(code, ""), "ownership": "",
+                "places": float(series.max()), "opening_year": None,
+                "needed_year": int(years[hit[0]]), "status": "unaddressed",
+                "years_late": np.nan, "place_years_short": float(series.sum()), "place_years_idle": np.nan,
+            })
+    table = pd.DataFrame(rows)
+    for col in ("opening_year", "needed_year"):
+        table[col] = table[col].astype("Int64")
+    return table
+
+
+def plan_comparison_table(ds: xr.Dataset, district: District) -> pd.DataFrame:
+    """The plan comparison of one scenario (:func:`capacity.plan.plan_comparison`)."""
+    return plan.plan_comparison(ds, district)
+
+
+def indicators_table(ds: xr.Dataset, district: District) -> pd.DataFrame:
+    """The plan's indicators of one scenario (:func:`capacity.plan.indicators`)."""
+    return plan.indicators(ds, district)
+
+
+def per_scenario(ds: xr.Dataset, make: Callable[[xr.Dataset], pd.DataFrame]) -> pd.DataFrame:
+    """``make`` applied to every scenario's selection, concatenated."""
+    return pd.concat([make(select(ds, str(s))) for s in ds["scenario"].values], ignore_index=True)
+
+
+def largest_gaps(ds: xr.Dataset, year: int, n: int = 5) -> pd.DataFrame:
+    """The ``n`` largest street shortfalls and surpluses of one scenario in ``year`` (point values)."""
+    g = gap_table(ds)
+    g = g[(g["year"] == year) & (g["level"] == "area")]
+    short = g[g["shortfall"] > THRESHOLD].nlargest(n, "shortfall")
+    plus = g[g["surplus"] > THRESHOLD].nlargest(n, "surplus")
+    cols = ["scenario", "year", "area_code", "area_name", "stage", "demand", "places", "gap"]
+    return pd.concat([short[cols], plus[cols]], ignore_index=True)
+
+
+def compare_table(ds: xr.Dataset, base: str | None = None) -> pd.DataFrame:
+    """Paired differences of every scenario against ``base`` (default: the first).
+
+    With draws, differences are taken draw by draw (common random numbers make them
+    paired) and summarised by mean, P10, P50, P90; ``p_worse`` is the share of draws in
+    which the scenario's shortfall (district: the streets' summed shortfall) is larger
+    than the base's.
+
+    Returns
+    -------
+    DataFrame
+        scenario, base, year, area_code, stage, and for demand, places, gap and
+        shortfall: ``d_<name>`` (mean difference) and, with draws, ``d_<name>_p10/p50/p90``.
+    """
+    scenarios = [str(s) for s in ds["scenario"].values]
+    base_name = base or scenarios[0]
+    if base_name not in scenarios:
+        raise InputError.one("<compare>", "base", "", f"expected one of the scenarios {scenarios}, found {base_name!r}")
+    draws = int(ds.attrs["draws"])
+    b = select(ds, base_name)
+
+    def figures(one: xr.Dataset) -> dict[str, NDArray[np.float64]]:
+        return {"demand": values(one, "demand", SECTORED).sum(axis=3), "places": values(one, "places", SECTORED).sum(axis=3),
+                "gap": values(one, "gap", AREA_STAGE), "shortfall": values(one, "shortfall", AREA_STAGE)}
+
+    f0 = figures(b)
+    frames = []
+    for name in scenarios:
+        if name == base_name:
+            continue
+        one = select(ds, name)
+        if one.sizes["year"] != b.sizes["year"]:
+            raise InputError.one(name, "key horizon", "", f"expected the same years and draws as '{base_name}' to compare")
+        f1 = figures(one)
+        codes = [str(a) for a in one["area"].values] + [str(one["district_code"].values)]
+        idx = pd.MultiIndex.from_product([one["year"].to_numpy(), codes, [str(s) for s in one["stage"].values]],
+                                         names=["year", "area_code", "stage"])
+        cols: dict[str, Any] = {}
+        for key in ("demand", "places", "gap", "shortfall"):
+            a1, a0 = f1[key], f0[key]
+            diff = np.concatenate([a1 - a0, (a1.sum(axis=1) - a0.sum(axis=1))[:, None]], axis=1)
+            cols[f"d_{key}"] = diff.mean(axis=-1).reshape(-1)
+            if draws > 0:
+                for q in QUANTILES:
+                    cols[f"d_{key}_p{q}"] = np.percentile(diff, q, axis=-1).reshape(-1)
+        if draws > 0:
+            s1 = np.concatenate([f1["shortfall"], f1["shortfall"].sum(axis=1)[:, None]], axis=1)
+            s0 = np.concatenate([f0["shortfall"], f0["shortfall"].sum(axis=1)[:, None]], axis=1)
+            cols["p_worse"] = (s1 > s0 + 1e-9).mean(axis=-1).reshape(-1)
+        frame = pd.DataFrame(cols, index=idx).reset_index()
+        frame.insert(0, "base", base_name)
+        frame.insert(0, "scenario", name)
+        frames.append(frame)
+    if not frames:
+        raise InputError.one("<compare>", "", "", "expected at least two scenarios to compare")
+    return pd.concat(frames, ignore_index=True)
+
+
+__all__ = ["compare_table", "gap_table", "indicators_table", "largest_gaps", "per_scenario", "plan_comparison_table",
+           "project_frame", "schedule_table"]
