@@ -94,7 +94,7 @@ def explain(district: District, scenario: Scenario, *, area: str, stage: str, ye
     if not scenario.demand_from_plan:
         one = np.ones(1)
         proj = project_cohort(
-            **model.cohort_inputs(district, scenario, result.years[:t + 1], one, one),
+            model.cohort_inputs(district, scenario, result.years[:t + 1], one, one),
             keep_ages=slice(first, last + 1),
         ) if t > 0 else None
         pop = (proj.population[t, a, :, :, 0] if proj is not None
