@@ -217,7 +217,9 @@ class _CohortKernel:
         buffers: dict[str, Array],
         unclipped: Array | None,
     ) -> None:
-        """Groups 1 .. G-1 at the end of the step, clipped at zero."""
+        """Groups ``1 .. G-1`` at the end of the step (steps 1, 2 and 5 of ``step``):
+        ``U_x = S_x P_src + (1 + S_x)/2 M_x`` (``= S_x E_x + M_x/2``), then
+        ``P_x(t+n) = max(U_x, 0)``; ``U`` is kept in ``unclipped`` for the accounting."""
         older = Q[:, :, 1:]
         np.multiply(P[:, :, :-1], S[:, :, 1:], out=older)
         open_survivors = np.multiply(P[:, :, -1], S[:, :, -1], out=buffers["open_survivors"])
@@ -231,7 +233,8 @@ class _CohortKernel:
             np.maximum(older, buffers["zeros"][:, :, 1:], out=older)
 
     def _births(self, P: Array, Q: Array, F: Array, buffers: dict[str, Array]) -> Array:
-        """Births of the step per area and draw, ``B = n/2 sum_x F_x (W_x(t) + W_x(t+n))``."""
+        """Births of the step per area and draw (step 3 of ``step``):
+        ``B = n/2 sum_x F_x (W_x(t) + W_x(t+n))``."""
         first = self.inputs.first_group
         fertile = slice(first, first + F.shape[1])
         women = np.add(P[:, FEMALE, fertile], Q[:, FEMALE, fertile], out=buffers["women"])
@@ -251,7 +254,9 @@ class _CohortKernel:
         buffers: dict[str, Array],
         unclipped: Array | None,
     ) -> None:
-        """Group 0 at the end of the step: ``S_0 (B_s + M_0/2) + M_0/2``, clipped."""
+        """Group 0 at the end of the step (step 4 of ``step``):
+        ``U_0 = S_0 pi_s B + (1 + S_0)/2 M_0`` (``= S_0 (B_s + M_0/2) + M_0/2``),
+        then ``max(U_0, 0)``."""
         first = Q[:, :, 0]
         np.multiply(births[:, np.newaxis, :], shares, out=first)
         first *= S[:, :, 0]
@@ -274,7 +279,8 @@ class _CohortKernel:
         work: Array,
         unclipped: Array,
     ) -> None:
-        """Births, deaths and realised migration of the step (sums over age).
+        """Births, deaths and realised migration of the step, summed over age (steps 5
+        and 6 of ``step``).
 
         With ``U`` the unclipped end-of-step value and ``E = P_src + M/2`` the cohort
         exposed to mortality (``P_src``: group ``x - 1``, both last groups for the open

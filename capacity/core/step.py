@@ -104,46 +104,46 @@ def step(
     The rates are those of one step: ``rate[t]`` of the engine's 5-d arrays. Inputs are
     not validated here (see :func:`~capacity.core.cohort.project_cohort`).
 
-    **Cohorts exposed to mortality.** Half of the step's migrants join their cohort at
-    the start and are survived with it:
+    The numbered parts are those of ``docs/model.md`` and of the comments below.
 
-    .. math::
+    1. **Cohorts exposed to mortality**: half of the step's migrants join their cohort
+       at the start and are survived with it,
 
-        E_x &= P_{x-1}(t) + M_x / 2, \\qquad 1 \\le x \\le G - 2,\\\\
-        E_{G-1} &= P_{G-2}(t) + P_{G-1}(t) + M_{G-1} / 2 \\quad \\text{(open group)},\\\\
-        E_{s,0} &= B_s + M_{s,0} / 2 \\quad \\text{(the step's births)}.
+       .. math::
 
-    **Survival, the other half of the migrants at the end.**
+           E_x &= P_{x-1}(t) + M_x / 2, \\qquad 1 \\le x \\le G - 2,\\\\
+           E_{G-1} &= P_{G-2}(t) + P_{G-1}(t) + M_{G-1} / 2 \\quad \\text{(open group)}.
 
-    .. math:: U_x = S_x E_x + M_x / 2.
+    2. **Survival**, and the other half of the migrants at the end:
+       :math:`U_x = S_x E_x + M_x / 2`.
 
-    **Births** (persons, both sexes) from the women's exposure: the average of the women
-    at the start and at the end of the step, times ``n`` years, times the annual rates:
+    3. **Births** (persons, both sexes) from the women's exposure: the average of the
+       women at the start and at the end of the step, times ``n`` years, times the
+       annual rates,
 
-    .. math::
+       .. math::
 
-        B = \\sum_x F_x \\, n \\, \\frac{W_x(t) + W_x(t+n)}{2}, \\qquad
-        B_s = \\pi_s B,
+           B = \\sum_x F_x \\, n \\, \\frac{W_x(t) + W_x(t+n)}{2}, \\qquad B_s = \\pi_s B,
 
-    where :math:`W_x(t+n) = P_{f,x}(t+n)` is the end-of-step value below (the fertile
-    groups start at ``x >= 1``, so they are known before group 0).
+       with :math:`W_x(t+n) = P_{f,x}(t+n)` from part 5 (the fertile groups start at
+       ``x >= 1``, so they are known before group 0).
 
-    **Clipping of out-migration.** If :math:`U_x < 0` (more out-migrants than the cohort
-    holds), the out-migration is cut so that the cell ends at exactly zero. With
+    4. **Group 0**: the births survived to the end of the step,
+       :math:`E_{s,0} = B_s + M_{s,0} / 2`, :math:`U_{s,0} = S_{s,0} E_{s,0} + M_{s,0} / 2`.
 
-    .. math:: A_x = \\min(U_x, 0) / (1 + S_x) \\le 0,
+    5. **Clipping of out-migration**: if :math:`U_x < 0` (more out-migrants than the
+       cohort holds), the out-migration is cut so that the cell ends at exactly zero.
+       With :math:`A_x = \\min(U_x, 0) / (1 + S_x) \\le 0` removed from both halves of
+       the migrants,
 
-    removed from both halves of the migrants,
+       .. math::
 
-    .. math::
+           P_x(t+n) &= S_x (E_x - A_x) + M_x / 2 - A_x = \\max(U_x, 0),\\\\
+           M'_x &= M_x - 2 A_x \\quad \\text{(realised net migration)},\\\\
+           D_x &= (1 - S_x)(E_x - A_x) \\quad \\text{(deaths)}.
 
-        P_x(t+n) &= S_x (E_x - A_x) + M_x / 2 - A_x = \\max(U_x, 0),\\\\
-        M'_x &= M_x - 2 A_x \\quad \\text{(realised net migration)},\\\\
-        D_x &= (1 - S_x)(E_x - A_x) \\quad \\text{(deaths)}.
-
-    **Balancing equation** (exact up to rounding), per area, sex and draw:
-
-    .. math:: \\sum_x P_x(t+n) = \\sum_x P_x(t) + B_s - \\sum_x D_x + \\sum_x M'_x.
+    6. **Balancing equation** (exact up to rounding), per area, sex and draw:
+       :math:`\\sum_x P_x(t+n) = \\sum_x P_x(t) + B_s - \\sum_x D_x + \\sum_x M'_x`.
     """
     P = np.asarray(population, dtype=np.float64)
     S = np.asarray(survival, dtype=np.float64)
@@ -156,17 +156,17 @@ def step(
     S = np.broadcast_to(S, full)
     n = width
 
-    # cohorts exposed to mortality during the step (group 0: the births, added below)
+    # 1. cohorts exposed to mortality during the step (group 0: the births, part 4)
     E = np.zeros(full)
     E[:, :, 1:] = P[:, :, :-1] + M[:, :, 1:] / 2
     E[:, :, -1] += P[:, :, -1]  # open group: P_{G-2} + P_{G-1} + M_{G-1}/2
 
-    # survivors of groups 1 .. G-1 plus the migrants counted at the end
+    # 2. survivors of groups 1 .. G-1 plus the migrants counted at the end
     U = np.zeros(full)
     U[:, :, 1:] = S[:, :, 1:] * E[:, :, 1:] + M[:, :, 1:] / 2
     end = np.maximum(U, 0.0)
 
-    # births from the women at the start and at the end of the step
+    # 3. births from the women at the start and at the end of the step
     first = fertility_first_age // n
     fertile = slice(first, first + F.shape[2])
     W_start = P[:, FEMALE, fertile]
@@ -176,11 +176,11 @@ def step(
     pi = np.concatenate([1 / (1 + srb), srb / (1 + srb)], axis=1)  # girls, boys
     B_s = B[:, np.newaxis, :] * pi[:, :, 0]  # (area, sex, draw)
 
-    # group 0: the births of the step survived to its end
+    # 4. group 0: the births of the step survived to its end
     E[:, :, 0] = B_s + M[:, :, 0] / 2
     U[:, :, 0] = S[:, :, 0] * E[:, :, 0] + M[:, :, 0] / 2
 
-    # clipping of out-migration, and the components of change
+    # 5. clipping of out-migration, and the components of change (6. balance exactly)
     A = np.minimum(U, 0.0) / (1 + S)
     next_population = np.maximum(U, 0.0)
     realised = M - 2 * A
