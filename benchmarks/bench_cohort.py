@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from capacity.core import project_cohort, survival_ratios
+from capacity.core import CohortInputs, project_cohort, survival_ratios
 
 AREAS, AGES, STEPS, KEPT = 18, 101, 16, 18
 FERTILE_FIRST, FERTILE_AGES = 15, 35
@@ -82,7 +82,7 @@ def make_inputs(draws: int, rng: np.random.Generator) -> Inputs:
 
 
 def run_engine(x: Inputs, threads: int = 1) -> np.ndarray:
-    result = project_cohort(
+    inputs = CohortInputs(
         x.base,
         steps=STEPS,
         nLx=x.nLx,
@@ -90,9 +90,8 @@ def run_engine(x: Inputs, threads: int = 1) -> np.ndarray:
         fertility_first_age=FERTILE_FIRST,
         sex_ratio_at_birth=SRB,
         net_migration=x.migration,
-        keep_ages=slice(0, KEPT),
-        threads=threads,
     )
+    result = project_cohort(inputs, keep_ages=slice(0, KEPT), threads=threads)
     return result.population
 
 

@@ -146,7 +146,7 @@ def explain_results(results: BaseResults, *, area: str, stage: str, year: int, s
     if not scen.demand_from_plan:
         one = np.ones(1)
         proj = project_cohort(
-            **model.cohort_inputs(district, scen, years[:t + 1], one, one),
+            model.cohort_inputs(district, scen, years[:t + 1], one, one),
             keep_ages=slice(first, last + 1),
         ) if t > 0 else None
         pop = (proj.population[t, a, :, :, 0] if proj is not None

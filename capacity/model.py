@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from capacity.core.cohort import project_cohort
+from capacity.core.cohort import CohortInputs, Product, project_cohort
 from capacity.core.demand import StageBands, demand_from_children
 from capacity.core.gap import Gap, strict_gap, transport_unplaced
 from capacity.core.schedule import ScheduleMatch, match_projects
@@ -38,9 +38,6 @@ from capacity.ensemble import sample, uniforms
 from capacity.errors import InputError
 from capacity.io.district import District
 from capacity.scenario import STAGE_PARAMETERS, Scenario, year_values
-
-CHUNK_BYTES = 128 * 2**20
-"""Largest migration-rate array built for one chunk of draws."""
 
 
 @dataclass(frozen=True)
@@ -289,23 +286,26 @@ def plan_demand(district: District, years: NDArray[np.int64], n_draw: int) -> ND
 
 
 def cohort_inputs(district: District, scenario: Scenario, years: NDArray[np.int64],
-                  fert_draw: NDArray[np.float64], mig_draw: NDArray[np.float64]) -> dict[str, Any]:
-    """Keyword arguments of :func:`~capacity.core.cohort.project_cohort` for a scenario.
+                  fert_draw: NDArray[np.float64], mig_draw: NDArray[np.float64]) -> CohortInputs:
+    """The inputs of :func:`~capacity.core.cohort.project_cohort` for a scenario.
 
     Projects from ``years[0]`` (the base year) to ``years[-1]``; ``fert_draw`` and
     ``mig_draw`` (one value per draw) multiply fertility and migration draw by draw.
+    Net migration stays a :class:`~capacity.core.product.Product` (pattern by area, sex
+    and age x scale by year x multiplier by draw): the engine multiplies it out one
+    block of draws at a time, so memory does not grow with ``steps x draws``.
     """
     step_years = years[1:]
     fert = (district.fertility_array()[None, None, None, :, None]
             * fertility_multiplier(district, scenario, step_years)[:, None, None, None, None]
             * fert_draw[None, None, None, None, :])
-    mig = (migration_base(district, scenario)[None, ..., None]
-           * year_values(scenario.migration.scale, step_years)[:, None, None, None, None]
-           * mig_draw[None, None, None, None, :])
+    mig = Product(migration_base(district, scenario)[None, ..., None],
+                  year_values(scenario.migration.scale, step_years)[:, None, None, None, None],
+                  mig_draw[None, None, None, None, :])
     nlx = nlx_with_mortality(district, scenario.mortality.death_rate_multiplier)
-    return {"base": district.population_array(), "steps": len(years) - 1, "nLx": nlx[None, None, :, :, None],
-            "fertility": fert, "fertility_first_age": district.fertility_first_age,
-            "sex_ratio_at_birth": district.sex_ratio_at_birth, "net_migration": mig}
+    return CohortInputs(base=district.population_array(), steps=len(years) - 1, nLx=nlx[None, None, :, :, None],
+                        fertility=fert, fertility_first_age=district.fertility_first_age,
+                        sex_ratio_at_birth=district.sex_ratio_at_birth, net_migration=mig)
 
 
 def area_distances_km(district: District) -> NDArray[np.float64]:
@@ -353,21 +353,16 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     n_area, n_sex, n_age = district.population_array().shape
     age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
 
-    children = np.empty((len(years), n_area, len(st), n_draw))
-    chunk = max(1, min(n_draw, CHUNK_BYTES // max(1, steps * n_area * n_sex * n_age * 8)))
-    # the engine's results are bit-identical for any thread count; threads pay off on big chunks
-    threads = min(2, os.cpu_count() or 1) if chunk >= 256 else 1
+    children = np.empty((steps + 1, n_area, len(st), n_draw))
     if not scenario.demand_from_plan:
-        for start in range(0, n_draw, chunk):
-            stop = min(n_draw, start + chunk)
-            proj = project_cohort(
-                **cohort_inputs(district, scenario, years, fert_draw[start:stop], mig_draw[start:stop]),
-                keep_ages=slice(0, 1), age_bands=age_bands, threads=threads,
-            )
-            assert proj.bands is not None
-            children[..., start:stop] = proj.bands.sum(axis=2)
-            if progress is not None:
-                progress(stop)
+        # the engine works through the draws in blocks (its one level of chunking) and
+        # keeps only the stage sums; results are bit-identical for any thread count
+        threads = min(2, os.cpu_count() or 1) if n_draw >= 256 else 1
+        proj = project_cohort(cohort_inputs(district, scenario, years, fert_draw, mig_draw),
+                              keep_ages=slice(0, 0), age_bands=age_bands, threads=threads, progress=progress)
+        assert proj.bands is not None
+        np.sum(proj.bands, axis=2, out=children)
+        del proj
         children += housing_children(district, scenario, years, house_draw)
         demand = demand_from_children(children, bands)
     else:

@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 from capacity.core import (
     FEMALE,
     MALE,
+    CohortInputs,
+    Product,
     Projection,
     project_cohort,
     project_cohort_survival,
+    step,
     survival_ratios,
 )
 from capacity.errors import SpecificationError
@@ -24,6 +27,18 @@ FAST = settings(max_examples=40, deadline=None)
 # --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
+
+
+OPTIONS = ("keep_ages", "age_bands", "accounting", "block_draws", "threads", "progress")
+
+
+def project(case: dict | None = None, /, **keywords: object) -> Projection:
+    """``project_cohort`` on the inputs of ``case`` and ``keywords`` (fields of
+    :class:`CohortInputs`, e.g. from :func:`random_case`) with the projection options
+    among them (``keep_ages``, ``accounting``, ...)."""
+    merged = {**(case or {}), **keywords}
+    options = {k: merged.pop(k) for k in OPTIONS if k in merged}
+    return project_cohort(CohortInputs(**merged), **options)
 
 
 def hand_base() -> np.ndarray:
@@ -96,8 +111,8 @@ def test_hand_case_without_migration(width: int) -> None:
     # group 0 = 0.9 * 20 = 18 for both sexes
     # males: group 1 = 0.8 * 110 = 88; open = 0.5 * (90 + 40) = 65
     fertility = np.full((1, 1, 1, 1, 1), 0.5 / width)
-    result = project_cohort(
-        hand_base(),
+    result = project(
+        base=hand_base(),
         steps=1,
         nLx=hand_nLx(width),
         fertility=fertility,
@@ -123,8 +138,8 @@ def test_hand_case_with_migration() -> None:
     # female group 0: 0.9 * (17.75 + 5) + 5 = 25.475; male group 0: 0.9 * 17.75 = 15.975
     migration = np.zeros((1, 1, 2, 3, 1))
     migration[0, 0, FEMALE, :, 0] = [10.0, -20.0, 4.0]
-    result = project_cohort(
-        hand_base(),
+    result = project(
+        base=hand_base(),
         steps=1,
         nLx=hand_nLx(1),
         fertility=np.full((1, 1, 1, 1, 1), 0.5),
@@ -145,8 +160,8 @@ def test_hand_case_clipping() -> None:
     # M' = -2 S P / (1 + S) = -160 / 1.8 = -88.889; deaths (1 - S) P / (1 + S) = 11.111
     migration = np.zeros((1, 1, 2, 3, 1))
     migration[0, 0, FEMALE, 1, 0] = -300.0
-    result = project_cohort(
-        hand_base(),
+    result = project(
+        base=hand_base(),
         steps=1,
         nLx=hand_nLx(1),
         fertility=np.zeros((1, 1, 1, 1, 1)),
@@ -173,8 +188,8 @@ def test_survival_ratios_hand_case() -> None:
 
 def test_sex_ratio_at_birth_splits_births() -> None:
     # births 40 (as in the hand case) split 1 : 1.5 -> girls 16, boys 24; S0 = 0.9
-    result = project_cohort(
-        hand_base(),
+    result = project(
+        base=hand_base(),
         steps=1,
         nLx=hand_nLx(1),
         fertility=np.full((1, 1, 1, 1, 1), 0.5),
@@ -187,14 +202,14 @@ def test_sex_ratio_at_birth_splits_births() -> None:
 def test_projection_is_read_only_and_ages_kept() -> None:
     rng = np.random.default_rng(3)
     case = random_case(rng, areas=2, groups=8, draws=3, steps=2)
-    full = project_cohort(**case)
-    kept = project_cohort(**case, keep_ages=slice(2, 5), age_bands=[(0, 2), (3, 7)])
+    full = project(case)
+    kept = project(case, keep_ages=slice(2, 5), age_bands=[(0, 2), (3, 7)])
     assert isinstance(kept, Projection)
     np.testing.assert_array_equal(kept.ages, [2, 3, 4])
     np.testing.assert_array_equal(kept.population, full.population[:, :, :, 2:5])
     np.testing.assert_allclose(kept.bands[..., 0, :], full.population[:, :, :, 0:3].sum(3))
     np.testing.assert_allclose(kept.bands[..., 1, :], full.population[:, :, :, 3:].sum(3))
-    scattered = project_cohort(**case, keep_ages=[7, 0, 3])
+    scattered = project(case, keep_ages=[7, 0, 3])
     np.testing.assert_array_equal(scattered.population, full.population[:, :, :, [7, 0, 3]])
     with pytest.raises(ValueError):
         kept.population[0, 0, 0, 0, 0] = 1.0
@@ -204,8 +219,8 @@ def test_projection_is_read_only_and_ages_kept() -> None:
 def test_blocks_and_threads_do_not_change_the_result(block_draws: int, threads: int) -> None:
     rng = np.random.default_rng(4)
     case = random_case(rng, areas=2, groups=6, draws=5, steps=3, migration_scale=300.0)
-    reference = project_cohort(**case, accounting=True)
-    other = project_cohort(**case, accounting=True, block_draws=block_draws, threads=threads)
+    reference = project(case, accounting=True)
+    other = project(case, accounting=True, block_draws=block_draws, threads=threads)
     for name in ("population", "births", "deaths", "net_migration", "total"):
         np.testing.assert_array_equal(getattr(other, name), getattr(reference, name))
 
@@ -213,8 +228,8 @@ def test_blocks_and_threads_do_not_change_the_result(block_draws: int, threads: 
 def test_accounting_does_not_change_the_population() -> None:
     rng = np.random.default_rng(5)
     case = random_case(rng, areas=2, groups=6, draws=3, steps=3, migration_scale=400.0)
-    with_accounts = project_cohort(**case, accounting=True)
-    without = project_cohort(**case)
+    with_accounts = project(case, accounting=True)
+    without = project(case)
     np.testing.assert_array_equal(with_accounts.population, without.population)
     assert without.births is None and without.total is None
 
@@ -225,7 +240,7 @@ def test_base_and_rates_broadcast_over_draws() -> None:
     case["base"] = case["base"][..., 0]  # (area, sex, age)
     fertility = np.concatenate([case["fertility"], 2 * case["fertility"]], axis=4)
     case["fertility"] = np.minimum(fertility, 1.0)
-    result = project_cohort(**case)
+    result = project(case)
     assert result.population.shape[-1] == 2
     np.testing.assert_array_equal(result.population[0, ..., 0], result.population[0, ..., 1])
 
@@ -234,7 +249,7 @@ def test_zero_steps_returns_the_base() -> None:
     rng = np.random.default_rng(7)
     case = random_case(rng, areas=1, groups=4, draws=2, steps=1)
     case["steps"] = 0
-    result = project_cohort(**case, accounting=True)
+    result = project(case, accounting=True)
     np.testing.assert_array_equal(result.population[0], case["base"])
     assert result.births.shape == (0, 1, 2, 2)
 
@@ -248,9 +263,7 @@ def test_zero_steps_returns_the_base() -> None:
 @given(dims=dims, seed=st.integers(0, 2**32 - 1), scale=st.sampled_from([0.0, 30.0, 3000.0]))
 def test_accounting_balances_per_area_and_in_total(dims: dict, seed: int, scale: float) -> None:
     rng = np.random.default_rng(seed)
-    result = project_cohort(
-        **random_case(rng, **dims, migration_scale=scale), accounting=True
-    )
+    result = project(random_case(rng, **dims, migration_scale=scale), accounting=True)
     total = result.total
     expected = total[:-1] + result.births - result.deaths + result.net_migration
     atol = 1e-12 * total.max()
@@ -270,7 +283,7 @@ def test_no_negative_population_with_heavy_out_migration(dims: dict, seed: int) 
     rng = np.random.default_rng(seed)
     case = random_case(rng, **dims, migration_scale=1.0)
     case["net_migration"] = -rng.uniform(0.0, 5000.0, case["net_migration"].shape)
-    result = project_cohort(**case, accounting=True)
+    result = project(case, accounting=True)
     assert (result.population >= 0).all()
     assert (result.migration_adjustment > 0).any()
     np.testing.assert_allclose(
@@ -300,12 +313,12 @@ def test_closed_population_without_mortality_shifts_one_group_per_step(
         accounting=True,
     )
     P = base
-    for step in range(steps):
+    for t in range(steps):
         shifted = np.zeros_like(P)
         shifted[:, :, 1:] = P[:, :, :-1]
         shifted[:, :, -1] += P[:, :, -1]  # the open group accumulates
         P = shifted
-        np.testing.assert_allclose(result.population[step + 1], P, rtol=1e-14)
+        np.testing.assert_allclose(result.population[t + 1], P, rtol=1e-14)
     np.testing.assert_allclose(result.deaths, 0.0, atol=1e-9)
     np.testing.assert_allclose(result.total[-1], base.sum(axis=2), rtol=1e-13)
 
@@ -321,8 +334,8 @@ def test_life_table_without_deaths_shifts_closed_groups(dims: dict, seed: int) -
     nLx = np.full((1, 1, 1, groups, 1), width * 100_000.0)
     T = rng.uniform(1.0, 50.0) * width * 100_000.0
     nLx[..., -1, :] = T
-    result = project_cohort(
-        base,
+    result = project(
+        base=base,
         steps=1,
         nLx=nLx,
         fertility=np.zeros((1, 1, 1, 1, 1)),
@@ -350,9 +363,129 @@ def test_linear_in_the_base_population(dims: dict, seed: int, a: float, b: float
     case["net_migration"] = None
     X = case.pop("base")
     Y = rng.uniform(0.0, 1000.0, X.shape)
-    combined = project_cohort(a * X + b * Y, **case).population
-    separate = a * project_cohort(X, **case).population + b * project_cohort(Y, **case).population
+    combined = project(case, base=a * X + b * Y).population
+    separate = a * project(case, base=X).population + b * project(case, base=Y).population
     np.testing.assert_allclose(combined, separate, rtol=1e-10, atol=1e-10 * separate.max())
+
+
+# --------------------------------------------------------------------------------------
+# the engine against the readable equations (capacity.core.step)
+# --------------------------------------------------------------------------------------
+
+
+def at_step(rate: np.ndarray, t: int) -> np.ndarray:
+    """The rates of step ``t`` of a 5-d rate array (a length-1 step axis broadcasts)."""
+    return rate[t] if rate.shape[0] > 1 else rate[0]
+
+
+@FAST
+@given(
+    dims=dims,
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([0.0, 30.0, 3000.0]),
+    block_draws=st.sampled_from([None, 1, 2]),
+)
+def test_kernel_agrees_with_step(dims: dict, seed: int, scale: float, block_draws: int | None) -> None:
+    # the block kernel of the engine and the textbook step function, step after step,
+    # with out-migration heavy enough (scale 3000) to be clipped in many cells
+    rng = np.random.default_rng(seed)
+    case = random_case(rng, **dims, migration_scale=scale)
+    engine = project(case, accounting=True, block_draws=block_draws, threads=2)
+    S = survival_ratios(case["nLx"], width=case["width"])
+    P = case["base"]
+    tolerance = dict(rtol=1e-12, atol=1e-12 * max(P.max(), np.abs(case["net_migration"]).max()))
+    np.testing.assert_array_equal(engine.population[0], P)
+    for t in range(case["steps"]):
+        result = step(
+            P,
+            at_step(S, t),
+            at_step(case["fertility"], t),
+            at_step(case["sex_ratio_at_birth"], t),
+            at_step(case["net_migration"], t),
+            fertility_first_age=case["fertility_first_age"],
+            width=case["width"],
+        )
+        P = result.population
+        np.testing.assert_allclose(engine.population[t + 1], P, **tolerance)
+        for name in ("births", "deaths", "net_migration", "migration_adjustment"):
+            np.testing.assert_allclose(getattr(engine, name)[t], getattr(result, name), **tolerance)
+    assert (P >= 0).all()
+
+
+def test_step_hand_case_with_clipping() -> None:
+    # the hand case of test_hand_case_clipping, through step() directly
+    S = survival_ratios(hand_nLx(1))[0]
+    migration = np.zeros((1, 2, 3, 1))
+    migration[0, FEMALE, 1, 0] = -300.0
+    result = step(
+        hand_base()[..., np.newaxis],
+        S,
+        np.zeros((1, 1, 1, 1)),
+        1.0,
+        migration,
+        fertility_first_age=1,
+    )
+    np.testing.assert_allclose(result.population[0, FEMALE, :, 0], [0.0, 0.0, 65.0])
+    np.testing.assert_allclose(result.net_migration[0, FEMALE, 0], -160.0 / 1.8)
+    np.testing.assert_allclose(result.migration_adjustment[0, FEMALE, 0], 300 - 160 / 1.8)
+    np.testing.assert_allclose(result.deaths[0, FEMALE, 0], 20.0 / 1.8 + 65.0)
+
+
+# --------------------------------------------------------------------------------------
+# net migration as a product of factors, progress, the typed inputs
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("block_draws, threads", [(None, 1), (1, 1), (2, 2), (3, 2)])
+def test_product_migration_is_bit_identical(block_draws: int | None, threads: int) -> None:
+    # net migration = pattern (area, sex, age) x scale (step) x multiplier (draw), kept
+    # as factors or multiplied out: the same bits, whatever the block size and threads
+    rng = np.random.default_rng(9)
+    case = random_case(rng, areas=3, groups=7, draws=5, steps=4)
+    pattern = rng.normal(0.0, 400.0, (1, 3, 2, 7, 1))
+    scale = rng.uniform(0.5, 1.5, (4, 1, 1, 1, 1))
+    multiplier = rng.lognormal(0.0, 0.3, (1, 1, 1, 1, 5))
+    product = Product(pattern, scale, multiplier)
+    assert product.shape == (4, 3, 2, 7, 5)
+    dense = pattern * scale * multiplier
+    np.testing.assert_array_equal(product.materialise(), dense)
+    reference = project(case, net_migration=dense, accounting=True)
+    lazy = project(case, net_migration=product, accounting=True, block_draws=block_draws, threads=threads)
+    assert (reference.migration_adjustment > 0).any()  # clipping happens
+    for name in ("population", "births", "deaths", "net_migration", "migration_adjustment", "total"):
+        np.testing.assert_array_equal(getattr(lazy, name), getattr(reference, name))
+
+
+def test_product_factors_are_validated() -> None:
+    case = random_case(np.random.default_rng(10), areas=2, groups=5, draws=3, steps=2)
+    scale = np.ones((2, 1, 1, 1, 1))
+    scale[1] = np.nan
+    with pytest.raises(SpecificationError, match=r"net_migration factor 1\[1, 0, 0, 0, 0\] = nan"):
+        project(case, net_migration=Product(np.ones((1, 2, 2, 5, 1)), scale))
+    with pytest.raises(SpecificationError, match=r"net_migration has shape \(2, 2, 2, 4, 1\): axis 3 \(age\)"):
+        project(case, net_migration=Product(np.ones((1, 2, 2, 4, 1)), scale))
+    with pytest.raises(SpecificationError, match="expected shapes that broadcast"):
+        Product(np.ones((1, 2, 2, 5, 1)), np.ones((1, 3, 1, 1, 1)))
+    with pytest.raises(SpecificationError, match="expected a 5-d array"):
+        Product(np.ones((2, 5)))
+
+
+def test_progress_counts_every_draw_and_nothing_needs_keeping() -> None:
+    case = random_case(np.random.default_rng(11), areas=2, groups=5, draws=7, steps=2)
+    seen: list[int] = []
+    result = project(case, keep_ages=slice(0, 0), age_bands=[(0, 4)], block_draws=2, threads=2,
+                     progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 7 and len(seen) == 4
+    assert result.population.shape == (3, 2, 2, 0, 7)
+    full = project(case)
+    np.testing.assert_allclose(result.bands[..., 0, :], full.population.sum(axis=3))
+
+
+def test_inputs_are_a_frozen_record() -> None:
+    inputs = CohortInputs(**valid_case())
+    with pytest.raises(AttributeError):
+        inputs.steps = 4  # type: ignore[misc]
+    assert project_cohort(inputs).population.shape == (4, 4, 2, 20, 2)
 
 
 # --------------------------------------------------------------------------------------
@@ -418,7 +551,7 @@ def test_matches_leslie_matrices(dims: dict, seed: int) -> None:
     # affine formula being checked
     case = random_case(rng, **dims, migration_scale=20.0)
     case["net_migration"] = np.abs(case["net_migration"])
-    engine = project_cohort(**case, accounting=True)
+    engine = project(case, accounting=True)
     assert (engine.migration_adjustment == 0).all()
     np.testing.assert_allclose(engine.population, leslie_projection(case), rtol=1e-10)
 
@@ -462,7 +595,7 @@ def test_bad_values_are_named_with_their_index(
     name: str, index: tuple[int, ...], value: float, message: str
 ) -> None:
     with pytest.raises(SpecificationError) as error:
-        project_cohort(**corrupt(name, index, value))
+        project(corrupt(name, index, value))
     assert str(error.value).startswith(message)
 
 
@@ -502,7 +635,7 @@ def test_bad_shapes_name_input_and_axis(name: str, shape: tuple[int, ...], messa
     if name == "fertility" and shape[3] == 25:
         case["fertility_first_age"] = 1
     with pytest.raises(SpecificationError, match=message):
-        project_cohort(**case)
+        project(case)
 
 
 @pytest.mark.parametrize(
@@ -524,7 +657,7 @@ def test_bad_parameters(changes: dict, message: str) -> None:
     case = valid_case()
     case.update(changes)
     with pytest.raises(SpecificationError, match=message):
-        project_cohort(**case)
+        project(case)
 
 
 def test_validation_happens_before_projecting() -> None:
@@ -532,4 +665,4 @@ def test_validation_happens_before_projecting() -> None:
     case["net_migration"] = np.array(case["net_migration"])
     case["net_migration"][-1, -1, -1, -1, -1] = np.nan
     with pytest.raises(SpecificationError, match=r"net_migration\[2, 3, 1, 19, 1\]"):
-        project_cohort(**case)
+        project(case)

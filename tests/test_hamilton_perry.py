@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from capacity.core import (
     FEMALE,
     MALE,
+    CohortInputs,
     HamiltonPerryRatios,
     cohort_change_ratios,
     project_cohort,
@@ -67,13 +68,15 @@ def test_reproduces_a_cohort_component_run(
     L[..., -1, :] *= rng.uniform(0.5, 3.0)
     fertility = rng.uniform(0.0, 0.2, (steps, areas, 1, 2, draws))
     run = project_cohort(
-        base,
-        steps=steps,
-        nLx=L,
-        fertility=fertility,
-        fertility_first_age=2 * width,
-        sex_ratio_at_birth=1.07,
-        width=width,
+        CohortInputs(
+            base,
+            steps=steps,
+            nLx=L,
+            fertility=fertility,
+            fertility_first_age=2 * width,
+            sex_ratio_at_birth=1.07,
+            width=width,
+        )
     ).population
     woman_ages = (width, 3 * width - 1)
     ratios = [

@@ -1,11 +1,23 @@
-"""Block driver shared by the projection engines: runs the draws in cache-sized blocks.
+"""Block driver shared by the projection engines: the one level of chunking over draws.
 
-The draws are independent, so an engine processes them in blocks of ``block_draws``
-draws and runs *all* steps for one block before moving on to the next (optionally with
-several threads, each taking every ``threads``-th block). A block's state (two buffers
-of ``area x sex x age x block_draws`` float64) stays in the processor's cache for the
-whole projection; main memory only sees the base population and rates being read once
-per step and the kept output ages being written.
+The draws (Monte-Carlo replicates) are independent, so an engine processes them in
+blocks of ``block_draws`` draws and runs *all* steps for one block before moving on to
+the next (optionally with several threads, each taking every ``threads``-th block). This
+is the only place where draws are split up; callers hand over whole arrays:
+
+* **Memory**: a block's state (two buffers of ``area x sex x age x block_draws``
+  float64, ~2 MiB each by default, :data:`_BLOCK_BYTES`) and the per-block copies of the
+  rates (:class:`_Tile`) are all the engine allocates besides its outputs. Rates too
+  large to hold for every draw (net migration for 10 000 draws) are passed as a
+  :class:`~capacity.core.product.Product` of small factors and multiplied out one step
+  and one block at a time, so memory does not grow with the number of draws beyond the
+  outputs the caller asked for.
+* **Speed**: the block's state stays in the processor's cache for the whole projection;
+  main memory only sees the rates being read once per step and the kept outputs being
+  written.
+* **Results** do not depend on the block size or the number of threads: every draw
+  goes through the same sequence of elementwise operations, and sums run over the age
+  axis only, never over draws.
 
 An engine supplies a *kernel* (:class:`_Kernel`) that advances one block by one step;
 this module holds everything around it: the preallocated outputs (:class:`_Outputs`),
@@ -15,6 +27,7 @@ contiguous per-block copies of the rates (:class:`_Tile`), reusable work arrays
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +44,10 @@ from capacity.core._checks import (
     _check_keep_ages,
     _kept_indices,
 )
+from capacity.core.product import Product
+
+Progress = Callable[[int], None]
+"""Called with the number of draws whose projection is finished (after each block)."""
 
 #: Target size in bytes of one block state buffer (see ``block_draws``): the few
 #: block-sized buffers of one or two threads then stay in a 32 MiB L3 cache, while the
@@ -50,14 +67,16 @@ def _check_block(block_draws: int | None, areas: int, groups: int, draws: int) -
     return min(_check_int("block_draws", block_draws, minimum=1), draws)
 
 
-def _at_step(array: np.ndarray, step: int) -> np.ndarray:
+def _at_step(array: Array, step: int) -> Array:
     """Step ``step`` of a 5-d rate array, broadcasting a length-1 step axis (4-d view)."""
-    return array[step] if array.shape[0] > 1 else array[0]
+    view: Array = array[step] if array.shape[0] > 1 else array[0]
+    return view
 
 
-def _draw_block(array: np.ndarray, start: int, stop: int) -> np.ndarray:
+def _draw_block(array: Array, start: int, stop: int) -> Array:
     """Draws ``start:stop`` of an array with draws last, broadcasting length 1."""
-    return array[..., start:stop] if array.shape[-1] > 1 else array
+    block: Array = array[..., start:stop] if array.shape[-1] > 1 else array
+    return block
 
 
 @dataclass
@@ -121,8 +140,9 @@ class _Outputs:
 
 
 class _Tile:
-    """Contiguous copy, for one block of draws and one step, of a 5-d rate array (or of
-    the product of two), shape ``(area|1, sex|1, age, block)``.
+    """Contiguous copy, for one block of draws and one step, of a 5-d rate array or of
+    the product of several (arrays or :class:`~capacity.core.product.Product` factors,
+    multiplied left to right), shape ``(area|1, sex|1, age, block)``.
 
     The copy is refreshed only when the step or block it depends on changes, so a rate
     constant over steps is read from main memory once per block, and a rate constant
@@ -131,9 +151,13 @@ class _Tile:
     inner loop.
     """
 
-    def __init__(self, *arrays: Array, track_negative: bool = False):
-        self.arrays = arrays
-        self.shape = np.broadcast_shapes(*(a.shape[1:4] for a in arrays))
+    def __init__(self, *arrays: Array | Product, track_negative: bool = False):
+        self.arrays: tuple[Array, ...] = tuple(
+            factor
+            for array in arrays
+            for factor in (array.factors if isinstance(array, Product) else (array,))
+        )
+        self.shape = np.broadcast_shapes(*(a.shape[1:4] for a in self.arrays))
         self.track_negative = track_negative
         self.negative = False
         self.buffer: Array | None = None
@@ -152,6 +176,8 @@ class _Tile:
                 np.copyto(self.buffer, views[0])
             else:
                 np.multiply(views[0], views[1], out=self.buffer)
+                for view in views[2:]:
+                    np.multiply(self.buffer, view, out=self.buffer)
             if self.track_negative:
                 self.negative = bool(np.minimum.reduce(self.buffer, axis=None) < 0)
             self.key = key
@@ -178,7 +204,7 @@ class _Kernel(Protocol):
     """Advances the state of a block of draws ``start:stop`` by one step: ``P`` (start
     of the step, ``(area, sex, age, block)``) into ``Q`` (end of the step)."""
 
-    def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array) -> None: ...
+    def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array, /) -> None: ...
 
 
 def _run(
@@ -192,6 +218,7 @@ def _run(
     block_draws: int | None,
     threads: int,
     accounting: bool = False,
+    progress: Progress | None = None,
 ) -> _Outputs:
     """Validate the output and performance options, allocate the outputs and project.
 
@@ -204,8 +231,8 @@ def _run(
     make_kernel : callable
         Called once per thread with the outputs; returns that thread's kernel (which
         writes the accounting arrays of the outputs, if any, itself).
-    keep_ages, age_bands, block_draws, threads, accounting
-        As in :func:`capacity.core.cohort.project_cohort_survival`.
+    keep_ages, age_bands, block_draws, threads, accounting, progress
+        As in :func:`capacity.core.cohort.project_cohort`.
 
     Returns
     -------
@@ -218,7 +245,9 @@ def _run(
     block = _check_block(block_draws, areas, groups, draws)
     threads = _check_int("threads", threads, minimum=1)
     outputs = _Outputs.allocate(steps, areas, groups, draws, keep, band_ages, accounting)
-    _run_blocks(base, steps, draws, block, lambda: make_kernel(outputs), outputs, threads)
+    _run_blocks(
+        base, steps, draws, block, lambda: make_kernel(outputs), outputs, threads, progress
+    )
     return outputs
 
 
@@ -230,15 +259,25 @@ def _run_blocks(
     make_kernel: Callable[[], _Kernel],
     outputs: _Outputs,
     threads: int = 1,
+    progress: Progress | None = None,
 ) -> None:
     """Project every block of draws through all steps; record each year's state.
 
     With ``threads > 1``, thread ``i`` projects blocks ``i, i + threads, ...`` with its
     own kernel and buffers (numpy releases the GIL inside ufunc loops); blocks write to
     disjoint draw ranges of the outputs, so the result does not depend on ``threads``.
+    ``progress`` is called (under a lock) with the number of draws finished so far.
     """
     starts = range(0, draws, block)
     threads = min(threads, len(starts))
+    lock = threading.Lock()
+    finished = [0]
+
+    def report(count: int) -> None:
+        if progress is not None:
+            with lock:
+                finished[0] += count
+                progress(finished[0])
 
     def run(first: int) -> None:
         areas, _, groups, _ = base.shape
@@ -254,6 +293,7 @@ def _run_blocks(
                 kernel(step, start, stop, P, Q)
                 outputs.record(step + 1, start, stop, Q)
                 P, Q = Q, P
+            report(stop - start)
 
     if threads <= 1:
         run(0)

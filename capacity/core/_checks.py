@@ -3,8 +3,8 @@
 
 Every check raises :class:`~capacity.errors.SpecificationError` naming the input and,
 for a bad value, its full index and the value; shapes are checked against the axis
-order ``(step, area, sex, age, draw)`` of :data:`AXES`. Also holds the array type
-aliases used throughout the core.
+order ``(step, area, sex, age, draw)`` of :data:`AXES`. Also holds the axis names, the
+sex indices and the array type aliases used throughout the core.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from capacity.errors import SpecificationError
 
 AXES = ("step", "area", "sex", "age", "draw")
 """Names of the five axes of rate arrays (population arrays: ``year`` for ``step``)."""
+FEMALE = 0
+"""Index of females on the sex axis."""
+MALE = 1
+"""Index of males on the sex axis."""
 
 Array = NDArray[np.float64]
 AgeIndexer = slice | np.ndarray

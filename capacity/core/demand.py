@@ -99,9 +99,10 @@ class StageBands:
     def public_share(self) -> NDArray[np.float64]:
         """Share of enrolled children in public places, :math:`(1-m)L + mM`."""
         m = np.asarray(self.migrant_share, dtype=float)
-        return (1.0 - m) * np.asarray(self.local_public_share, dtype=float) + m * np.asarray(
-            self.migrant_public_share, dtype=float
-        )
+        share: NDArray[np.float64] = (1.0 - m) * np.asarray(
+            self.local_public_share, dtype=float
+        ) + m * np.asarray(self.migrant_public_share, dtype=float)
+        return share
 
 
 def _check_range(name: str, value: ArrayLike, low: float, high: float) -> None:
@@ -163,7 +164,7 @@ def stage_children(
         )
     by_age = population.sum(axis=2)  # (year, area, age, draw)
     cum = np.concatenate([np.zeros_like(by_age[:, :, :1]), np.cumsum(by_age, axis=2)], axis=2)
-    out = cum[:, :, last + 1, :] - cum[:, :, first, :]
+    out: NDArray[np.float64] = cum[:, :, last + 1, :] - cum[:, :, first, :]
     return out
 
 

@@ -74,16 +74,19 @@ class Gap:
     @property
     def district_shortfall(self) -> NDArray[np.float64]:
         """Sum of the areas' shortfalls (no offsetting)."""
-        return self.shortfall.sum(axis=1)
+        total: NDArray[np.float64] = self.shortfall.sum(axis=1)
+        return total
 
     @property
     def district_surplus(self) -> NDArray[np.float64]:
-        return self.surplus.sum(axis=1)
+        total: NDArray[np.float64] = self.surplus.sum(axis=1)
+        return total
 
     @property
     def district_net(self) -> NDArray[np.float64]:
         """Net gap of the district: surplus minus shortfall."""
-        return self.gap.sum(axis=1)
+        total: NDArray[np.float64] = self.gap.sum(axis=1)
+        return total
 
 
 def strict_gap(demand: NDArray[np.float64], places: NDArray[np.float64]) -> Gap:

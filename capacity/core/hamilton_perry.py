@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 
 from capacity.core._blocks import _Buffers, _Outputs, _run, _Tile
 from capacity.core._checks import (
+    FEMALE,
     Array,
     _as_float,
     _check_base,
@@ -33,7 +34,7 @@ from capacity.core._checks import (
     _index_text,
     _resolve_draws,
 )
-from capacity.core.cohort import FEMALE, Projection, _projection
+from capacity.core.projection import Projection, _projection
 from capacity.errors import SpecificationError
 
 __all__ = ["HamiltonPerryRatios", "cohort_change_ratios", "project_hamilton_perry"]

@@ -1,0 +1,317 @@
+"""The engine's fast form of one cohort-component step, and its validated inputs.
+
+:class:`_CohortKernel` advances one block of draws by one step with preallocated
+buffers (``out=``); it implements the equations of :func:`capacity.core.step.step`
+(the readable reference, same notation) and is tested against it. :class:`_EngineInputs`
+validates the inputs and puts them in the form the kernel reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from capacity.core._blocks import _Buffers, _Outputs, _Tile
+from capacity.core._checks import (
+    FEMALE,
+    Array,
+    _as_float,
+    _check_base,
+    _check_int,
+    _check_rate_shape,
+    _check_values,
+    _group_of_age,
+    _resolve_draws,
+)
+from capacity.core.product import Product
+from capacity.errors import SpecificationError
+
+
+def _check_migration(
+    net_migration: ArrayLike | Product, groups: int, shape: dict[str, int]
+) -> Array | Product:
+    """Validate net migration given as an array or as a :class:`Product` of factors.
+
+    A product is checked factor by factor (every value finite) and by its broadcast
+    shape; it is never multiplied out here.
+    """
+    if not isinstance(net_migration, Product):
+        M = _as_float("net_migration", net_migration)
+        _check_rate_shape("net_migration", M, sexes=(1, 2), ages=groups, **shape)
+        _check_values("net_migration", M)
+        return M
+    outline = np.broadcast_to(np.empty(()), net_migration.shape)
+    _check_rate_shape("net_migration", outline, sexes=(1, 2), ages=groups, **shape)
+    bound = 1.0
+    for i, factor in enumerate(net_migration.factors):
+        _check_values(f"net_migration factor {i}", factor)
+        bound *= float(np.abs(factor).max(initial=0.0))
+    if not np.isfinite(bound):
+        raise SpecificationError(
+            "net_migration: the product of its factors may overflow (largest values "
+            "multiply to inf); expected finite net migration"
+        )
+    return net_migration
+
+
+@dataclass(frozen=True)
+class _EngineInputs:
+    """Validated inputs of a cohort-component projection, in engine form (rates 5-d,
+    the base 4-d with a draw axis); built by :meth:`check`."""
+
+    base: Array  # (area, sex, G, draw|1)
+    steps: int
+    survival: Array  # (step|1, area|1, sex|1, G, draw|1)
+    migration_factor: Array  # (1 + S) / 2, same shape as survival
+    fertility: Array  # (step|1, area|1, 1, K, draw|1)
+    first_group: int
+    shares: Array  # (step|1, area|1, 2, 1, draw|1): girls 1/(1+srb), boys srb/(1+srb)
+    migration: Array | Product | None  # (step|1, area|1, sex|1, G, draw|1)
+    width: int
+    draws: int
+
+    @classmethod
+    def check(
+        cls,
+        base: ArrayLike,
+        *,
+        steps: int,
+        survival: ArrayLike,
+        survival_name: str,
+        fertility: ArrayLike,
+        fertility_first_age: int,
+        sex_ratio_at_birth: float | ArrayLike,
+        net_migration: ArrayLike | Product | None,
+        width: int,
+    ) -> _EngineInputs:
+        """Validate the inputs (see :func:`capacity.core.cohort.project_cohort_survival`).
+
+        ``survival_name`` is the name under which errors in the survival ratios (shape,
+        number of draws) are reported: ``"nLx"`` when they were computed from it.
+        """
+        width = _check_int("width", width, minimum=1)
+        steps = _check_int("steps", steps, minimum=0)
+        P0 = _check_base("base", base)
+        areas, _, groups, _ = P0.shape
+        shape = {"steps": steps, "areas": areas}
+
+        S = _as_float(survival_name, survival)
+        _check_rate_shape(survival_name, S, sexes=(1, 2), ages=groups, **shape)
+        _check_values(survival_name, S, low=0.0, high=1.0)
+
+        F = _as_float("fertility", fertility)
+        _check_rate_shape("fertility", F, sexes=(1,), ages=None, **shape)
+        first = _group_of_age("fertility_first_age", fertility_first_age, width, groups)
+        if first < 1:
+            raise SpecificationError(
+                f"fertility_first_age = {fertility_first_age}: expected an age >= width "
+                f"= {width} (the first age group cannot give birth during the step)"
+            )
+        if first + F.shape[3] > groups:
+            raise SpecificationError(
+                f"fertility has shape {F.shape}: axis 3 (age) has length {F.shape[3]}, "
+                f"expected at most {groups - first} (groups from fertility_first_age = "
+                f"{fertility_first_age} to the open group)"
+            )
+        _check_values("fertility", F, low=0.0, high=1.0)
+
+        srb = _as_float("sex_ratio_at_birth", sex_ratio_at_birth)
+        if srb.ndim == 0:
+            srb = srb.reshape(1, 1, 1, 1, 1)
+        _check_rate_shape("sex_ratio_at_birth", srb, sexes=(1,), ages=1, **shape)
+        _check_values("sex_ratio_at_birth", srb, low=0.0, low_open=True)
+
+        M = None if net_migration is None else _check_migration(net_migration, groups, shape)
+
+        named = [("base", P0.shape[3], 3)]
+        named += [
+            (name, array.shape[4], 4)
+            for name, array in (
+                (survival_name, S),
+                ("fertility", F),
+                ("sex_ratio_at_birth", srb),
+                ("net_migration", M),
+            )
+            if array is not None
+        ]
+        draws = _resolve_draws(named)
+
+        shares = np.concatenate([1.0 / (1.0 + srb), srb / (1.0 + srb)], axis=2)
+        return cls(
+            base=P0,
+            steps=steps,
+            survival=S,
+            migration_factor=(1.0 + S) / 2.0,
+            fertility=F,
+            first_group=first,
+            shares=shares,
+            migration=M,
+            width=width,
+            draws=draws,
+        )
+
+
+class _CohortKernel:
+    """One cohort-component step for one block of draws: the fast form of
+    :func:`capacity.core.step.step` (same equations, same notation).
+
+    The survivors are computed as ``S P_src + (1 + S)/2 M``, which equals the textbook
+    ``S (P_src + M/2) + M/2`` of :func:`~capacity.core.step.step`; ``(1 + S)/2 M`` is a
+    :class:`~capacity.core._blocks._Tile` computed once per block and step of the
+    inputs. Every operation writes into a preallocated buffer. The tests check that the
+    engine and :func:`~capacity.core.step.step` agree to 1e-12
+    (``tests/test_cohort.py::test_kernel_agrees_with_step``).
+    """
+
+    def __init__(self, inputs: _EngineInputs, outputs: _Outputs | None):
+        self.inputs = inputs
+        areas, _, groups, _ = inputs.base.shape
+        K = inputs.fertility.shape[3]
+        self.survival = _Tile(inputs.survival)
+        self.fertility = _Tile(inputs.fertility)
+        self.shares = _Tile(inputs.shares)
+        self.added: _Tile | None = None
+        self.requested: _Tile | None = None
+        if inputs.migration is not None:
+            # M (1 + S)/2, multiplied in this order: bit-identical whether M is an array
+            # or a Product of factors
+            self.added = _Tile(inputs.migration, inputs.migration_factor, track_negative=True)
+            if outputs is not None:
+                self.requested = _Tile(inputs.migration)
+        self.outputs = outputs
+        shapes = {
+            "zeros": (areas, 2, groups),
+            "women": (areas, K),
+            "births": (areas,),
+            "open_survivors": (areas, 2),
+        }
+        if outputs is not None:
+            shapes.update(unclipped=(areas, 2, groups), work=(areas, 2, groups))
+        self.buffers = _Buffers(**shapes)
+
+    def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array) -> None:
+        buffers = self.buffers.at(stop - start)
+        S = self.survival.get(step, start, stop)
+        F = self.fertility.get(step, start, stop)[:, 0]
+        shares = self.shares.get(step, start, stop)[:, :, 0]
+        added = None if self.added is None else self.added.get(step, start, stop)
+        clip = self.added is not None and self.added.negative
+        unclipped = buffers.get("unclipped")
+
+        self._survive(P, Q, S, added, clip, buffers, unclipped)
+        births = self._births(P, Q, F, buffers)
+        self._first_group(Q, births, shares, S, added, clip, buffers, unclipped)
+        if self.outputs is not None:
+            assert unclipped is not None
+            self._account(step, start, stop, P, births, shares, S, buffers["work"], unclipped)
+
+    @staticmethod
+    def _survive(
+        P: Array,
+        Q: Array,
+        S: Array,
+        added: Array | None,
+        clip: bool,
+        buffers: dict[str, Array],
+        unclipped: Array | None,
+    ) -> None:
+        """Groups ``1 .. G-1`` at the end of the step (steps 1, 2 and 5 of ``step``):
+        ``U_x = S_x P_src + (1 + S_x)/2 M_x`` (``= S_x E_x + M_x/2``), then
+        ``P_x(t+n) = max(U_x, 0)``; ``U`` is kept in ``unclipped`` for the accounting."""
+        older = Q[:, :, 1:]
+        np.multiply(P[:, :, :-1], S[:, :, 1:], out=older)
+        open_survivors = np.multiply(P[:, :, -1], S[:, :, -1], out=buffers["open_survivors"])
+        Q[:, :, -1] += open_survivors
+        if added is not None:
+            older += added[:, :, 1:]
+        if unclipped is not None:
+            np.copyto(unclipped[:, :, 1:], older)
+        # clipping is rare: a read-only check is cheaper than clipping every step
+        if clip and np.minimum.reduce(older, axis=None) < 0.0:
+            np.maximum(older, buffers["zeros"][:, :, 1:], out=older)
+
+    def _births(self, P: Array, Q: Array, F: Array, buffers: dict[str, Array]) -> Array:
+        """Births of the step per area and draw (step 3 of ``step``):
+        ``B = n/2 sum_x F_x (W_x(t) + W_x(t+n))``."""
+        first = self.inputs.first_group
+        fertile = slice(first, first + F.shape[1])
+        women = np.add(P[:, FEMALE, fertile], Q[:, FEMALE, fertile], out=buffers["women"])
+        women *= F
+        births = np.add.reduce(women, axis=1, out=buffers["births"])
+        births *= self.inputs.width / 2.0
+        return births
+
+    @staticmethod
+    def _first_group(
+        Q: Array,
+        births: Array,
+        shares: Array,
+        S: Array,
+        added: Array | None,
+        clip: bool,
+        buffers: dict[str, Array],
+        unclipped: Array | None,
+    ) -> None:
+        """Group 0 at the end of the step (step 4 of ``step``):
+        ``U_0 = S_0 pi_s B + (1 + S_0)/2 M_0`` (``= S_0 (B_s + M_0/2) + M_0/2``),
+        then ``max(U_0, 0)``."""
+        first = Q[:, :, 0]
+        np.multiply(births[:, np.newaxis, :], shares, out=first)
+        first *= S[:, :, 0]
+        if added is not None:
+            first += added[:, :, 0]
+        if unclipped is not None:
+            np.copyto(unclipped[:, :, 0], first)
+        if clip:
+            np.maximum(first, buffers["zeros"][:, :, 0], out=first)
+
+    def _account(
+        self,
+        step: int,
+        start: int,
+        stop: int,
+        P: Array,
+        births: Array,
+        shares: Array,
+        S: Array,
+        work: Array,
+        unclipped: Array,
+    ) -> None:
+        """Births, deaths and realised migration of the step, summed over age (steps 5
+        and 6 of ``step``).
+
+        With ``U`` the unclipped end-of-step value and ``E = P_src + M/2`` the cohort
+        exposed to mortality (``P_src``: group ``x - 1``, both last groups for the open
+        group, ``B_s`` for group 0), clipping removes ``A = min(U, 0) / (1 + S)`` from the
+        half of the migrants counted at the start *and* from the half counted at the
+        end, so that realised migration is ``M - 2A``, deaths are ``(1 - S)(E - A)`` and
+        the end value ``S (E - A) + M/2 - A = max(U, 0)``.
+        """
+        out = self.outputs
+        assert out is not None and out.births is not None
+        assert out.deaths is not None and out.net_migration is not None
+        assert out.migration_adjustment is not None
+        block = slice(start, stop)
+        sexes_births = births[:, np.newaxis, :] * shares
+        np.copyto(out.births[step, :, :, block], sexes_births)
+        # exposure E (persons exposed to the step's mortality), in work
+        np.copyto(work[:, :, 1:], P[:, :, :-1])
+        work[:, :, -1] += P[:, :, -1]
+        np.copyto(work[:, :, 0], sexes_births)
+        adjust = np.minimum(unclipped, 0.0)
+        adjust /= 1.0 + S
+        if self.requested is not None:
+            M = self.requested.get(step, start, stop)
+            work += M / 2.0
+            requested = np.add.reduce(np.broadcast_to(M, work.shape), axis=2)
+        else:
+            requested = np.zeros(work.shape[:2] + work.shape[3:])
+        work -= adjust
+        work *= 1.0 - S
+        np.add.reduce(work, axis=2, out=out.deaths[step, :, :, block])
+        removed = -2.0 * np.add.reduce(adjust, axis=2)
+        removed += 0.0  # -0.0 -> 0.0
+        np.copyto(out.migration_adjustment[step, :, :, block], removed)
+        np.copyto(out.net_migration[step, :, :, block], requested + removed)
