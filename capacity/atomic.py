@@ -5,7 +5,8 @@ Every command that writes files goes through :func:`write_files`:
 1. the output folder is checked against the inputs: it may not be, contain or sit inside
    the district folder, and no output may replace an input file (exit status 2);
 2. leftover temporary files of an earlier run that was killed are removed (only files
-   whose names this module makes: ``.<name>.capacity-tmp-<pid>-<random>``);
+   whose names this module makes: ``.capacity-tmp-<pid>-<random>-<name>``, which keep the
+   name's extension for writers that go by it);
 3. each file is written to a temporary file in the output folder, flushed, ``fsync`` ed and
    renamed over its final name (``os.replace``, atomic on POSIX and Windows), so that at
    every moment each output is either its previous complete version or the new one;
@@ -31,9 +32,9 @@ from capacity.errors import InputError
 
 __all__ = ["FAULT", "TMP_MARK", "check_output_folder", "remove_leftovers", "write_files"]
 
-#: Marks the temporary files of this module: ``.<name>.capacity-tmp-<pid>-<hex>``.
+#: Starts the names of this module's temporary files: ``.capacity-tmp-<pid>-<hex>-<name>``.
 TMP_MARK = ".capacity-tmp-"
-_LEFTOVER = re.compile(r"^\..+\.capacity-tmp-\d+-[0-9a-f]{8}$")
+_LEFTOVER = re.compile(r"^\.capacity-tmp-\d+-[0-9a-f]{8}-.+$")
 
 #: Fault-injection hook for tests (``None`` in normal use).
 FAULT: Callable[[str], None] | None = None
@@ -136,7 +137,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _write_one(folder: Path, name: str, content: Content, mode: int) -> None:
-    tmp = folder / f".{name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = folder / f"{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}-{name}"
     try:
         _step(f"write {name}")
         if isinstance(content, bytes):

@@ -125,7 +125,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Paired differences of scenarios against the first."""
     import capacity.api as api
-    from capacity.results.write import csv_bytes, netcdf_bytes, write_atomic
+    from capacity.atomic import write_files
+    from capacity.results.write import csv_bytes, netcdf_bytes
 
     if len(args.scenarios) < 2:
         from capacity.errors import InputError
@@ -144,7 +145,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         files = {"compare.csv": csv_bytes(diff)}
         if args.format == "netcdf":
             files["results.nc"] = netcdf_bytes(results.to_xarray())
-        write_atomic(args.out, files)
+        write_files(args.out, files, last=None, **results.input_paths())
         print("wrote " + ", ".join(f"{args.out}/{name}" for name in files))
     return EXIT_OK
 

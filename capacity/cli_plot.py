@@ -72,9 +72,13 @@ def _figure_options(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> Any:
     import capacity.api as api
 
+    from capacity.atomic import check_output_folder
+
     scenarios = list(args.scenarios) or [str(api.default_scenario_path())]
-    return api.run(scenarios, args.district, draws=args.draws, seed=args.seed,
-                   progress=not getattr(args, "quiet", False))
+    results = api.run(scenarios, args.district, draws=args.draws, seed=args.seed,
+                      progress=not getattr(args, "quiet", False))
+    check_output_folder(args.out, (), **results.input_paths())
+    return results
 
 
 def _bad(what: str, expected: str) -> Exception:
@@ -180,6 +184,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     """One PDF report: plan comparison, maps, charts, assumptions and data provenance."""
     from capacity.report import write_report
 
+    if Path(args.name).name != args.name or args.name in ("", ".", ".."):
+        raise _bad("--name", f"expected a file name inside --out, found {args.name!r}")
     start = time.perf_counter()
     results = _run(args)
     _, year = _check(results, args)

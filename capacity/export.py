@@ -19,12 +19,9 @@ the GeoPackage keeps the district's EPSG:4326 too.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -88,44 +85,55 @@ def default_year(results: Results) -> int:
 
 def write_geopackage(results: Results, path: str | Path, *, year: int | None = None) -> Path:
     """Write the ``gap`` layer and the ``gap_<year>`` layer into one GeoPackage (atomically)."""
-    path = Path(path)
     year = default_year(results) if year is None else int(year)
-    layers = {"gap": long_layer(results), f"gap_{year}": wide_layer(results, year)}
-    return _atomic(path, lambda tmp: [frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-                                      for name, frame in layers.items()])
+    return _atomic(Path(path), _geopackage_writer(results, year))
 
 
 def write_geojson(results: Results, path: str | Path, *, wide_year: int | None = None) -> Path:
     """Write the long ``gap`` layer (or, with ``wide_year``, the wide layer) as GeoJSON."""
-    path = Path(path)
-    frame = long_layer(results) if wide_year is None else wide_layer(results, wide_year)
-    return _atomic(path, lambda tmp: frame.to_file(tmp, driver="GeoJSON", engine="pyogrio",
-                                                   layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"}))
+    return _atomic(Path(path), _geojson_writer(results, wide_year))
 
 
 def export(results: Results, out_dir: str | Path, *, year: int | None = None) -> list[Path]:
     """Write ``gap.gpkg``, ``gap.geojson`` and ``gap_<year>.geojson`` into ``out_dir``."""
+    from capacity.atomic import write_files
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     year = default_year(results) if year is None else int(year)
-    return [
-        write_geopackage(results, out / "gap.gpkg", year=year),
-        write_geojson(results, out / "gap.geojson"),
-        write_geojson(results, out / f"gap_{year}.geojson", wide_year=year),
-    ]
+    files: dict[str, Callable[[Path], None]] = {
+        "gap.gpkg": _geopackage_writer(results, year),
+        "gap.geojson": _geojson_writer(results, None),
+        f"gap_{year}.geojson": _geojson_writer(results, year),
+    }
+    write_files(out, files, last=None, **results.input_paths())
+    return [out / name for name in files]
 
 
-def _atomic(path: Path, write: Callable[[Path], Any]) -> Path:
-    """Call ``write(tmp_path)`` in a temporary folder beside ``path``, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        tmp = tmp_dir / path.name
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write one file with :func:`capacity.atomic.write_files` (a temporary file, then a rename)."""
+    from capacity.atomic import write_files
+
+    write_files(path.parent, {path.name: write}, last=None)
     return path
+
+
+def _geopackage_writer(results: Results, year: int) -> Callable[[Path], None]:
+    layers = {"gap": long_layer(results), f"gap_{year}": wide_layer(results, year)}
+
+    def write(path: Path) -> None:
+        for name, frame in layers.items():
+            frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+
+    return write
+
+
+def _geojson_writer(results: Results, wide_year: int | None) -> Callable[[Path], None]:
+    frame = long_layer(results) if wide_year is None else wide_layer(results, wide_year)
+
+    def write(path: Path) -> None:
+        frame.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"})
+
+    return write
 
 
 def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:

@@ -15,9 +15,6 @@ Pages, in order:
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -239,24 +236,23 @@ def page_count(results: Results, year: int | None = None) -> int:
 
 
 def write_report(results: Results, path: str | Path, *, year: int | None = None) -> Path:
-    """Write the report PDF atomically (a temporary file, then a rename); returns its path."""
+    """Write the report PDF atomically (:func:`capacity.atomic.write_files`); returns its path."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
+    from capacity.atomic import write_files
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        tmp = tmp_dir / path.name
-        meta = {"Title": f"School places in {results.district.name}: projection against the plan",
-                "Subject": ", ".join(results.scenarios), "Creator": f"capacity {capacity.__version__}",
-                "CreationDate": None}
+    meta = {"Title": f"School places in {results.district.name}: projection against the plan",
+            "Subject": ", ".join(results.scenarios), "Creator": f"capacity {capacity.__version__}",
+            "CreationDate": None}
+
+    def draw(tmp: Path) -> None:
         with matplotlib.rc_context({"pdf.compression": 6}), PdfPages(tmp, metadata=meta) as pdf:
             for fig in figures(results, year):
                 pdf.savefig(fig)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+    write_files(path.parent, {path.name: draw}, last=None, **results.input_paths())
     return path
 
 

@@ -59,19 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="out/sweep_delays")
     args = parser.parse_args(argv)
 
-    base = capacity.load_scenario(HERE / "baseline.toml")
+    base = capacity.load_scenario("baseline")
     results = capacity.run(variants(base), draws=args.draws, seed=args.seed, progress=True)
     gap = results.gap
-    code = results.runs[0].district.code
+    code = results.district.code
     table = (gap[(gap["area_code"] == code) & gap["year"].isin([2025, 2030, 2035])]
              .pivot_table(index="scenario", columns=["stage", "year"], values="shortfall", sort=False))
     table.columns = [f"shortfall_{stage}_{year}" for stage, year in table.columns]
     table = table.reset_index()
     files = results.files()
     files["sweep.csv"] = csv_bytes(table)
-    from capacity.results import write_atomic
+    from capacity.atomic import write_files
 
-    write_atomic(Path(args.out), files)
+    write_files(args.out, files, **results.input_paths())
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
     print(f"wrote {args.out}/")

@@ -74,9 +74,9 @@ def test_a_crash_at_any_step_leaves_each_file_old_or_new(tmp_path: Path) -> None
 def test_leftovers_of_a_killed_run_are_removed_and_nothing_else(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    leftover = out / f".gap.csv{atomic.TMP_MARK}123-0badcafe"
+    leftover = out / f"{atomic.TMP_MARK}123-0badcafe-gap.csv"
     leftover.write_bytes(b"half a fi")
-    lookalike = out / ".gap.csv.capacity-tmp-notmine"
+    lookalike = out / ".capacity-tmp-notmine-gap.csv"
     lookalike.write_bytes(b"user")
     atomic.write_files(out, NEW)
     assert not leftover.exists()
@@ -102,7 +102,8 @@ def test_callable_content_is_written_through_a_temporary_path(tmp_path: Path) ->
 
     atomic.write_files(tmp_path / "out", {"map.png": write})
     assert (tmp_path / "out" / "map.png").read_bytes() == b"figure"
-    assert seen[0].parent == tmp_path / "out" and atomic.TMP_MARK in seen[0].name
+    assert seen[0].parent == tmp_path / "out" and seen[0].name.startswith(atomic.TMP_MARK)
+    assert seen[0].suffix == ".png"
 
 
 @pytest.mark.parametrize("where", ["same", "inside", "contains"])

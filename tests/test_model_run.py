@@ -185,28 +185,37 @@ def test_cli_bad_scenario_exits_2_and_keeps_previous_outputs(tmp_path: Path, cap
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
 
 
-def test_failed_write_leaves_previous_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from capacity import results
+def test_failed_write_leaves_each_output_old_or_new(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A run that fails while writing (here: at schedule.csv) leaves every file old or new and
+    complete, the old meta.json (the record of the last complete run), the user's files, and no
+    temporary files. (Until 0.1 the whole folder was swapped at once; see capacity.atomic.)"""
+    from capacity import atomic
 
+    folder = closed_district(tmp_path / "data" / "districts" / "demo")
     out = tmp_path / "out"
-    results.write_atomic(out, {"a.csv": b"old\n"})
+    assert main(["run", "--district", str(folder), "--out", str(out), "--quiet"]) == 0
+    (out / "NOTES.txt").write_text("mine\n", encoding="utf-8")
+    old = {p.name: p.read_bytes() for p in out.iterdir()}
 
     class Boom(RuntimeError):
         pass
 
-    def explode(self: Path, data: bytes) -> int:
-        if self.name == "b.csv":
+    def fail(step: str) -> None:
+        if step == "replace schedule.csv":
             raise Boom("disk full")
-        return Path.write_bytes.__wrapped__(self, data) if hasattr(Path.write_bytes, "__wrapped__") else original(self, data)
 
-    original = Path.write_bytes
-    monkeypatch.setattr(Path, "write_bytes", explode)
-    with pytest.raises(Boom):
-        results.write_atomic(out, {"a.csv": b"new\n", "b.csv": b"x\n"})
-    monkeypatch.undo()
-    assert (out / "a.csv").read_bytes() == b"old\n"
-    assert not (out / "b.csv").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    monkeypatch.setattr(atomic, "FAULT", fail)
+    assert main(["run", "--district", str(folder), "--out", str(out), "--quiet", "--seed", "1", "--draws", "3"]) == 1
+    monkeypatch.setattr(atomic, "FAULT", None)
+    new = tmp_path / "new"
+    assert main(["run", "--district", str(folder), "--out", str(new), "--quiet", "--seed", "1", "--draws", "3"]) == 0
+    for p in out.iterdir():
+        assert p.read_bytes() in (old.get(p.name), (new / p.name).read_bytes() if (new / p.name).exists() else None), p.name
+    assert (out / "meta.json").read_bytes() == old["meta.json"]
+    assert (out / "schedule.csv").read_bytes() == old["schedule.csv"]
+    assert (out / "NOTES.txt").read_text(encoding="utf-8") == "mine\n"
+    assert sorted(p.name for p in out.iterdir()) == sorted(old)
 
 
 def test_cli_explain_matches_gap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

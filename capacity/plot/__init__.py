@@ -29,7 +29,6 @@ from capacity.plot.common import (
     PRINT_DPI,
     check_stage,
     check_year,
-    move_into,
     pick_run,
     save_figure,
     stage_colour,
@@ -105,5 +104,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["FORMATS", "PRINT_DPI", "PlotAccessor", "check_stage", "check_year", "demand_vs_places", "gap_map",
-           "move_into", "pick_run", "plan_comparison_chart", "save_figure", "schedule_timeline",
+           "pick_run", "plan_comparison_chart", "save_figure", "schedule_timeline",
            "shortfall_probability_map", "small_multiples", "stage_colour", "target_year"]

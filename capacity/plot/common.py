@@ -8,10 +8,7 @@ default year is the plan's target year (:func:`capacity.plan.target_year`).
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,39 +75,22 @@ def save_figure(fig: Figure, out_dir: str | Path, stem: str, formats: Iterable[s
     """
     import matplotlib
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".plot-", dir=out))
-    written = []
-    try:
-        drawn = []
-        with matplotlib.rc_context({"svg.hashsalt": "capacity", "pdf.compression": 6}):
-            for fmt in formats:
-                path = tmp / f"{stem}.{fmt}"
-                meta: dict[str, Any] | None = {"png": {"Software": None}, "svg": {"Date": None},
-                                                "pdf": {"CreationDate": None}}.get(fmt)
+    from capacity.atomic import write_files
+
+    def drawer(fmt: str) -> Callable[[Path], None]:
+        meta: dict[str, Any] | None = {"png": {"Software": None}, "svg": {"Date": None},
+                                        "pdf": {"CreationDate": None}}.get(fmt)
+
+        def draw(path: Path) -> None:
+            with matplotlib.rc_context({"svg.hashsalt": "capacity", "pdf.compression": 6}):
                 fig.savefig(path, format=fmt, dpi=dpi, metadata=meta)
-                drawn.append(path)
-        for path in drawn:
-            target = out / path.name
-            os.replace(path, target)
-            written.append(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return written
+
+        return draw
+
+    files = {f"{stem}.{fmt}": drawer(fmt) for fmt in formats}
+    write_files(out_dir, files, last=None)
+    return [Path(out_dir) / name for name in files]
 
 
-def move_into(tmp: Path, out: Path) -> list[Path]:
-    """Move every file of ``tmp`` into ``out`` (created if need be); returns the new paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    moved = []
-    for path in sorted(tmp.iterdir()):
-        target = out / path.name
-        os.replace(path, target)
-        moved.append(target)
-    return moved
-
-
-
-__all__ = ["FORMATS", "PRINT_DPI", "STAGE_COLOURS", "check_stage", "check_year", "move_into", "pick_run", "save_figure",
+__all__ = ["FORMATS", "PRINT_DPI", "STAGE_COLOURS", "check_stage", "check_year", "pick_run", "save_figure",
            "stage_colour", "target_year"]

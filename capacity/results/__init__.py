@@ -26,9 +26,9 @@ from capacity.results.tables import (
     plan_comparison_table,
     schedule_table,
 )
-from capacity.results.write import FLOAT_FORMAT, csv_bytes, estimates, meta_record, netcdf_bytes, write_atomic
+from capacity.results.write import FLOAT_FORMAT, csv_bytes, estimates, meta_record, netcdf_bytes
 from capacity.stats import QUANTILES
 
 __all__ = ["FLOAT_FORMAT", "QUANTILES", "Results", "ScenarioView", "build_dataset", "compare_table", "csv_bytes",
            "estimates", "from_runs", "gap_table", "indicators_table", "largest_gaps", "meta_record", "netcdf_bytes",
-           "plan_comparison_table", "schedule_table", "select", "write_atomic"]
+           "plan_comparison_table", "schedule_table", "select"]

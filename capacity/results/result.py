@@ -23,7 +23,7 @@ import capacity.results.tables as tb
 from capacity import plan
 from capacity.io.district import District
 from capacity.results.dataset import select
-from capacity.results.write import FORMATS, meta_record, output_files, write_atomic
+from capacity.results.write import FORMATS, meta_record, output_files
 from capacity.scenario import Scenario
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -208,10 +208,26 @@ class Results:
                             self.dataset if format == "netcdf" else None)
 
     def write(self, out_dir: str | Path, format: str = "csv") -> Path:
-        """Write the outputs into ``out_dir`` atomically; returns the folder (see :meth:`files`)."""
-        out = Path(out_dir)
-        write_atomic(out, self.files(format))
-        return out
+        """Write the outputs into ``out_dir``; returns the folder (see :meth:`files`).
+
+        Each file is written atomically and ``meta.json`` last (:func:`capacity.atomic.write_files`);
+        other files in the folder are left alone. The folder may not be, contain or lie in
+        the district folder, and no output may replace a scenario file.
+        """
+        from capacity.atomic import write_files
+
+        return write_files(out_dir, self.files(format), **self.input_paths())
+
+    def input_paths(self) -> dict[str, list[Path]]:
+        """The district folder and scenario files these results were read from.
+
+        Returns
+        -------
+        dict
+            ``input_folders`` and ``input_files``, as :func:`capacity.atomic.write_files` takes them.
+        """
+        files = [Path(s.source) for s in self.scenario_settings if s.source]
+        return {"input_folders": [self.district.path], "input_files": files}
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Write the Dataset as netCDF (same inputs and seed give the same bytes); returns the path."""

@@ -1,4 +1,4 @@
-"""Output files: CSV tables, the NetCDF Dataset, ``meta.json``, written atomically.
+"""Output files: CSV tables, the NetCDF Dataset, ``meta.json`` (written by :mod:`capacity.atomic`).
 
 CSV files and ``results.nc`` are byte-for-byte reproducible from the same inputs, scenarios
 and seed; ``meta.json`` records ``created_utc`` and ``elapsed_seconds`` besides.
@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -137,31 +134,5 @@ def output_files(tables: dict[str, pd.DataFrame], meta: Any, ds: xr.Dataset | No
     return files
 
 
-def write_atomic(out_dir: str | Path, files: dict[str, bytes]) -> None:
-    """Write all files into ``out_dir`` at once: a temporary folder, then a rename.
-
-    If anything fails, ``out_dir`` is left exactly as it was (with its previous outputs).
-    """
-    out_dir = Path(out_dir)
-    parent = out_dir.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
-    old = None
-    try:
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        if out_dir.exists():
-            old = parent / f".{out_dir.name}.old-{os.getpid()}"
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and old.exists() and not out_dir.exists():
-            os.replace(old, out_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 __all__ = ["FLOAT_FORMAT", "FORMATS", "NETCDF_ENGINE", "csv_bytes", "estimates", "meta_record", "netcdf_bytes",
-           "netcdf_ready", "output_files", "write_atomic"]
+           "netcdf_ready", "output_files"]
