@@ -22,15 +22,15 @@ CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 import capacity
-from capacity.results import output_files, write_atomic
+from capacity.atomic import write_files
 scen, draws, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 district = capacity.load_district()
 t1 = time.perf_counter()
 res = capacity.run(scen, district, draws=draws, seed=1)
 t2 = time.perf_counter()
-files = output_files(res.runs, t2 - t1)
+files = res.files()
 t3 = time.perf_counter()
-write_atomic(out, files)
+write_files(out, files)
 t4 = time.perf_counter()
 print(json.dumps({"load": t1 - t0, "run": t2 - t1, "tables": t3 - t2, "write": t4 - t3, "total": t4 - t0,
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -41,7 +41,7 @@ print(json.dumps({"load": t1 - t0, "run": t2 - t1, "tables": t3 - t2, "write": t
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, nargs="+", default=[0, 1000, 10000])
-    parser.add_argument("--scenario", default=str(REPO / "scenarios" / "baseline.toml"))
+    parser.add_argument("--scenario", default="baseline")
     args = parser.parse_args()
     print(f"{'draws':>7} {'total s':>8} {'load s':>7} {'run s':>7} {'tables s':>8} {'write s':>7} "
           f"{'peak MiB':>9} {'gap.csv MiB':>11}")

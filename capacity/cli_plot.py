@@ -71,7 +71,6 @@ def _figure_options(p: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> Any:
     import capacity.api as api
-
     from capacity.atomic import check_output_folder
 
     scenarios = list(args.scenarios) or [str(api.default_scenario_path())]

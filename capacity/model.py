@@ -7,8 +7,9 @@ This module is the adapter between the typed inputs (:class:`~capacity.io.Distri
    work starts, raising :class:`~capacity.errors.InputError`;
 2. turns assumptions into arrays in the core's axis order ``(year, area, ..., draw)``,
    drawing random inputs per (draw, component) (see :mod:`capacity.ensemble`);
-3. runs the projection in chunks of draws, so that memory stays bounded: for an ensemble
-   only the stage totals are kept, never every age;
+3. runs the projection (the engine works through the draws in cache-sized blocks, its one
+   level of chunking, so memory stays bounded): for an ensemble only the stage totals are
+   kept, never every age;
 4. derives demand, places, the strict gap, the project schedule and, if asked, the gap
    left after children travel within a limit.
 
@@ -335,7 +336,7 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     seed : int
         Root seed; draw ``k`` of every scenario uses the same random inputs.
     progress : callable, optional
-        Called with the number of draws finished after each chunk.
+        Called with the number of draws finished after each block of the engine.
     """
     if draws < 0:
         raise InputError.one("--draws", "", "", f"expected a number of draws >= 0, found {draws}")
