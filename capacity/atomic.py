@@ -27,10 +27,11 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TypedDict
 
 from capacity.errors import InputError
 
-__all__ = ["FAULT", "TMP_MARK", "check_output_folder", "remove_leftovers", "write_files"]
+__all__ = ["FAULT", "TMP_MARK", "InputPaths", "check_output_folder", "remove_leftovers", "write_files"]
 
 #: Starts the names of this module's temporary files: ``.capacity-tmp-<pid>-<hex>-<name>``.
 TMP_MARK = ".capacity-tmp-"
@@ -38,6 +39,13 @@ _LEFTOVER = re.compile(r"^\.capacity-tmp-\d+-[0-9a-f]{8}-.+$")
 
 #: Fault-injection hook for tests (``None`` in normal use).
 FAULT: Callable[[str], None] | None = None
+
+class InputPaths(TypedDict):
+    """What a run read, to keep its outputs apart from (see :func:`check_output_folder`)."""
+
+    input_folders: list[Path]
+    input_files: list[Path]
+
 
 #: What a file of the output is: its bytes, or a function that writes it to a given path.
 Content = bytes | Callable[[Path], None]

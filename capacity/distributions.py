@@ -111,10 +111,13 @@ YearValue = float | tuple[tuple[int, float], ...]
 
 def as_year_value(value: float | Mapping[int, float] | tuple[tuple[int, float], ...]) -> YearValue:
     """A number, or a year table given as a mapping or pairs, in canonical form (sorted pairs)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    items = value.items() if isinstance(value, Mapping) else value
-    return tuple(sorted((int(y), float(v)) for y, v in items))
+    if isinstance(value, Mapping):
+        return tuple(sorted((int(y), float(v)) for y, v in value.items()))
+    if isinstance(value, tuple):
+        return tuple(sorted((int(y), float(v)) for y, v in value))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number or a year table, found {value!r}")
+    return float(value)
 
 
 def year_values(value: YearValue, years: NDArray[np.int64]) -> NDArray[np.float64]:

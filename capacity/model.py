@@ -172,7 +172,8 @@ def nlx_with_mortality(district: District, multiplier: float) -> NDArray[np.floa
         out[:, :-1] = np.where(lx[:, :-1] + lx[:, 1:] > 0,
                                Lx[:, :-1] * (l2[:, :-1] + l2[:, 1:]) / (lx[:, :-1] + lx[:, 1:]), 0.0)
         out[:, -1] = np.where(lx[:, -1] > 0, Lx[:, -1] * l2[:, -1] / lx[:, -1], 0.0)
-    return np.maximum(out, 1e-12)
+    floored: NDArray[np.float64] = np.maximum(out, 1e-12)
+    return floored
 
 
 def migration_base(district: District, scenario: Scenario) -> NDArray[np.float64]:
@@ -317,7 +318,8 @@ def area_distances_km(district: District) -> NDArray[np.float64]:
     epsg = (32600 if centre.y >= 0 else 32700) + zone
     pts = areas.to_crs(epsg).geometry.centroid
     xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
-    return np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2)) / 1000.0
+    km: NDArray[np.float64] = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2)) / 1000.0
+    return km
 
 
 # --- the run ---------------------------------------------------------------------------------

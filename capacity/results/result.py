@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 import capacity.results.tables as tb
 from capacity import plan
+from capacity.atomic import InputPaths
 from capacity.io.district import District
 from capacity.results.dataset import select
 from capacity.results.write import FORMATS, meta_record, output_files
@@ -218,7 +219,7 @@ class Results:
 
         return write_files(out_dir, self.files(format), **self.input_paths())
 
-    def input_paths(self) -> dict[str, list[Path]]:
+    def input_paths(self) -> InputPaths:
         """The district folder and scenario files these results were read from.
 
         Returns
@@ -227,7 +228,7 @@ class Results:
             ``input_folders`` and ``input_files``, as :func:`capacity.atomic.write_files` takes them.
         """
         files = [Path(s.source) for s in self.scenario_settings if s.source]
-        return {"input_folders": [self.district.path], "input_files": files}
+        return InputPaths(input_folders=[self.district.path], input_files=files)
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Write the Dataset as netCDF (same inputs and seed give the same bytes); returns the path."""
