@@ -1,9 +1,11 @@
-"""The validated inputs of a district, as one object with array accessors.
+"""The validated inputs of a district, as one object with array accessors, and its loader.
 
-:class:`District` holds everything read from a district folder (see
-``docs/data-format.md``) once it has passed every check; :func:`load_district` (defined in
-:mod:`capacity.io.load`, re-exported here) is the only way to build one from files, and
-:func:`default_district_path` names the embedded default folder.
+:class:`District` holds everything a projection needs (see ``docs/data-format.md``). It is
+checked whenever it is built: :func:`load_district` reads a district folder, names problems
+by file and line (``population.csv, row 12``); a District built in code
+(:meth:`District.from_frames` or ``District(...)``) gets the same checks, its problems naming
+the table and the row position (``population, position 11``). Either way one
+:class:`capacity.errors.InputError` holds every problem.
 
 Array accessors follow the project-wide axis order (area, sex, age), with areas in
 ``District.area_codes`` order (sorted codes), sex 0 = female and 1 = male, ages
@@ -14,17 +16,22 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ValidationError
 
-if TYPE_CHECKING:
-    from capacity.io.load import load_district
+from capacity.errors import InputError, Problem
+from capacity.io.checks import Where, check_tables
+from capacity.io.geometry import AREA_FILES, check_geometry, read_areas
+from capacity.io.models import TABLES, DistrictFile, Settings, describe_key
+from capacity.io.read import read_csv, read_text
 
 __all__ = ["DATA_ENV", "SECTORS", "SEXES", "District", "default_district_path", "load_district"]
 
@@ -38,7 +45,7 @@ SEXES: tuple[str, str] = ("female", "male")
 #: Sectors along the sector axis: index 0 = public, 1 = private.
 SECTORS: tuple[str, str] = ("public", "private")
 
-DEFAULT_DISTRICT = "haizhu"
+SETTINGS_FILE = "district.toml"
 
 
 def default_district_path() -> Path:
@@ -52,18 +59,22 @@ def default_district_path() -> Path:
     """
     env = os.environ.get(DATA_ENV)
     if env:
-        return Path(env) / "districts" / DEFAULT_DISTRICT
-    return Path(__file__).resolve().parents[2] / "data" / "districts" / DEFAULT_DISTRICT
+        return Path(env) / "districts" / "haizhu"
+    return Path(__file__).resolve().parents[2] / "data" / "districts" / "haizhu"
 
 
 @dataclass(frozen=True, eq=False)
 class District:
     """A validated district input set.
 
+    Building one checks it (unless it comes from :func:`load_district`, which has checked
+    the files) and puts its tables in the documented types and orders; an
+    :class:`~capacity.errors.InputError` lists every problem.
+
     Attributes
     ----------
     path : Path
-        The district folder.
+        The district folder (for a district built in code: any path, e.g. ``Path(".")``).
     name, name_zh, code : str
         English name, local name ("" if not given) and code of the district.
     base_year : int
@@ -91,8 +102,9 @@ class District:
     projects, sources : pandas.DataFrame
         In file order.
     files : dict of str to Path
-        Every file read: name relative to the district folder (the projects file as written
-        in ``district.toml``) -> path.
+        Every file read: name relative to the district folder -> path (empty in code).
+    plan : pandas.DataFrame or None
+        ``plan.csv`` in file order, if there is one.
     """
 
     path: Path
@@ -113,9 +125,83 @@ class District:
     places: pd.DataFrame
     projects: pd.DataFrame
     sources: pd.DataFrame
-    files: dict[str, Path]
+    files: dict[str, Path] = field(default_factory=dict)
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
     plan: pd.DataFrame | None = None
+    _checked: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        tables = {name: getattr(self, name) for name in TABLES if name != "areas"}
+        areas = self.areas
+        if not self._checked:
+            problems: list[Problem] = []
+            settings = {k: getattr(self, k) for k in Settings.model_fields}
+            _settings_problems(Settings, settings, "District", "attribute", problems)
+            props = pd.DataFrame(areas.drop(columns=areas.geometry.name))
+            raw = {"areas": props, **{k: v for k, v in tables.items() if v is not None}}
+            where = {name: Where(name) for name in raw}
+            names = _file_names(self.files)
+            files, required = _sources_files(names, tuple(set(self.files) - set(names.values()) - {SETTINGS_FILE}))
+            open_age = self.open_age if "open_age" not in {p.where.split()[-1] for p in problems} else None
+            ok = check_tables(raw, where, open_age, files, required, problems)
+            checked = check_geometry(areas, Where("areas"), problems)
+            codes = tuple(sorted(ok["areas"]["area_code"])) if "areas" in ok else None
+            if codes is not None and tuple(self.area_codes) != codes:
+                problems.append(Problem("District", "attribute area_codes", "",
+                                        f"expected the sorted area codes of areas, found {tuple(self.area_codes)!r}"))
+            if problems:
+                raise InputError(problems)
+            assert checked is not None
+            areas = gpd.GeoDataFrame(ok["areas"], geometry=checked.geometry.to_numpy(), crs=checked.crs)
+            tables = {k: ok.get(k) for k in tables}
+        for name, value in _ordered(areas, tables).items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_frames(
+        cls,
+        *,
+        name: str,
+        code: str,
+        base_year: int,
+        open_age: int,
+        sex_ratio_at_birth: float,
+        attribution: str,
+        areas: gpd.GeoDataFrame,
+        stages: pd.DataFrame,
+        population: pd.DataFrame,
+        fertility: pd.DataFrame,
+        life_table: pd.DataFrame,
+        migration: pd.DataFrame,
+        places: pd.DataFrame,
+        projects: pd.DataFrame,
+        sources: pd.DataFrame,
+        plan: pd.DataFrame | None = None,
+        name_zh: str = "",
+        path: Path | None = None,
+    ) -> District:
+        """Build and check a district from tables in memory.
+
+        The tables have the columns of the files (``docs/data-format.md``); ``areas`` has
+        ``area_code``, ``name_zh``, ``name_en`` and polygons with a CRS. Rows may be in
+        any order; ``sources`` names the files as a district folder would
+        (``projects.csv`` for the projects).
+
+        Returns
+        -------
+        District
+
+        Raises
+        ------
+        InputError
+            Every problem, naming the table (``population``) and the row position
+            (``position 11``, counted from 0 as in ``DataFrame.iloc``).
+        """
+        codes = tuple(sorted(str(c) for c in areas["area_code"])) if "area_code" in areas.columns else ()
+        return cls(path=path or Path("."), name=name, name_zh=name_zh, code=code, base_year=base_year, open_age=open_age,
+                   sex_ratio_at_birth=sex_ratio_at_birth, attribution=attribution, areas=areas, area_codes=codes,
+                   stages=stages, population=population, fertility=fertility, life_table=life_table, migration=migration,
+                   places=places, projects=projects, sources=sources, plan=plan)
 
     def __repr__(self) -> str:
         return (f"<District {self.name} ({self.code}), {len(self.area_codes)} areas, base year {self.base_year}, "
@@ -133,11 +219,15 @@ class District:
 
     @property
     def plan_indicators(self) -> dict[str, float]:
-        """The plan's other targets, by indicator name (empty without ``plan.csv``)."""
+        """The plan's other targets: ``indicator``, or ``<stage>_<indicator>`` for one with a stage.
+
+        E.g. ``public_places_added`` and ``kindergarten_public_affordable_share``; empty
+        without ``plan.csv``.
+        """
         if self.plan is None:
             return {}
         rows = self.plan[self.plan["indicator"] != "need"]
-        return {str(i): float(v) for i, v in zip(rows["indicator"], rows["value"])}
+        return {f"{s}_{i}" if s else str(i): float(v) for i, s, v in zip(rows["indicator"], rows["stage"], rows["value"])}
 
     # ------------------------------------------------------------------ axes
 
@@ -257,16 +347,213 @@ class District:
         return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in self.files.items()}
 
 
+
 def _positions(labels: pd.Series, axis: Sequence[str]) -> np.ndarray:
     """Position along ``axis`` of each label (all labels are on the axis)."""
     return labels.map({label: i for i, label in enumerate(axis)}).to_numpy(np.int64)
 
 
-def __getattr__(name: str) -> Any:
-    # load_district lives with the readers it drives; imported on first use, as those
-    # readers import this module for District.
-    if name == "load_district":
-        from capacity.io.load import load_district
+def _ordered(areas: gpd.GeoDataFrame, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, Any]:
+    """The checked tables in the documented orders (and the area codes)."""
+    stages = tables["stages"]
+    assert stages is not None
+    orders = {"sex": SEXES, "stage": tuple(stages["stage"]), "sector": SECTORS}
+    keys = {"population": ["area_code", "sex", "age"], "migration": ["area_code", "sex", "age"], "fertility": ["age"],
+            "life_table": ["sex", "age"], "places": ["area_code", "stage", "sector"]}
+    out: dict[str, Any] = {"areas": areas.sort_values("area_code", kind="stable").reset_index(drop=True)}
+    out["area_codes"] = tuple(out["areas"]["area_code"])
+    for name, frame in tables.items():
+        if frame is not None and name in keys:
+            sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in keys[name]]
+            order = np.lexsort([s.to_numpy() for s in reversed(sort)])
+            frame = frame.iloc[order]
+        out[name] = frame.reset_index(drop=True) if frame is not None else None
+    return out
 
-        return load_district
-    raise AttributeError(f"module 'capacity.io.district' has no attribute {name!r}")
+
+def _file_names(files: Mapping[str, Path]) -> dict[str, str]:
+    """The file of each part of a district as ``sources.csv`` names it."""
+    names = {name: info.file for name, info in TABLES.items()}
+    standard = {info.file for info in TABLES.values()} | set(AREA_FILES) | {SETTINGS_FILE}
+    for rel in files:
+        base = PurePosixPath(rel).name
+        if base in AREA_FILES:
+            names["areas"] = rel
+        elif base == "projects.csv" or (rel.endswith(".csv") and base not in standard):
+            names["projects"] = rel
+    return names
+
+
+def _sources_files(names: Mapping[str, str], sidecars: Sequence[str] = ()) -> tuple[dict[str, tuple[str, ...] | None], list[str]]:
+    """The files ``sources.csv`` may name (-> their columns, ``None``: any) and those it must."""
+    columns: dict[str, tuple[str, ...] | None] = {SETTINGS_FILE: tuple(DistrictFile.model_fields)}
+    for name, rel in names.items():
+        fields = tuple(TABLES[name].model.to_schema().columns)
+        columns[rel] = (*fields, "geometry") if name == "areas" else fields
+    columns.update({s: None for s in sidecars})
+    return columns, [rel for name, rel in names.items() if name != "sources"]
+
+
+def _toml_repr(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "a table" if isinstance(value, dict) else "an array" if isinstance(value, list) else f"a {type(value).__name__}"
+
+
+def _settings_problems(model: type[BaseModel], doc: Mapping[str, Any], file: str, noun: str, problems: list[Problem]) -> dict[str, Any]:
+    """Check settings against their pydantic model; the valid keys with their values."""
+    try:
+        model.model_validate(doc)
+        return dict(doc)
+    except ValidationError as error:
+        bad = {str(e["loc"][0]): e for e in reversed(error.errors()) if e["loc"]}
+    for name, info in model.model_fields.items():
+        if name not in bad:
+            continue
+        desc, value, kind = describe_key(model, name), doc.get(name), bad[name]["type"]
+        if kind == "missing":
+            text = f"expected {desc}, found no such key"
+        elif info.annotation is str and not isinstance(value, str):
+            text = f"expected {desc} (a quoted string), found {_toml_repr(value)}"
+        elif info.annotation is str and kind == "value_error":
+            text = f"expected {desc}, found {_toml_repr(value)}: {bad[name]['msg'].removeprefix('Value error, ')}"
+        elif info.annotation is str:
+            text = f"expected {desc}, found an empty string"
+        elif isinstance(value, bool | str) or not isinstance(value, int | float):
+            text = f"expected {desc} (unquoted), found {'the text ' if isinstance(value, str) else ''}{_toml_repr(value)}"
+        else:
+            text = f"expected {desc}, found {_toml_repr(value)}"
+        problems.append(Problem(file, f"{noun} {name}", "", text))
+    allowed = ", ".join(model.model_fields)
+    for name in doc:
+        if name not in model.model_fields:
+            problems.append(Problem(file, f"{noun} {name}", "", f"expected only the keys {allowed}, found unknown key '{name}'"))
+    return {k: v for k, v in doc.items() if k in model.model_fields and k not in bad}
+
+
+def _displayer(given: str | Path | None, folder: Path) -> Callable[[str], str]:
+    """File names in problems: relative to the folder as given (its name by default)."""
+    base = folder.name if given is None else str(given)
+    if given is not None and base.endswith(".toml"):
+        base = os.path.dirname(base) or "."
+    return lambda rel: os.path.normpath(os.path.join(base, rel))
+
+
+def _read_settings(path: Path, shown: str, problems: list[Problem], hashes: dict[str, str]) -> dict[str, Any]:
+    """``district.toml`` read and checked: its valid keys."""
+    if not path.is_file():
+        problems.append(Problem(shown, "", "", "expected the district settings file, found none"))
+        return {}
+    text, problem = read_text(path, shown, hashes, SETTINGS_FILE)
+    if problem is not None or text is None:
+        problems.append(Problem(shown, problem.where.replace("row", "line"), "", problem.expected) if problem else Problem(shown, "", "", ""))
+        return {}
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message, _, tail = str(error).partition(" (at line ")
+        where = "line " + tail.split(",")[0].rstrip(")") if tail else ""
+        problems.append(Problem(shown, where, "", f"expected valid TOML, found: {message}"))
+        return {}
+    check = dict(doc)
+    if path.parent.resolve() == _EMBEDDED and check.get("projects") == "../../projects.csv":
+        check["projects"] = "projects.csv"  # the embedded default, until its data moves into the package
+    valid = _settings_problems(DistrictFile, check, shown, "key", problems)
+    return {k: doc[k] for k in valid}
+
+
+_EMBEDDED = (Path(__file__).resolve().parents[2] / "data" / "districts" / "haizhu").resolve()
+
+
+def load_district(path: str | Path | None = None) -> District:
+    """Read and validate a district folder.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The district folder (holding ``district.toml``), or its ``district.toml``. By default
+        the embedded Haizhu district (see :func:`default_district_path`).
+
+    Returns
+    -------
+    District
+        The validated inputs.
+
+    Raises
+    ------
+    InputError
+        If anything is wrong with any file; it holds every problem found, and its message
+        is the first one, naming the file, the row or key, the column and what was
+        expected.
+    """
+    folder = Path(path) if path is not None else default_district_path()
+    if folder.suffix == ".toml" and folder.is_file():
+        folder = folder.parent
+    display = _displayer(path, folder)
+    if not folder.is_dir():
+        raise InputError.one(str(path if path is not None else folder), "", "",
+                             "expected a district folder holding district.toml, found no such folder")
+    problems: list[Problem] = []
+    hashes: dict[str, str] = {}
+    files: dict[str, Path] = {SETTINGS_FILE: folder / SETTINGS_FILE}
+    settings = _read_settings(folder / SETTINGS_FILE, display(SETTINGS_FILE), problems, hashes)
+    areas, area_files = read_areas(folder, display, problems)
+    files.update(area_files)
+    hashes.update({n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in area_files.items()})
+    names = {name: info.file for name, info in TABLES.items()}
+    names["areas"] = next(iter(area_files), AREA_FILES[0])
+    raw: dict[str, pd.DataFrame | None] = {}
+    where: dict[str, Where] = {}
+    if areas is not None:
+        raw["areas"] = pd.DataFrame(areas.drop(columns=areas.geometry.name))
+        where["areas"] = Where(display(names["areas"]), np.arange(1, len(areas) + 1), "feature")
+    for name in TABLES:
+        if name == "areas":
+            continue
+        rel = names[name]
+        if name == "projects":
+            if "projects" not in settings:
+                raw[name] = None
+                continue
+            rel = names[name] = PurePosixPath(str(settings["projects"]).replace("\\", "/")).as_posix()
+            if not (folder / rel).is_file():
+                problems.append(Problem(display(SETTINGS_FILE), "key projects", "",
+                                        f"expected the path of an existing file, found '{settings['projects']}'"))
+                raw[name] = None
+                continue
+        if name == "plan" and not (folder / rel).exists():
+            del names[name]
+            continue
+        files[rel] = folder / rel
+        read = read_csv(folder / rel, display(rel), problems, hashes, rel)
+        raw[name] = read[0] if read is not None else None
+        where[name] = Where(display(rel), read[1] if read is not None else None, "row")
+    columns, required = _sources_files(names, tuple(n for n in area_files if n != names["areas"]))
+    open_age = settings.get("open_age")
+    ok = check_tables(raw, where, open_age, columns, required if "projects" in settings else [], problems)
+    checked = check_geometry(areas, where["areas"], problems) if areas is not None else None
+    if problems:
+        order = {display(n): i for i, n in enumerate([SETTINGS_FILE, *AREA_FILES, *names.values()])}
+        raise InputError(sorted(problems, key=lambda p: order.get(p.file, len(order))))
+    assert checked is not None and open_age is not None
+    tables = {name: ok.get(name) for name in TABLES if name != "areas"}
+    return District(
+        path=folder,
+        name=str(settings["name"]),
+        name_zh=str(settings.get("name_zh", "")),
+        code=str(settings["code"]),
+        base_year=int(settings["base_year"]),
+        open_age=int(open_age),
+        sex_ratio_at_birth=float(settings["sex_ratio_at_birth"]),
+        attribution=str(settings["attribution"]),
+        areas=gpd.GeoDataFrame(ok["areas"], geometry=checked.geometry.to_numpy(), crs=checked.crs),
+        area_codes=(),
+        files=files,
+        _hashes=hashes,
+        _checked=True,
+        **tables,  # type: ignore[arg-type]
+    )

@@ -128,9 +128,9 @@ def plan_rows() -> list[dict[str, object]]:
     ]
     rows.append({"indicator": "public_places_added", "stage": "", "year": 2025, "value": 12360,
                  "source": f"{PLAN}, Table 1 item 8: 累计新增基础教育公办学位数"})
-    rows.append({"indicator": "kindergarten_public_affordable_share", "stage": "kindergarten", "year": 2025,
+    rows.append({"indicator": "public_affordable_share", "stage": "kindergarten", "year": 2025,
                  "value": 0.85, "source": f"{PLAN}, Table 1 item 3: 公办和普惠性幼儿园在园幼儿占比 > 85 %"})
-    rows.append({"indicator": "kindergarten_private_affordable_share", "stage": "kindergarten", "year": 2020,
+    rows.append({"indicator": "private_affordable_share", "stage": "kindergarten", "year": 2020,
                  "value": "0.7535", "source": f"{PLAN}, chapter 1: (87.96 % - 51.16 %) / (100 % - 51.16 %), "
                  "affordable private share of private kindergarten children, 2020"})
     return rows

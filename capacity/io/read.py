@@ -1,0 +1,212 @@
+"""Strict reading of input files: UTF-8 text, CSV tables as text cells, numeric cells.
+
+Files are read as they are written, nothing guessed: strict UTF-8 (a byte-order mark is
+dropped; other bytes get a hint that the file may be GBK), well-formed CSV with one header
+naming each column once and every row as wide as the header. Numeric cells are parsed for
+whole columns at once (:func:`parse_numbers`): no thousands separators, ``.`` as decimal
+mark, no NaN or infinity, integers that fit in 64 bits.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capacity.errors import Problem
+
+__all__ = ["number_problem", "parse_numbers", "read_csv", "read_text"]
+
+_INTEGER = r"[+-]?\d+"
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:[,\u00a0 ']\d{3})+(?:\.\d*)?")
+_BOM = b"\xef\xbb\xbf"
+_INT_MAX = 2**63 - 1
+
+
+def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> tuple[str | None, Problem | None]:
+    """Read a file as strict UTF-8, recording the SHA-256 of its bytes under ``key``.
+
+    Parameters
+    ----------
+    path : Path
+        The file (it must exist).
+    shown : str
+        File name to put in the problem.
+    hashes : dict of str to str
+        Receives ``key`` -> hex digest (also when the bytes are not UTF-8).
+    key : str
+        Name of the file in ``hashes``.
+
+    Returns
+    -------
+    text : str or None
+        The text, or ``None`` if it is not UTF-8.
+    problem : Problem or None
+        Otherwise: the line (``row N``), the column of a CSV row and the byte offset.
+    """
+    data = path.read_bytes()
+    hashes[key] = hashlib.sha256(data).hexdigest()
+    offset = len(_BOM) if data.startswith(_BOM) else 0
+    try:
+        return data[offset:].decode("utf-8"), None
+    except UnicodeDecodeError as error:
+        start = error.start + offset
+        line = data.count(b"\n", 0, start) + 1
+        column = ""
+        if line > 1 and shown.endswith(".csv"):
+            header = data[offset:].split(b"\n", 1)[0].decode("utf-8", errors="replace").strip("\r").split(",")
+            index = data.count(b",", data.rfind(b"\n", 0, start) + 1, start)
+            column = header[index].strip() if index < len(header) else ""
+        return None, Problem(
+            shown,
+            f"row {line}",
+            column,
+            f"expected UTF-8 text, found bytes {data[start : start + 2].hex(' ')} at byte offset {start} "
+            "that are not UTF-8 (GBK or another legacy encoding?); re-save the file as UTF-8",
+        )
+
+
+def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, str], key: str) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """Read a CSV file as text cells, with the line number of each row.
+
+    Blank lines (and lines of empty cells only) are skipped; a row whose width differs from
+    the header's is reported and left out.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    shown : str
+        File name to put in problems.
+    problems : list of Problem
+        Receives what is wrong: missing, not UTF-8, empty, not well-formed CSV, a column
+        named twice, a row of the wrong width.
+    hashes : dict of str to str
+        Receives ``key`` -> SHA-256 of the file.
+    key : str
+        Name of the file in ``hashes``.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, numpy.ndarray) or None
+        Every cell as text (index: row positions), and the line of each row (header = 1);
+        ``None`` if the file cannot be read as a table.
+    """
+    if not path.is_file():
+        problems.append(Problem(shown, "", "", "expected the file, found none"))
+        return None
+    text, problem = read_text(path, shown, hashes, key)
+    if problem is not None or text is None:
+        problems.append(problem or Problem(shown, "", "", "expected text"))
+        return None
+    if text.strip() == "":
+        problems.append(Problem(shown, "row 1", "", "expected a header row naming the columns, found an empty file"))
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    previous = 0
+    width = 0
+    try:
+        for record in reader:
+            start, previous = previous + 1, reader.line_num
+            if len(record) == width and header is not None:
+                rows.append(record)
+                lines.append(start)
+            elif not "".join(record).strip():
+                continue
+            elif header is None:
+                header = [name.strip() for name in record]
+                width = len(header)
+                twice = [name for i, name in enumerate(header) if name in header[:i]]
+                for name in twice:
+                    problems.append(Problem(shown, f"row {start}", name, "expected each column once in the header, found it twice"))
+                if twice:
+                    return None
+            else:
+                problems.append(Problem(shown, f"row {start}", "", f"expected {width} fields as in the header, found {len(record)}"))
+    except csv.Error as error:
+        problems.append(Problem(shown, f"row {reader.line_num}", "", f"expected well-formed CSV, found: {error}"))
+        return None
+    assert header is not None
+    frame = pd.DataFrame(rows, columns=header, dtype=str) if rows else pd.DataFrame({h: pd.Series([], dtype=str) for h in header})
+    blank = frame.apply(lambda s: s.str.strip().eq("")).all(axis=1) if rows else pd.Series([], dtype=bool)
+    keep = ~blank.to_numpy()
+    return frame[keep].reset_index(drop=True), np.asarray(lines, dtype=np.int64)[keep]
+
+
+def parse_numbers(cells: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarray]:
+    """Parse a column of numbers, vectorised.
+
+    Parameters
+    ----------
+    cells : pandas.Series
+        Text cells (as read from a file) or numbers (a table built in code).
+    integer : bool
+        Whether the column holds integers (whole, within 64 bits).
+
+    Returns
+    -------
+    values : pandas.Series
+        ``float64`` (``int64`` for an integer column without bad cells); bad cells NaN.
+    bad : numpy.ndarray
+        Boolean mask of the cells that are not valid numbers of the column's type.
+    """
+    if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+        if pd.api.types.is_integer_dtype(cells) and not cells.hasnans:
+            return cells.astype(np.int64), np.zeros(len(cells), dtype=bool)
+        values = cells.astype(np.float64)
+        x = values.to_numpy()
+        bad = ~np.isfinite(x)
+        if integer:
+            with np.errstate(invalid="ignore"):
+                bad |= (np.floor(x) != x) | (np.abs(x) > 2.0**63)
+    else:
+        text = cells.where(cells.notna(), "").astype(str).str.strip()
+        ok = text.str.fullmatch(_INTEGER if integer else _NUMBER).to_numpy(dtype=bool)
+        values = pd.to_numeric(text.where(ok, ""), errors="coerce").astype(np.float64)
+        bad = ~ok | ~np.isfinite(values.to_numpy())
+        if integer:
+            long = np.flatnonzero(ok & (text.str.len().to_numpy() >= 18))
+            for i in long:  # only cells of 18 digits or more: exact Python integers
+                bad[i] = abs(int(text.iloc[i])) > _INT_MAX
+            if not bad.any():
+                return pd.Series(text.astype(np.int64).to_numpy(), index=cells.index), bad
+    return values.where(~bad), bad
+
+
+def number_problem(raw: str, desc: str, integer: bool) -> str:
+    """The "expected ..., found ..." text for a cell that is not a valid number.
+
+    Parameters
+    ----------
+    raw : str
+        The cell as written.
+    desc : str
+        What a valid cell looks like (``"an integer in 0..100"``).
+    integer : bool
+        Whether the column holds integers.
+
+    Returns
+    -------
+    str
+    """
+    cell = raw.strip()
+    if cell in ("", "nan", "None"):
+        return f"expected {desc}, found an empty cell"
+    if _THOUSANDS.fullmatch(cell):
+        return f"expected {desc}, found '{raw}': thousands separators are not allowed"
+    if integer and re.fullmatch(_INTEGER, cell):
+        return f"expected {desc}, found '{raw}' (too large)"
+    if integer and re.fullmatch(_NUMBER, cell):
+        return f"expected {desc}, found '{raw}' (not a whole number)"
+    if "," in cell and re.fullmatch(_NUMBER, cell.replace(",", ".")):
+        return f"expected {desc}, found '{raw}': the decimal mark is '.'"
+    return f"expected {desc}, found '{raw}'"
