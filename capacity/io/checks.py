@@ -132,7 +132,8 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
             report(found, where, np.flatnonzero(bad), column, lambda i, c=column, d=desc, n=integer: number_problem(str(raw[c].iloc[i]), d, n))
             bad_rows |= bad
         else:
-            frame[column] = raw[column].where(raw[column].notna(), "").astype(str)
+            cells = raw[column]
+            frame[column] = (cells.where(cells.notna(), "") if cells.hasnans else cells).astype(str)
     good = frame[~bad_rows].astype({c: np.int64 for c, s in schema.columns.items() if str(s.dtype) == "int64"})
     try:
         schema.validate(good, lazy=True)

@@ -108,38 +108,59 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
     if text.strip() == "":
         problems.append(Problem(shown, "row 1", "", "expected a header row naming the columns, found an empty file"))
         return None
+    plain = text.replace("\r\n", "\n")
+    if '"' not in plain and "\r" not in plain:
+        return _read_plain(plain, shown, problems)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
     previous = 0
-    width = 0
     try:
         for record in reader:
             start, previous = previous + 1, reader.line_num
-            if len(record) == width and header is not None:
+            if not "".join(record).strip():
+                continue
+            if header is None:
+                header = [name.strip() for name in record]
+                if _twice(header, shown, start, problems):
+                    return None
+            elif len(record) != len(header):
+                problems.append(Problem(shown, f"row {start}", "", f"expected {len(header)} fields as in the header, found {len(record)}"))
+            else:
                 rows.append(record)
                 lines.append(start)
-            elif not "".join(record).strip():
-                continue
-            elif header is None:
-                header = [name.strip() for name in record]
-                width = len(header)
-                twice = [name for i, name in enumerate(header) if name in header[:i]]
-                for name in twice:
-                    problems.append(Problem(shown, f"row {start}", name, "expected each column once in the header, found it twice"))
-                if twice:
-                    return None
-            else:
-                problems.append(Problem(shown, f"row {start}", "", f"expected {width} fields as in the header, found {len(record)}"))
     except csv.Error as error:
         problems.append(Problem(shown, f"row {reader.line_num}", "", f"expected well-formed CSV, found: {error}"))
         return None
     assert header is not None
     frame = pd.DataFrame(rows, columns=header, dtype=str) if rows else pd.DataFrame({h: pd.Series([], dtype=str) for h in header})
-    blank = frame.apply(lambda s: s.str.strip().eq("")).all(axis=1) if rows else pd.Series([], dtype=bool)
-    keep = ~blank.to_numpy()
-    return frame[keep].reset_index(drop=True), np.asarray(lines, dtype=np.int64)[keep]
+    return frame, np.asarray(lines, dtype=np.int64)
+
+
+def _twice(header: list[str], shown: str, line: int, problems: list[Problem]) -> bool:
+    twice = [name for i, name in enumerate(header) if name in header[:i]]
+    problems.extend(Problem(shown, f"row {line}", name, "expected each column once in the header, found it twice") for name in twice)
+    return bool(twice)
+
+
+def _read_plain(text: str, shown: str, problems: list[Problem]) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """:func:`read_csv` for a file without quotes or lone carriage returns, vectorised."""
+    lines = pd.Series(text.split("\n"), dtype=str)
+    commas = lines.str.count(",").to_numpy()
+    blank = np.zeros(len(lines), dtype=bool)
+    candidates = np.flatnonzero(lines.str.len().to_numpy() - commas <= 2 * (commas.max() + 1))
+    blank[candidates] = [not lines.iloc[i].replace(",", "").strip() for i in candidates]
+    first = int(np.argmin(blank))
+    header = [name.strip() for name in lines.iloc[first].split(",")]
+    if _twice(header, shown, first + 1, problems):
+        return None
+    data = ~blank & (np.arange(len(lines)) > first)
+    for i in np.flatnonzero(data & (commas != len(header) - 1)):
+        problems.append(Problem(shown, f"row {i + 1}", "", f"expected {len(header)} fields as in the header, found {commas[i] + 1}"))
+    good = np.flatnonzero(data & (commas == len(header) - 1))
+    cells = np.array(",".join(lines.iloc[good].tolist()).split(",") if len(good) else [], dtype=object).reshape(-1, len(header))
+    return pd.DataFrame({h: pd.Series(cells[:, j], dtype=str) for j, h in enumerate(header)}), good + 1
 
 
 def parse_numbers(cells: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarray]:
@@ -169,16 +190,20 @@ def parse_numbers(cells: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarra
             with np.errstate(invalid="ignore"):
                 bad |= (np.floor(x) != x) | (np.abs(x) > 2.0**63)
     else:
-        text = cells.where(cells.notna(), "").astype(str).str.strip()
-        ok = text.str.fullmatch(_INTEGER if integer else _NUMBER).to_numpy(dtype=bool)
-        values = pd.to_numeric(text.where(ok, ""), errors="coerce").astype(np.float64)
-        bad = ~ok | ~np.isfinite(values.to_numpy())
+        text = (cells.where(cells.notna(), "") if cells.hasnans else cells).astype(str)
         if integer:
+            text = text.str.strip()
+            ok = text.str.fullmatch(_INTEGER).to_numpy(dtype=bool)
             long = np.flatnonzero(ok & (text.str.len().to_numpy() >= 18))
+            bad = ~ok
             for i in long:  # only cells of 18 digits or more: exact Python integers
                 bad[i] = abs(int(text.iloc[i])) > _INT_MAX
             if not bad.any():
                 return pd.Series(text.astype(np.int64).to_numpy(), index=cells.index), bad
+            values = pd.to_numeric(text.where(~bad, ""), errors="coerce").astype(np.float64)
+        else:
+            values = pd.to_numeric(text, errors="coerce").astype(np.float64)
+            bad = ~np.isfinite(values.to_numpy())
     return values.where(~bad), bad
 
 
