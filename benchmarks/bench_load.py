@@ -89,7 +89,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.areas:
             folder = build(Path(tmp) / f"d{n}", n)
-            rows = 2 * sum(1 for _ in open(folder / "population.csv", encoding="utf-8")) - 2
+            rows = 2 * (len((folder / "population.csv").read_text(encoding="utf-8").splitlines()) - 1)
             r = measure(folder)
             assert r["areas"] == n, r
             print(f"{f'{n} areas':>28} {rows:>10} {r['load']:>16.2f} {r['peak_mib']:>9.0f} {int(r['problems']):>9}")

@@ -136,10 +136,10 @@ def check_geometry(areas: gpd.GeoDataFrame, where: Where, problems: list[Problem
         smaller = np.minimum(size[left], size[right])
         for a, b, s, m in zip(left, right, shared, smaller):
             if m > 0 and s > OVERLAP_TOLERANCE * m:
-                i, j = int(index[a]), int(index[b])
-                found.append(Problem(where.name, where.row(j), "geometry",
-                                     f"expected areas not to overlap, found an overlap with {where.row(i)} "
-                                     f"(area_code {codes[i]}) of {s / m:.1%} of the smaller area"))
+                x, y = int(index[a]), int(index[b])
+                found.append(Problem(where.name, where.row(y), "geometry",
+                                     f"expected areas not to overlap, found an overlap with {where.row(x)} "
+                                     f"(area_code {codes[x]}) of {s / m:.1%} of the smaller area"))
     if areas.crs is None:
         found.append(Problem(where.name, "", "geometry",
                              "expected a coordinate reference system (CRS), found none; define it (e.g. EPSG:4326)"))
