@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import AREA_CODES, OPEN_AGE, write_district
+from conftest import AREA_CODES, OPEN_AGE, PLAN_ROWS, csv_text, write_district
 
 from capacity.cli import main
 from capacity.errors import InputError
@@ -170,6 +170,18 @@ def projects_cell(line: int, column: str, value: str) -> Callable[[Path], None]:
     return edit
 
 
+def plan_cell(line: int, column: str, value: str) -> Callable[[Path], None]:
+    """Edit: write the synthetic plan.csv (and its sources row), then put ``value`` into a cell."""
+
+    def edit(folder: Path) -> None:
+        (folder / "plan.csv").write_text(csv_text("indicator,stage,year,value,source", PLAN_ROWS), encoding="utf-8")
+        with open(folder / "sources.csv", "a", encoding="utf-8") as fh:
+            fh.write("plan.csv,*,no,synthetic,\n")
+        set_cell("plan.csv", line, column, value)(folder)
+
+    return edit
+
+
 def bad_field_count(folder: Path) -> None:
     path = folder / "stages.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -273,6 +285,20 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str, str | None, str]] = {
     "gbk_encoding": (gbk_projects, "projects.csv", "row 2", "name_zh", "expected UTF-8"),
     "sources_unknown_file": (set_cell("sources.csv", 3, "file", "stage.csv"), "sources.csv", "row 3", "file", "found 'stage.csv'"),
     "sources_unknown_column": (set_cell("sources.csv", 6, "column", "rates"), "sources.csv", "row 6", "column", "found 'rates'"),
+    "projects_path_parent": (edit_toml('"projects.csv"', '"../projects.csv"'), "district.toml", "key projects", None,
+                             "expected a path inside the district folder, found '../projects.csv': a path leaving the district folder"),
+    "projects_path_absolute": (edit_toml('"projects.csv"', '"/data/projects.csv"'), "district.toml", "key projects", None, "an absolute path"),
+    "duplicate_header": (write_text("fertility.csv", "age,age\n15,0.1\n"), "fertility.csv", "row 1", "age", "found it twice"),
+    "malformed_csv": (write_text("fertility.csv", 'age,rate\n15,0.1\n16,"0.2\n'), "fertility.csv", "row 3", None, "well-formed CSV"),
+    "plan_old_indicator": (plan_cell(5, "indicator", "kindergarten_public_affordable_share"), "plan.csv", "row 5", "indicator",
+                           "found 'kindergarten_public_affordable_share': the indicator is now 'public_affordable_share' with stage"),
+    "plan_old_private_indicator": (plan_cell(6, "indicator", "kindergarten_private_affordable_share"), "plan.csv", "row 6", "indicator",
+                                   "now 'private_affordable_share'"),
+    "plan_need_unknown_stage": (plan_cell(2, "stage", "college"), "plan.csv", "row 2", "stage", "a stage of stages.csv for 'need', found 'college'"),
+    "plan_share_without_stage": (plan_cell(5, "stage", ""), "plan.csv", "row 5", "stage", "for 'public_affordable_share', found ''"),
+    "plan_places_added_with_stage": (plan_cell(4, "stage", "primary"), "plan.csv", "row 4", "stage", "an empty stage"),
+    "plan_share_above_1": (plan_cell(6, "value", "75"), "plan.csv", "row 6", "value", "a share in [0, 1], found '75'"),
+    "plan_duplicate": (plan_cell(3, "stage", "primary"), "plan.csv", "row 3", "stage", "second one for indicator=need, stage=primary"),
     "sources_estimate_enum": (set_cell("sources.csv", 2, "estimate", "maybe"), "sources.csv", "row 2", "estimate", "'yes', 'no'"),
 }
 
@@ -319,6 +345,15 @@ def test_at_least_twenty_kinds() -> None:
 
 
 # ---------------------------------------------------------------------------- valid input
+
+
+def test_valid_district_with_plan(tmp_path: Path) -> None:
+    d = load_district(write_district(tmp_path / "data" / "districts" / "demo", plan=True))
+    assert d.plan is not None and "plan.csv" in d.files
+    assert d.plan_indicators == {"public_places_added": 300.0, "kindergarten_public_affordable_share": 0.85,
+                                 "kindergarten_private_affordable_share": 0.75}
+    needs = d.plan_needs
+    assert needs is not None and list(needs["stage"]) == ["primary", "kindergarten"]
 
 
 def test_valid_district_loads(district_dir: Path) -> None:

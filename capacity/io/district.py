@@ -141,6 +141,8 @@ class District:
             raw = {"areas": props, **{k: v for k, v in tables.items() if v is not None}}
             where = {name: Where(name) for name in raw}
             names = _file_names(self.files)
+            if self.plan is None:
+                del names["plan"]
             files, required = _sources_files(names, tuple(set(self.files) - set(names.values()) - {SETTINGS_FILE}))
             open_age = self.open_age if "open_age" not in {p.where.split()[-1] for p in problems} else None
             ok = check_tables(raw, where, open_age, files, required, problems)
@@ -156,6 +158,7 @@ class District:
             tables = {k: ok.get(k) for k in tables}
         for name, value in _ordered(areas, tables).items():
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "_checked", False)  # a copy (dataclasses.replace) is checked again
 
     @classmethod
     def from_frames(
