@@ -161,38 +161,15 @@ class District:
         object.__setattr__(self, "_checked", False)  # a copy (dataclasses.replace) is checked again
 
     @classmethod
-    def from_frames(
-        cls,
-        *,
-        name: str,
-        code: str,
-        base_year: int,
-        open_age: int,
-        sex_ratio_at_birth: float,
-        attribution: str,
-        areas: gpd.GeoDataFrame,
-        stages: pd.DataFrame,
-        population: pd.DataFrame,
-        fertility: pd.DataFrame,
-        life_table: pd.DataFrame,
-        migration: pd.DataFrame,
-        places: pd.DataFrame,
-        projects: pd.DataFrame,
-        sources: pd.DataFrame,
-        plan: pd.DataFrame | None = None,
-        name_zh: str = "",
-        path: Path | None = None,
-    ) -> District:
+    def from_frames(cls, *, name: str, code: str, base_year: int, open_age: int, sex_ratio_at_birth: float, attribution: str,
+                    areas: gpd.GeoDataFrame, stages: pd.DataFrame, population: pd.DataFrame, fertility: pd.DataFrame,
+                    life_table: pd.DataFrame, migration: pd.DataFrame, places: pd.DataFrame, projects: pd.DataFrame,
+                    sources: pd.DataFrame, plan: pd.DataFrame | None = None, name_zh: str = "", path: Path | None = None) -> District:
         """Build and check a district from tables in memory.
 
-        The tables have the columns of the files (``docs/data-format.md``); ``areas`` has
-        ``area_code``, ``name_zh``, ``name_en`` and polygons with a CRS. Rows may be in
-        any order; ``sources`` names the files as a district folder would
-        (``projects.csv`` for the projects).
-
-        Returns
-        -------
-        District
+        The tables have the columns of the files (``docs/data-format.md``), rows in any
+        order; ``areas`` has ``area_code``, ``name_zh``, ``name_en`` and polygons with a
+        CRS; ``sources`` names the files as a district folder would (``projects.csv``).
 
         Raises
         ------
@@ -256,104 +233,46 @@ class District:
 
     # ------------------------------------------------------------------ arrays
 
-    def _area_sex_age(self, frame: pd.DataFrame, column: str) -> np.ndarray:
-        out = np.zeros((len(self.area_codes), len(SEXES), self.open_age + 1), dtype=np.float64)
-        area = _positions(frame["area_code"], self.area_codes)
-        sex = _positions(frame["sex"], SEXES)
-        out[area, sex, frame["age"].to_numpy(np.int64)] = frame[column].to_numpy(np.float64)
+    def _grid(self, frame: pd.DataFrame, column: str, axes: dict[str, Sequence[str]], shape: tuple[int, ...]) -> np.ndarray:
+        out = np.zeros(shape, dtype=np.float64)
+        index = [frame[k].map({v: i for i, v in enumerate(a)}).to_numpy(np.int64) for k, a in axes.items()]
+        if "age" in frame.columns and len(shape) > len(axes):
+            index.append(frame["age"].to_numpy(np.int64))
+        out[tuple(index)] = frame[column].to_numpy(np.float64)
         return out
 
     def population_array(self) -> np.ndarray:
-        """Base population.
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (area, sex, age), float64.
-        """
-        return self._area_sex_age(self.population, "population")
+        """Base population, shape (area, sex, age), float64."""
+        return self._grid(self.population, "population", {"area_code": self.area_codes, "sex": SEXES}, (len(self.area_codes), 2, self.open_age + 1))
 
     def migration_array(self) -> np.ndarray:
-        """Net migrants per year.
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (area, sex, age), float64; may be negative.
-        """
-        return self._area_sex_age(self.migration, "net_migrants")
+        """Net migrants per year (may be negative), shape (area, sex, age), float64."""
+        return self._grid(self.migration, "net_migrants", {"area_code": self.area_codes, "sex": SEXES}, (len(self.area_codes), 2, self.open_age + 1))
 
     def fertility_array(self) -> np.ndarray:
-        """Age-specific fertility rates.
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (age,), float64, over ages ``fertility_first_age ... fertility_last_age``.
-        """
+        """Age-specific fertility rates over ages ``fertility_first_age ... fertility_last_age``, float64."""
         return self.fertility["rate"].to_numpy(np.float64).copy()
 
-    def _sex_age(self, column: str) -> np.ndarray:
-        out = np.zeros((len(SEXES), self.open_age + 1), dtype=np.float64)
-        sex = _positions(self.life_table["sex"], SEXES)
-        out[sex, self.life_table["age"].to_numpy(np.int64)] = self.life_table[column].to_numpy(np.float64)
-        return out
-
     def Lx_array(self) -> np.ndarray:  # noqa: N802 (demographic notation)
-        """Person-years lived ``Lx`` (at ``open_age``: ``T``, all years above it).
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (sex, age), float64.
-        """
-        return self._sex_age("Lx")
+        """Person-years lived ``Lx`` (at ``open_age``: ``T``, all years above it), shape (sex, age), float64."""
+        return self._grid(self.life_table, "Lx", {"sex": SEXES}, (2, self.open_age + 1))
 
     def lx_array(self) -> np.ndarray:
-        """Survivors ``lx`` to exact age (radix 100000).
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (sex, age), float64.
-        """
-        return self._sex_age("lx")
+        """Survivors ``lx`` to exact age (radix 100000), shape (sex, age), float64."""
+        return self._grid(self.life_table, "lx", {"sex": SEXES}, (2, self.open_age + 1))
 
     def places_array(self) -> np.ndarray:
-        """Existing places in the base year; a combination not listed is zero.
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (area, stage, sector), float64; sector 0 = public, 1 = private.
-        """
-        out = np.zeros((len(self.area_codes), len(self.stage_names), len(SECTORS)), dtype=np.float64)
-        if len(self.places):
-            area = _positions(self.places["area_code"], self.area_codes)
-            stage = _positions(self.places["stage"], self.stage_names)
-            sector = _positions(self.places["sector"], SECTORS)
-            out[area, stage, sector] = self.places["places"].to_numpy(np.float64)
-        return out
+        """Existing places in the base year (zero where not listed), shape (area, stage, sector), float64."""
+        axes = {"area_code": self.area_codes, "stage": self.stage_names, "sector": SECTORS}
+        return self._grid(self.places, "places", axes, (len(self.area_codes), len(self.stage_names), 2))
 
     # ------------------------------------------------------------------ provenance
 
     def input_hashes(self) -> dict[str, str]:
-        """SHA-256 of every input file, as read when the district was loaded.
-
-        Returns
-        -------
-        dict of str to str
-            File name (as in :attr:`files`) -> hex digest.
-        """
+        """SHA-256 of every input file as read when loaded: file name (as in :attr:`files`) -> hex digest."""
         if self._hashes:
             return dict(self._hashes)
         return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in self.files.items()}
-
-
-
-def _positions(labels: pd.Series, axis: Sequence[str]) -> np.ndarray:
-    """Position along ``axis`` of each label (all labels are on the axis)."""
-    return labels.map({label: i for i, label in enumerate(axis)}).to_numpy(np.int64)
 
 
 def _ordered(areas: gpd.GeoDataFrame, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, Any]:

@@ -37,55 +37,44 @@ OVERLAP_TOLERANCE = 1e-3
 _SHP_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
 
 
-def _as_text(series: pd.Series) -> pd.Series:
+def _as_text(series: pd.Series) -> np.ndarray:
     """Property values as text: missing -> "", whole floats without ".0"."""
-
-    def one(value: Any) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
-
-    return pd.Series([one(v) for v in series], index=series.index, dtype=str)
+    return np.array(["" if v is None or v != v else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+                     for v in series], dtype=object)
 
 
-def _read_vector(path: Path, display: str) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
-    kwargs: dict[str, Any] = {}
+def _read_vector(path: Path, shown: str, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+    """The features of an areas file, or ``None`` (and a problem) if it cannot be read."""
+    layer: dict[str, Any] = {}
     if path.suffix == ".geojson":
-        text, problem = read_text(path, display, {}, "")
-        if problem is not None:
-            return None, [problem]
-        assert text is not None
+        text, problem = read_text(path, shown, {}, "")
         try:
-            doc = json.loads(text)
+            doc = json.loads(text) if text is not None else None
         except json.JSONDecodeError as error:
-            return None, [
-                Problem(display, f"line {error.lineno}", "", f"expected valid JSON, found: {error.msg} (column {error.colno})")
-            ]
-        if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+            problem = Problem(shown, f"line {error.lineno}", "", f"expected valid JSON, found: {error.msg} (column {error.colno})")
+        if problem is None and (not isinstance(doc, dict) or doc.get("type") != "FeatureCollection"):
             found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
-            return None, [Problem(display, "", "", f"expected a GeoJSON FeatureCollection, found {found!r}")]
+            problem = Problem(shown, "", "", f"expected a GeoJSON FeatureCollection, found {found!r}")
     else:
         import pyogrio
 
         try:
             layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+            problem = None if len(layers) == 1 or "areas" in layers else Problem(
+                shown, "", "", f"expected one layer (or one named 'areas'), found layers {', '.join(layers)}")
+            layer = {"layer": "areas"} if len(layers) > 1 else {}
         except Exception as error:  # pyogrio raises several error types for unreadable files
-            return None, [Problem(display, "", "", f"expected a readable {path.suffix[1:]} file, found: {_first_line(error)}")]
-        if len(layers) > 1:
-            if "areas" not in layers:
-                return None, [
-                    Problem(display, "", "", f"expected one layer (or one named 'areas'), found layers {', '.join(layers)}")
-                ]
-            kwargs["layer"] = "areas"
+            problem = Problem(shown, "", "", f"expected a readable {path.suffix[1:]} file, found: {_first_line(error)}")
+    if problem is not None:
+        problems.append(problem)
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frame = gpd.read_file(path, engine="pyogrio", **kwargs)
+            return gpd.read_file(path, engine="pyogrio", **layer)
     except Exception as error:  # pyogrio raises several error types for unreadable files
-        return None, [Problem(display, "", "", f"expected a readable areas file, found: {_first_line(error)}")]
-    return frame, []
+        problems.append(Problem(shown, "", "", f"expected a readable areas file, found: {_first_line(error)}"))
+        return None
 
 
 def _first_line(error: BaseException) -> str:
@@ -114,17 +103,12 @@ def check_geometry(areas: gpd.GeoDataFrame, where: Where, problems: list[Problem
     geoms = areas.geometry.to_numpy()
     codes = areas["area_code"].astype(str).to_numpy() if "area_code" in areas.columns else np.full(len(areas), "")
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    kinds = np.array([g.geom_type if g is not None else "" for g in geoms], dtype=object)
-    polygon = ~empty & np.isin(kinds, ["Polygon", "MultiPolygon"])
+    polygon = ~empty & np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
     valid = polygon & shapely.is_valid(geoms)
     for i in np.flatnonzero(~valid):
-        if empty[i]:
-            text = "expected a polygon or multipolygon, found no geometry"
-        elif not polygon[i]:
-            text = f"expected a polygon or multipolygon, found a {kinds[i]}"
-        else:
-            text = f"expected a valid polygon, found {shapely.is_valid_reason(geoms[i])}"
-        found.append(Problem(where.name, where.row(int(i)), "geometry", text))
+        text = ("no geometry" if empty[i] else f"a {geoms[i].geom_type}") if not polygon[i] else shapely.is_valid_reason(geoms[i])
+        found.append(Problem(where.name, where.row(int(i)), "geometry",
+                             f"expected a valid polygon, found {text}" if polygon[i] else f"expected a polygon or multipolygon, found {text}"))
     index = np.flatnonzero(valid)
     if len(index) > 1:
         sub = geoms[index]
@@ -188,9 +172,8 @@ def read_areas(folder: Path, display: Callable[[str], str], problems: list[Probl
     files = {path.name: path}
     if path.suffix == ".shp":
         files.update({p.name: p for p in (path.with_suffix(s) for s in _SHP_SIDECARS) if p.is_file()})
-    frame, found_problems = _read_vector(path, display(path.name))
-    problems.extend(found_problems)
+    frame = _read_vector(path, display(path.name), problems)
     if frame is None:
         return None, files
-    props = {c: _as_text(frame[c]).to_numpy() for c in frame.columns if c != frame.geometry.name}
+    props = {c: _as_text(frame[c]) for c in frame.columns if c != frame.geometry.name}
     return gpd.GeoDataFrame(props, geometry=frame.geometry.to_numpy(), crs=frame.crs), files
