@@ -25,12 +25,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ValidationError
 
 from capacity.errors import InputError, Problem
 from capacity.io.checks import Where, check_tables
 from capacity.io.geometry import AREA_FILES, check_geometry, read_areas
-from capacity.io.models import TABLES, DistrictFile, Settings, describe_key
+from capacity.io.models import TABLES, DistrictFile, Settings, settings_problems
 from capacity.io.read import read_csv, read_text
 
 __all__ = ["DATA_ENV", "SECTORS", "SEXES", "District", "default_district_path", "load_district"]
@@ -136,7 +135,7 @@ class District:
         if not self._checked:
             problems: list[Problem] = []
             settings = {k: getattr(self, k) for k in Settings.model_fields}
-            _settings_problems(Settings, settings, "District", "attribute", problems)
+            settings_problems(Settings, settings, "District", "attribute", problems)
             props = pd.DataFrame(areas.drop(columns=areas.geometry.name))
             raw = {"areas": props, **{k: v for k, v in tables.items() if v is not None}}
             where = {name: Where(name) for name in raw}
@@ -233,7 +232,7 @@ class District:
 
     # ------------------------------------------------------------------ arrays
 
-    def _grid(self, frame: pd.DataFrame, column: str, axes: dict[str, Sequence[str]], shape: tuple[int, ...]) -> np.ndarray:
+    def _grid(self, frame: pd.DataFrame, column: str, axes: Mapping[str, Sequence[str]], shape: tuple[int, ...]) -> np.ndarray:
         out = np.zeros(shape, dtype=np.float64)
         index = [frame[k].map({v: i for i, v in enumerate(a)}).to_numpy(np.int64) for k, a in axes.items()]
         if "age" in frame.columns and len(shape) > len(axes):
@@ -316,47 +315,6 @@ def _sources_files(names: Mapping[str, str], sidecars: Sequence[str] = ()) -> tu
     return columns, [rel for name, rel in names.items() if name != "sources"]
 
 
-def _toml_repr(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f"'{value}'"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "a table" if isinstance(value, dict) else "an array" if isinstance(value, list) else f"a {type(value).__name__}"
-
-
-def _settings_problems(model: type[BaseModel], doc: Mapping[str, Any], file: str, noun: str, problems: list[Problem]) -> dict[str, Any]:
-    """Check settings against their pydantic model; the valid keys with their values."""
-    try:
-        model.model_validate(doc)
-        return dict(doc)
-    except ValidationError as error:
-        bad = {str(e["loc"][0]): e for e in reversed(error.errors()) if e["loc"]}
-    for name, info in model.model_fields.items():
-        if name not in bad:
-            continue
-        desc, value, kind = describe_key(model, name), doc.get(name), bad[name]["type"]
-        if kind == "missing":
-            text = f"expected {desc}, found no such key"
-        elif info.annotation is str and not isinstance(value, str):
-            text = f"expected {desc} (a quoted string), found {_toml_repr(value)}"
-        elif info.annotation is str and kind == "value_error":
-            text = f"expected {desc}, found {_toml_repr(value)}: {bad[name]['msg'].removeprefix('Value error, ')}"
-        elif info.annotation is str:
-            text = f"expected {desc}, found an empty string"
-        elif isinstance(value, bool | str) or not isinstance(value, int | float):
-            text = f"expected {desc} (unquoted), found {'the text ' if isinstance(value, str) else ''}{_toml_repr(value)}"
-        else:
-            text = f"expected {desc}, found {_toml_repr(value)}"
-        problems.append(Problem(file, f"{noun} {name}", "", text))
-    allowed = ", ".join(model.model_fields)
-    for name in doc:
-        if name not in model.model_fields:
-            problems.append(Problem(file, f"{noun} {name}", "", f"expected only the keys {allowed}, found unknown key '{name}'"))
-    return {k: v for k, v in doc.items() if k in model.model_fields and k not in bad}
-
-
 def _displayer(given: str | Path | None, folder: Path) -> Callable[[str], str]:
     """File names in problems: relative to the folder as given (its name by default)."""
     base = folder.name if given is None else str(given)
@@ -384,7 +342,7 @@ def _read_settings(path: Path, shown: str, problems: list[Problem], hashes: dict
     check = dict(doc)
     if path.parent.resolve() == _EMBEDDED and check.get("projects") == "../../projects.csv":
         check["projects"] = "projects.csv"  # the embedded default, until its data moves into the package
-    valid = _settings_problems(DistrictFile, check, shown, "key", problems)
+    valid = settings_problems(DistrictFile, check, shown, "key", problems)
     return {k: doc[k] for k in valid}
 
 

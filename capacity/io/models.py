@@ -10,15 +10,18 @@ things a static model cannot say are in a column's ``metadata``: ``{"le": "open_
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
 
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "describe_column", "describe_key"]
+from capacity.errors import Problem
+
+__all__ = ["PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "describe_column", "describe_key", "settings_problems"]
 
 SEXES = ["female", "male"]
 SECTORS = ["public", "private"]
@@ -33,12 +36,7 @@ RENAMED_INDICATORS = {
 }
 
 
-class _Table(pa.DataFrameModel):
-    class Config:
-        strict = True
-
-
-class Areas(_Table):
+class Areas(pa.DataFrameModel):
     """Properties of the features of the areas file."""
 
     area_code: Series[str] = pa.Field(**TEXT)
@@ -49,7 +47,7 @@ class Areas(_Table):
         unique = ["area_code"]
 
 
-class Stages(_Table):
+class Stages(pa.DataFrameModel):
     """``stages.csv``: school stages and enrolment."""
 
     stage: Series[str] = pa.Field(**TEXT)
@@ -65,7 +63,7 @@ class Stages(_Table):
         unique = ["stage"]
 
 
-class Population(_Table):
+class Population(pa.DataFrameModel):
     """``population.csv``: base population by area x sex x age."""
 
     area_code: Series[str] = pa.Field(metadata={"references": "areas"})
@@ -77,7 +75,7 @@ class Population(_Table):
         unique = ["area_code", "sex", "age"]
 
 
-class Fertility(_Table):
+class Fertility(pa.DataFrameModel):
     """``fertility.csv``: age-specific fertility rates."""
 
     age: Series[int] = pa.Field(ge=10, le=55)
@@ -87,7 +85,7 @@ class Fertility(_Table):
         unique = ["age"]
 
 
-class LifeTable(_Table):
+class LifeTable(pa.DataFrameModel):
     """``life_table.csv``: a period life table by sex x age."""
 
     sex: Series[str] = pa.Field(isin=SEXES)
@@ -99,7 +97,7 @@ class LifeTable(_Table):
         unique = ["sex", "age"]
 
 
-class Migration(_Table):
+class Migration(pa.DataFrameModel):
     """``migration.csv``: net migrants per year by area x sex x age."""
 
     area_code: Series[str] = pa.Field(metadata={"references": "areas"})
@@ -111,7 +109,7 @@ class Migration(_Table):
         unique = ["area_code", "sex", "age"]
 
 
-class Places(_Table):
+class Places(pa.DataFrameModel):
     """``places.csv``: existing places by area x stage x sector."""
 
     area_code: Series[str] = pa.Field(metadata={"references": "areas"})
@@ -123,7 +121,7 @@ class Places(_Table):
         unique = ["area_code", "stage", "sector"]
 
 
-class Projects(_Table):
+class Projects(pa.DataFrameModel):
     """The projects table: one row per project and stage."""
 
     project_id: Series[str] = pa.Field(**TEXT)
@@ -144,7 +142,7 @@ class Projects(_Table):
         unique = ["project_id", "stage"]
 
 
-class Plan(_Table):
+class Plan(pa.DataFrameModel):
     """``plan.csv`` (optional): the needs and targets of the district's plan."""
 
     indicator: Series[str] = pa.Field(isin=PLAN_INDICATORS)
@@ -157,7 +155,7 @@ class Plan(_Table):
         unique = ["indicator", "stage"]
 
 
-class Sources(_Table):
+class Sources(pa.DataFrameModel):
     """``sources.csv``: where every figure of every file came from."""
 
     file: Series[str] = pa.Field(**TEXT)
@@ -200,27 +198,28 @@ def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def describe_bounds(noun: str, integer: bool, ge: float | None, gt: float | None, le: float | None, lt: float | None) -> str:
-    """``"an integer in 0..100"``, ``"a number in [0, 1]"``, ``"a number >= 0"`` ..."""
-    lo = ("[", ">=", ge) if ge is not None else ("(", ">", gt) if gt is not None else None
-    hi = ("]", "<=", le) if le is not None else (")", "<", lt) if lt is not None else None
+def describe_bounds(integer: bool, bounds: dict[str, float]) -> str:
+    """``"an integer in 0..100"``, ``"a number in [0, 1]"``, ``"a number >= 0"`` ... from bounds ``ge``, ``gt``, ``le``, ``lt``."""
+    noun = "an integer" if integer else "a number"
+    lo = next((("[" if op == "ge" else "(", ">=" if op == "ge" else ">", bounds[op]) for op in ("ge", "gt") if op in bounds), None)
+    hi = next((("]" if op == "le" else ")", "<=" if op == "le" else "<", bounds[op]) for op in ("le", "lt") if op in bounds), None)
     if lo and hi:
         if integer and lo[0] == "[" and hi[0] == "]":
             return f"{noun} in {_fmt(lo[2])}..{_fmt(hi[2])}"
         return f"{noun} in {lo[0]}{_fmt(lo[2])}, {_fmt(hi[2])}{hi[0]}"
-    if lo or hi:
-        _, op, bound = lo or hi  # type: ignore[misc]
-        return f"{noun} {op} {_fmt(bound)}"
-    return noun
+    return f"{noun} {(lo or hi)[1]} {_fmt((lo or hi)[2])}" if lo or hi else noun  # type: ignore[index]
+
+
+_CHECKS = {"greater_than_or_equal_to": "ge", "greater_than": "gt", "less_than_or_equal_to": "le", "less_than": "lt"}
 
 
 def describe_column(column: pa.Column, values: tuple[str, ...] | None = None) -> str:
-    """What a valid cell of a column looks like, to follow "expected".
+    """What a valid cell of a schema's column looks like, to follow "expected".
 
     Parameters
     ----------
     column : pandera.pandas.Column
-        The column of a schema built from a model (bounds already resolved).
+        The column (bounds resolved).
     values : tuple of str, optional
         The values a foreign-key column may take (listed when there are at most 8).
 
@@ -229,27 +228,16 @@ def describe_column(column: pa.Column, values: tuple[str, ...] | None = None) ->
     str
     """
     stats = {check.name: check.statistics for check in column.checks}
+    origin = (column.metadata or {}).get("references")
     if "isin" in stats:
         return "one of " + ", ".join(f"'{v}'" for v in stats["isin"]["allowed_values"])
-    origin = (column.metadata or {}).get("references")
     if origin is not None:
         listed = f" ({', '.join(repr(v) for v in values)})" if values is not None and 0 < len(values) <= 8 else ""
         return f"one of {_ORIGINS[origin]}{listed}"
-    kind = str(column.dtype)
-    if kind not in ("int64", "float64"):
+    if str(column.dtype) not in ("int64", "float64"):
         return "a non-empty text" if "str_length" in stats else "text"
-
-    def bound(name: str, key: str) -> float | None:
-        return stats[name][key] if name in stats else None
-
-    return describe_bounds(
-        "an integer" if kind == "int64" else "a number",
-        kind == "int64",
-        bound("greater_than_or_equal_to", "min_value"),
-        bound("greater_than", "min_value"),
-        bound("less_than_or_equal_to", "max_value"),
-        bound("less_than", "max_value"),
-    )
+    bounds = {op: next(iter(stats[name].values())) for name, op in _CHECKS.items() if name in stats}
+    return describe_bounds(str(column.dtype) == "int64", bounds)
 
 
 # ---------------------------------------------------------------------------- district.toml
@@ -292,6 +280,61 @@ def describe_key(model: type[BaseModel], name: str) -> str:
     info = model.model_fields[name]
     if info.annotation is str:
         return "a path inside the district folder" if name == "projects" else "text" if not info.is_required() else "a non-empty text"
-    bounds = {op: getattr(m, op) for m in info.metadata for op in ("ge", "gt", "le", "lt") if hasattr(m, op)}
-    integer = info.annotation is int
-    return describe_bounds("an integer" if integer else "a number", integer, bounds.get("ge"), bounds.get("gt"), bounds.get("le"), bounds.get("lt"))
+    return describe_bounds(info.annotation is int, {op: getattr(m, op) for m in info.metadata for op in ("ge", "gt", "le", "lt") if hasattr(m, op)})
+
+
+def _toml_repr(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "a table" if isinstance(value, dict) else "an array" if isinstance(value, list) else f"a {type(value).__name__}"
+
+
+def settings_problems(model: type[BaseModel], doc: Mapping[str, Any], file: str, noun: str, problems: list[Problem]) -> dict[str, Any]:
+    """Check settings against their pydantic model, one problem per bad key; the valid keys with their values.
+
+    Parameters
+    ----------
+    model : type of pydantic.BaseModel
+        :class:`DistrictFile` (``district.toml``) or :class:`Settings` (a District's attributes).
+    doc : mapping
+        The settings.
+    file, noun : str
+        Name of the file (or ``"District"``) and of a key (``"key"``, ``"attribute"``) in problems.
+    problems : list of Problem
+        Receives the problems.
+
+    Returns
+    -------
+    dict
+    """
+    try:
+        model.model_validate(doc)
+        return dict(doc)
+    except ValidationError as error:
+        bad = {str(e["loc"][0]): e for e in reversed(error.errors()) if e["loc"]}
+    for name, info in model.model_fields.items():
+        if name not in bad:
+            continue
+        desc, value, kind = describe_key(model, name), doc.get(name), bad[name]["type"]
+        if kind == "missing":
+            text = f"expected {desc}, found no such key"
+        elif info.annotation is str and not isinstance(value, str):
+            text = f"expected {desc} (a quoted string), found {_toml_repr(value)}"
+        elif info.annotation is str and kind == "value_error":
+            text = f"expected {desc}, found {_toml_repr(value)}: {bad[name]['msg'].removeprefix('Value error, ')}"
+        elif info.annotation is str:
+            text = f"expected {desc}, found an empty string"
+        elif isinstance(value, bool | str) or not isinstance(value, int | float):
+            text = f"expected {desc} (unquoted), found {'the text ' if isinstance(value, str) else ''}{_toml_repr(value)}"
+        else:
+            text = f"expected {desc}, found {_toml_repr(value)}"
+        problems.append(Problem(file, f"{noun} {name}", "", text))
+    allowed = ", ".join(model.model_fields)
+    for name in doc:
+        if name not in model.model_fields:
+            problems.append(Problem(file, f"{noun} {name}", "", f"expected only the keys {allowed}, found unknown key '{name}'"))
+    return {k: v for k, v in doc.items() if k in model.model_fields and k not in bad}
