@@ -30,7 +30,7 @@ _INT_MAX = 2**63 - 1
 
 
 def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> tuple[str | None, Problem | None]:
-    """Read a file as strict UTF-8, recording the SHA-256 of its bytes under ``key``.
+    """Read a file as strict UTF-8 (a leading byte-order mark dropped).
 
     Parameters
     ----------
@@ -38,17 +38,15 @@ def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> tuple
         The file (it must exist).
     shown : str
         File name to put in the problem.
-    hashes : dict of str to str
-        Receives ``key`` -> hex digest (also when the bytes are not UTF-8).
-    key : str
-        Name of the file in ``hashes``.
+    hashes, key : dict of str to str, str
+        ``hashes[key]`` receives the SHA-256 of the file's bytes (also when not UTF-8).
 
     Returns
     -------
     text : str or None
-        The text, or ``None`` if it is not UTF-8.
+        The text, or ``None`` if the bytes are not UTF-8.
     problem : Problem or None
-        Otherwise: the line (``row N``), the column of a CSV row and the byte offset.
+        Then: the line (``row N``), the column of a CSV row, the byte offset, a GBK hint.
     """
     data = path.read_bytes()
     hashes[key] = hashlib.sha256(data).hexdigest()
@@ -63,20 +61,15 @@ def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> tuple
             header = data[offset:].split(b"\n", 1)[0].decode("utf-8", errors="replace").strip("\r").split(",")
             index = data.count(b",", data.rfind(b"\n", 0, start) + 1, start)
             column = header[index].strip() if index < len(header) else ""
-        return None, Problem(
-            shown,
-            f"row {line}",
-            column,
-            f"expected UTF-8 text, found bytes {data[start : start + 2].hex(' ')} at byte offset {start} "
-            "that are not UTF-8 (GBK or another legacy encoding?); re-save the file as UTF-8",
-        )
+        return None, Problem(shown, f"row {line}", column, f"expected UTF-8 text, found bytes {data[start : start + 2].hex(' ')} at "
+                             f"byte offset {start} that are not UTF-8 (GBK or another legacy encoding?); re-save the file as UTF-8")
 
 
 def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, str], key: str) -> tuple[pd.DataFrame, np.ndarray] | None:
     """Read a CSV file as text cells, with the line number of each row.
 
     Blank lines (and lines of empty cells only) are skipped; a row whose width differs from
-    the header's is reported and left out.
+    the header's is reported and left out. A file without quotes is split vectorised.
 
     Parameters
     ----------
@@ -87,16 +80,14 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
     problems : list of Problem
         Receives what is wrong: missing, not UTF-8, empty, not well-formed CSV, a column
         named twice, a row of the wrong width.
-    hashes : dict of str to str
-        Receives ``key`` -> SHA-256 of the file.
-    key : str
-        Name of the file in ``hashes``.
+    hashes, key : dict of str to str, str
+        ``hashes[key]`` receives the SHA-256 of the file.
 
     Returns
     -------
     tuple of (pandas.DataFrame, numpy.ndarray) or None
-        Every cell as text (index: row positions), and the line of each row (header = 1);
-        ``None`` if the file cannot be read as a table.
+        Every cell as text, and the line of each row (header = 1); ``None`` if the file
+        cannot be read as a table.
     """
     if not path.is_file():
         problems.append(Problem(shown, "", "", "expected the file, found none"))
@@ -152,6 +143,9 @@ def _read_plain(text: str, shown: str, problems: list[Problem]) -> tuple[pd.Data
     candidates = np.flatnonzero(lines.str.len().to_numpy() - commas <= 2 * (commas.max() + 1))
     blank[candidates] = [not lines.iloc[i].replace(",", "").strip() for i in candidates]
     first = int(np.argmin(blank))
+    if blank.all():
+        problems.append(Problem(shown, "row 1", "", "expected a header row naming the columns, found none"))
+        return None
     header = [name.strip() for name in lines.iloc[first].split(",")]
     if _twice(header, shown, first + 1, problems):
         return None
@@ -208,21 +202,7 @@ def parse_numbers(cells: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarra
 
 
 def number_problem(raw: str, desc: str, integer: bool) -> str:
-    """The "expected ..., found ..." text for a cell that is not a valid number.
-
-    Parameters
-    ----------
-    raw : str
-        The cell as written.
-    desc : str
-        What a valid cell looks like (``"an integer in 0..100"``).
-    integer : bool
-        Whether the column holds integers.
-
-    Returns
-    -------
-    str
-    """
+    """The "expected ..., found ..." text for a cell ``raw`` of a column described by ``desc``, not a valid number."""
     cell = raw.strip()
     if cell in ("", "nan", "None"):
         return f"expected {desc}, found an empty cell"
