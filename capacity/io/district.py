@@ -136,25 +136,17 @@ class District:
             problems: list[Problem] = []
             settings = {k: getattr(self, k) for k in Settings.model_fields}
             settings_problems(Settings, settings, "District", "attribute", problems)
-            props = pd.DataFrame(areas.drop(columns=areas.geometry.name))
-            raw = {"areas": props, **{k: v for k, v in tables.items() if v is not None}}
-            where = {name: Where(name) for name in raw}
-            names = _file_names(self.files)
-            if self.plan is None:
-                del names["plan"]
-            files, required = _sources_files(names, tuple(set(self.files) - set(names.values()) - {SETTINGS_FILE}))
+            names = _file_names(self.files, self.plan is not None)
+            sidecars = tuple(set(self.files) - set(names.values()) - {SETTINGS_FILE})
             open_age = self.open_age if "open_age" not in {p.where.split()[-1] for p in problems} else None
-            ok = check_tables(raw, where, open_age, files, required, problems)
-            checked = check_geometry(areas, Where("areas"), problems)
-            codes = tuple(sorted(ok["areas"]["area_code"])) if "areas" in ok else None
-            if codes is not None and tuple(self.area_codes) != codes:
+            where = {name: Where(name) for name in TABLES}
+            checked, ok = _check(areas, tables, where, open_age, names, sidecars, problems)
+            if checked is not None and tuple(self.area_codes) != tuple(sorted(checked["area_code"])):
                 problems.append(Problem("District", "attribute area_codes", "",
                                         f"expected the sorted area codes of areas, found {tuple(self.area_codes)!r}"))
-            if problems:
+            if problems or checked is None:
                 raise InputError(problems)
-            assert checked is not None
-            areas = gpd.GeoDataFrame(ok["areas"], geometry=checked.geometry.to_numpy(), crs=checked.crs)
-            tables = {k: ok.get(k) for k in tables}
+            areas, tables = checked, {k: ok.get(k) for k in tables}
         for name, value in _ordered(areas, tables).items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "_checked", False)  # a copy (dataclasses.replace) is checked again
@@ -292,9 +284,9 @@ def _ordered(areas: gpd.GeoDataFrame, tables: Mapping[str, pd.DataFrame | None])
     return out
 
 
-def _file_names(files: Mapping[str, Path]) -> dict[str, str]:
+def _file_names(files: Mapping[str, Path], plan: bool) -> dict[str, str]:
     """The file of each part of a district as ``sources.csv`` names it."""
-    names = {name: info.file for name, info in TABLES.items()}
+    names = {name: info.file for name, info in TABLES.items() if plan or name != "plan"}
     standard = {info.file for info in TABLES.values()} | set(AREA_FILES) | {SETTINGS_FILE}
     for rel in files:
         base = PurePosixPath(rel).name
@@ -387,10 +379,7 @@ def load_district(path: str | Path | None = None) -> District:
     names = {name: info.file for name, info in TABLES.items()}
     names["areas"] = next(iter(area_files), AREA_FILES[0])
     raw: dict[str, pd.DataFrame | None] = {}
-    where: dict[str, Where] = {}
-    if areas is not None:
-        raw["areas"] = pd.DataFrame(areas.drop(columns=areas.geometry.name))
-        where["areas"] = Where(display(names["areas"]), np.arange(1, len(areas) + 1), "feature")
+    where = {"areas": Where(display(names["areas"]), np.arange(1, len(areas) + 1) if areas is not None else None, "feature")}
     for name in TABLES:
         if name == "areas":
             continue
@@ -412,28 +401,24 @@ def load_district(path: str | Path | None = None) -> District:
         read = read_csv(folder / rel, display(rel), problems, hashes, rel)
         raw[name] = read[0] if read is not None else None
         where[name] = Where(display(rel), read[1] if read is not None else None, "row")
-    columns, required = _sources_files(names, tuple(n for n in area_files if n != names["areas"]))
-    open_age = settings.get("open_age")
-    ok = check_tables(raw, where, open_age, columns, required if "projects" in settings else [], problems)
-    checked = check_geometry(areas, where["areas"], problems) if areas is not None else None
-    if problems:
+    sidecars = tuple(n for n in area_files if n != names["areas"])
+    checked, ok = _check(areas, raw, where, settings.get("open_age"), names, sidecars, problems, "projects" in settings)
+    if problems or checked is None:
         order = {display(n): i for i, n in enumerate([SETTINGS_FILE, *AREA_FILES, *names.values()])}
         raise InputError(sorted(problems, key=lambda p: order.get(p.file, len(order))))
-    assert checked is not None and open_age is not None
-    tables = {name: ok.get(name) for name in TABLES if name != "areas"}
-    return District(
-        path=folder,
-        name=str(settings["name"]),
-        name_zh=str(settings.get("name_zh", "")),
-        code=str(settings["code"]),
-        base_year=int(settings["base_year"]),
-        open_age=int(open_age),
-        sex_ratio_at_birth=float(settings["sex_ratio_at_birth"]),
-        attribution=str(settings["attribution"]),
-        areas=gpd.GeoDataFrame(ok["areas"], geometry=checked.geometry.to_numpy(), crs=checked.crs),
-        area_codes=(),
-        files=files,
-        _hashes=hashes,
-        _checked=True,
-        **tables,  # type: ignore[arg-type]
-    )
+    tables: dict[str, Any] = {name: ok.get(name) for name in TABLES if name != "areas"}
+    values = Settings.model_validate({k: v for k, v in settings.items() if k in Settings.model_fields}).model_dump()
+    return District(path=folder, areas=checked, area_codes=(), files=files, _hashes=hashes, _checked=True, **values, **tables)
+
+
+def _check(areas: gpd.GeoDataFrame | None, tables: Mapping[str, pd.DataFrame | None], where: Mapping[str, Where], open_age: int | None,
+           names: Mapping[str, str], sidecars: Sequence[str], problems: list[Problem], sources: bool = True,
+           ) -> tuple[gpd.GeoDataFrame | None, dict[str, pd.DataFrame]]:
+    """Check the areas and the tables of a district: the areas (EPSG:4326) and the tables that passed."""
+    raw = {"areas": pd.DataFrame(areas.drop(columns=areas.geometry.name)) if areas is not None else None, **tables}
+    columns, required = _sources_files(names, sidecars)
+    ok = check_tables(raw, where, open_age, columns, required if sources else [], problems)
+    checked = check_geometry(areas, where["areas"], problems) if areas is not None else None
+    if checked is None or "areas" not in ok:
+        return None, ok
+    return gpd.GeoDataFrame(ok["areas"], geometry=checked.geometry.to_numpy(), crs=checked.crs), ok
