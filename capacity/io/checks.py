@@ -96,20 +96,10 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
                 problems: list[Problem]) -> pd.DataFrame | None:
     """Check one table alone: columns, cells, ranges, allowed values, keys and foreign keys.
 
-    Parameters
-    ----------
-    name : str
-        The table (a key of :data:`capacity.io.models.TABLES`).
-    raw : pandas.DataFrame
-        The table as read (text cells) or as built in code, rows in order.
-    where : Where
-        How its rows are named.
-    open_age : int or None
-        The district's ``open_age`` (``None``: that bound is not checked).
-    refs : mapping
-        ``"areas"`` / ``"stages"`` -> the values a foreign key may take (``None``: unknown).
-    problems : list of Problem
-        Receives the problems, header first, then by row.
+    ``raw`` is the table as read (text cells) or as built in code, rows in order; ``refs``
+    maps ``"areas"`` / ``"stages"`` to the values a foreign key may take (``None``: unknown);
+    an ``open_age`` of ``None`` leaves that bound unchecked. Problems go to ``problems``,
+    header first, then by row.
 
     Returns
     -------
@@ -289,10 +279,8 @@ def check_tables(raw: Mapping[str, pd.DataFrame | None], where: Mapping[str, Whe
         How the rows of each table are named.
     open_age : int or None
         The district's ``open_age``, if valid.
-    files : mapping of str to tuple of str or None
-        The files ``sources.csv`` may name -> their columns (``None``: any).
-    required : sequence of str
-        The files ``sources.csv`` must cover.
+    files, required
+        The files ``sources.csv`` may name (-> their columns, ``None``: any), and must.
     problems : list of Problem
         Receives the problems.
 

@@ -38,7 +38,6 @@ RENAMED_INDICATORS = {
 
 class Areas(pa.DataFrameModel):
     """Properties of the features of the areas file."""
-
     area_code: Series[str] = pa.Field(**TEXT)
     name_zh: Series[str] = pa.Field(**TEXT)
     name_en: Series[str] = pa.Field(**TEXT)
@@ -49,7 +48,6 @@ class Areas(pa.DataFrameModel):
 
 class Stages(pa.DataFrameModel):
     """``stages.csv``: school stages and enrolment."""
-
     stage: Series[str] = pa.Field(**TEXT)
     first_age: Series[int] = pa.Field(ge=0, le=130, **OPEN_AGE)
     last_age: Series[int] = pa.Field(ge=0, le=130, **OPEN_AGE)
@@ -65,7 +63,6 @@ class Stages(pa.DataFrameModel):
 
 class Population(pa.DataFrameModel):
     """``population.csv``: base population by area x sex x age."""
-
     area_code: Series[str] = pa.Field(metadata={"references": "areas"})
     sex: Series[str] = pa.Field(isin=SEXES)
     age: Series[int] = pa.Field(ge=0, le=130, **OPEN_AGE)
@@ -77,7 +74,6 @@ class Population(pa.DataFrameModel):
 
 class Fertility(pa.DataFrameModel):
     """``fertility.csv``: age-specific fertility rates."""
-
     age: Series[int] = pa.Field(ge=10, le=55)
     rate: Series[float] = pa.Field(ge=0, le=1)
 
@@ -87,7 +83,6 @@ class Fertility(pa.DataFrameModel):
 
 class LifeTable(pa.DataFrameModel):
     """``life_table.csv``: a period life table by sex x age."""
-
     sex: Series[str] = pa.Field(isin=SEXES)
     age: Series[int] = pa.Field(ge=0, le=130, **OPEN_AGE)
     lx: Series[float] = pa.Field(gt=0, le=100000)
@@ -99,7 +94,6 @@ class LifeTable(pa.DataFrameModel):
 
 class Migration(pa.DataFrameModel):
     """``migration.csv``: net migrants per year by area x sex x age."""
-
     area_code: Series[str] = pa.Field(metadata={"references": "areas"})
     sex: Series[str] = pa.Field(isin=SEXES)
     age: Series[int] = pa.Field(ge=0, le=130, **OPEN_AGE)
@@ -111,7 +105,6 @@ class Migration(pa.DataFrameModel):
 
 class Places(pa.DataFrameModel):
     """``places.csv``: existing places by area x stage x sector."""
-
     area_code: Series[str] = pa.Field(metadata={"references": "areas"})
     stage: Series[str] = pa.Field(metadata={"references": "stages"})
     sector: Series[str] = pa.Field(isin=SECTORS)
@@ -123,7 +116,6 @@ class Places(pa.DataFrameModel):
 
 class Projects(pa.DataFrameModel):
     """The projects table: one row per project and stage."""
-
     project_id: Series[str] = pa.Field(**TEXT)
     name_zh: Series[str] = pa.Field(**TEXT)
     name_en: Series[str]
@@ -144,7 +136,6 @@ class Projects(pa.DataFrameModel):
 
 class Plan(pa.DataFrameModel):
     """``plan.csv`` (optional): the needs and targets of the district's plan."""
-
     indicator: Series[str] = pa.Field(isin=PLAN_INDICATORS)
     stage: Series[str]
     year: Series[int] = pa.Field(ge=1990, le=2100)
@@ -157,7 +148,6 @@ class Plan(pa.DataFrameModel):
 
 class Sources(pa.DataFrameModel):
     """``sources.csv``: where every figure of every file came from."""
-
     file: Series[str] = pa.Field(**TEXT)
     column: Series[str] = pa.Field(**TEXT)
     estimate: Series[str] = pa.Field(isin=["yes", "no"])
