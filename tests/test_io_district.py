@@ -235,3 +235,32 @@ def test_large_district_in_code_linear(frames: Kwargs) -> None:
     problems = info.value.problems
     assert len(problems) == LIMIT
     assert problems[0].where.endswith("age=7") and "(4000 such problems" in problems[0].expected
+
+
+def _many(folder: Path, n: int, change: Callable[[str], str]) -> None:
+    """Append ``n`` changed copies of population rows to population.csv (new ages, so no duplicates)."""
+    path = folder / "population.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    extra = [change(f"{A1},female,{OPEN_AGE + 1 + i},5\n") for i in range(n)]
+    path.write_text("".join(lines + extra), encoding="utf-8")
+
+
+# kind: (change of each extra row, column, expected text of the first problem)
+MANY: dict[str, tuple[Callable[[str], str], str, str]] = {
+    "wrong_width": (lambda line: line.replace("\n", ",x\n"), "", "expected 4 fields as in the header, found 5 (1500 such rows"),
+    "bad_number": (lambda line: line.replace(",5\n", ",five\n"), "population", "found 'five' (1500 such problems in this column"),
+    "out_of_range": (lambda line: line, "age", f"in 0..{OPEN_AGE}, found '{OPEN_AGE + 1}' (1500 such problems in this column"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MANY))
+def test_many_bad_rows_bounded(district_dir: Path, kind: str) -> None:
+    """1,500 bad rows of one kind: LIMIT problems listed, the first counting them all."""
+    change, column, text = MANY[kind]
+    _many(district_dir, 1500, change)
+    with pytest.raises(InputError) as info:
+        load_district(district_dir)
+    problems = [p for p in info.value.problems if p.file.endswith("population.csv")]
+    assert len(problems) == LIMIT
+    assert problems[0].where == f"row {4 * (OPEN_AGE + 1) + 2}" and problems[0].column == column
+    assert text in problems[0].expected

@@ -21,12 +21,10 @@ import pandera.pandas as pa
 
 from capacity.errors import Problem
 from capacity.io.models import RENAMED_INDICATORS, TABLES, describe_column
-from capacity.io.read import number_problem, parse_numbers
+from capacity.io.read import LIMIT, number_problem, parse_numbers
 
 __all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "check_tables"]
 
-#: Most problems listed by one check (one kind, one column of one table).
-LIMIT = 1000
 #: Relative tolerance of the life-table consistency checks.
 LIFE_TABLE_TOLERANCE = 1e-6
 #: ``lx`` at age 0.

@@ -20,12 +20,14 @@ import pandas as pd
 
 from capacity.errors import Problem
 
-__all__ = ["number_problem", "parse_numbers", "read_csv", "read_text"]
+__all__ = ["LIMIT", "number_problem", "parse_numbers", "read_csv", "read_text"]
 
 _INTEGER = r"[+-]?\d+"
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:[,\u00a0 ']\d{3})+(?:\.\d*)?")
 _BOM = b"\xef\xbb\xbf"
+#: Most problems listed by one check (one kind, one column of one table).
+LIMIT = 1000
 _INT_MAX = 2**63 - 1
 
 
@@ -106,6 +108,7 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
+    wide: list[tuple[int, int]] = []
     previous = 0
     try:
         for record in reader:
@@ -117,7 +120,7 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
                 if _twice(header, shown, start, problems):
                     return None
             elif len(record) != len(header):
-                problems.append(Problem(shown, f"row {start}", "", f"expected {len(header)} fields as in the header, found {len(record)}"))
+                wide.append((start, len(record)))
             else:
                 rows.append(record)
                 lines.append(start)
@@ -125,8 +128,16 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
         problems.append(Problem(shown, f"row {reader.line_num}", "", f"expected well-formed CSV, found: {error}"))
         return None
     assert header is not None
+    _widths(wide, len(header), shown, problems)
     frame = pd.DataFrame(rows, columns=header, dtype=str) if rows else pd.DataFrame({h: pd.Series([], dtype=str) for h in header})
     return frame, np.asarray(lines, dtype=np.int64)
+
+
+def _widths(wide: list[tuple[int, int]], width: int, shown: str, problems: list[Problem]) -> None:
+    """Rows (line, fields) not as wide as the header: at most :data:`LIMIT` listed, the first counting them all."""
+    more = f" ({len(wide)} such rows, only the first {LIMIT} listed)" if len(wide) > LIMIT else ""
+    problems += [Problem(shown, f"row {line}", "", f"expected {width} fields as in the header, found {n}" + (more if k == 0 else ""))
+                 for k, (line, n) in enumerate(wide[:LIMIT])]
 
 
 def _twice(header: list[str], shown: str, line: int, problems: list[Problem]) -> bool:
@@ -150,8 +161,8 @@ def _read_plain(text: str, shown: str, problems: list[Problem]) -> tuple[pd.Data
     if _twice(header, shown, first + 1, problems):
         return None
     data = ~blank & (np.arange(len(lines)) > first)
-    for i in np.flatnonzero(data & (commas != len(header) - 1)):
-        problems.append(Problem(shown, f"row {i + 1}", "", f"expected {len(header)} fields as in the header, found {commas[i] + 1}"))
+    _widths([(int(i) + 1, int(commas[i]) + 1) for i in np.flatnonzero(data & (commas != len(header) - 1))], len(header),
+            shown, problems)
     good = np.flatnonzero(data & (commas == len(header) - 1))
     cells = np.array(",".join(lines.iloc[good].tolist()).split(",") if len(good) else [], dtype=object).reshape(-1, len(header))
     return pd.DataFrame({h: pd.Series(cells[:, j], dtype=str) for j, h in enumerate(header)}), good + 1
