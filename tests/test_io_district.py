@@ -122,6 +122,9 @@ CODE_CASES: dict[str, tuple[Callable[[Kwargs], None], str, str, str | None, str]
     "settings_empty_name": (setting("name", " "), "District", "attribute name", None, "found an empty string"),
     "areas_overlap": (shift_area, "areas", "position 1", "geometry", "not to overlap"),
     "areas_duplicate_code": (cell("areas", 1, "area_code", A1), "areas", "position 1", "area_code", f"second one for area_code={A1}"),
+    "table_missing": (setting("population", None), "population", "", None, "expected a DataFrame, found NoneType"),
+    "areas_not_geodataframe": (lambda kw: kw.update(areas=pd.DataFrame(kw["areas"].drop(columns="geometry"))), "areas", "", None,
+                               "expected a GeoDataFrame, found DataFrame"),
     "areas_without_crs": (lambda kw: kw.update(areas=kw["areas"].set_crs(None, allow_override=True)), "areas", "", "geometry",
                           "coordinate reference system"),
 }

@@ -136,6 +136,12 @@ class District:
             problems: list[Problem] = []
             settings = {k: getattr(self, k) for k in Settings.model_fields}
             settings_problems(Settings, settings, "District", "attribute", problems)
+            for name, value in {"areas": areas, **tables}.items():
+                kind = gpd.GeoDataFrame if name == "areas" else pd.DataFrame
+                if not isinstance(value, kind) and not (name == "plan" and value is None):
+                    problems.append(Problem(name, "", "", f"expected a {kind.__name__}, found {type(value).__name__}"))
+            if any(not p.where for p in problems):
+                raise InputError(problems)
             names = _file_names(self.files, self.plan is not None)
             sidecars = tuple(set(self.files) - set(names.values()) - {SETTINGS_FILE})
             open_age = self.open_age if "open_age" not in {p.where.split()[-1] for p in problems} else None
