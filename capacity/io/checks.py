@@ -127,8 +127,10 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
     try:
         schema.validate(good, lazy=True)
     except pa.errors.SchemaErrors as error:
-        cases = error.failure_cases.dropna(subset=["index"])
-        for (column, _), group in cases.groupby(["column", "check"], sort=False):
+        cases = error.failure_cases
+        found += [Problem(where.name, where.header, str(c.column), f"expected {c.check}, found {c.failure_case}")
+                  for c in cases[cases["index"].isna()].itertuples()]  # whole-column failures: none expected
+        for (column, _), group in cases.dropna(subset=["index"]).groupby(["column", "check"], sort=False):
             spec = schema.columns[column]
             report(found, where, group["index"].astype(np.int64).to_numpy(), column, _cell(raw[column], _found(describe_column(spec))))
     for column, spec in schema.columns.items():
