@@ -83,21 +83,10 @@ def _first_line(error: BaseException) -> str:
 
 
 def check_geometry(areas: gpd.GeoDataFrame, where: Where, problems: list[Problem]) -> gpd.GeoDataFrame | None:
-    """Check the geometries of the areas and convert them to EPSG:4326.
+    """Check the geometries of the areas (in file or given order) and convert them to EPSG:4326.
 
-    Parameters
-    ----------
-    areas : geopandas.GeoDataFrame
-        The areas in file (or given) order, with an ``area_code`` column.
-    where : Where
-        How the features are named (``feature 3``, or ``position 2`` in code).
-    problems : list of Problem
-        Receives the problems.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame or None
-        The areas in EPSG:4326 (index reset), or ``None`` on any problem.
+    Returns the areas (index reset), or ``None`` on any problem (in ``problems``, naming
+    each feature as ``where`` does).
     """
     found: list[Problem] = []
     geoms = areas.geometry.to_numpy()
@@ -143,23 +132,10 @@ def check_geometry(areas: gpd.GeoDataFrame, where: Where, problems: list[Problem
 
 
 def read_areas(folder: Path, display: Callable[[str], str], problems: list[Problem]) -> tuple[gpd.GeoDataFrame | None, dict[str, Path]]:
-    """Read the areas file of a district folder, the properties as text.
+    """Read the areas file of a district folder: the features in file order, every property as text.
 
-    Parameters
-    ----------
-    folder : Path
-        The district folder.
-    display : callable
-        Maps a file name relative to the folder to the name used in problems.
-    problems : list of Problem
-        Receives what keeps the file from being read (missing, two areas files, bad JSON ...).
-
-    Returns
-    -------
-    areas : geopandas.GeoDataFrame or None
-        The features in file order: every property as text, and the geometry.
-    files : dict of str to Path
-        The files read (the areas file and the sidecars of a shapefile).
+    Returns the areas (``None`` if the file cannot be read: missing, two of them, bad JSON
+    ...; the problem in ``problems``) and the files read (with a shapefile's sidecars).
     """
     present = [folder / name for name in AREA_FILES if (folder / name).is_file()]
     if len(present) != 1:

@@ -206,16 +206,7 @@ _CHECKS = {"greater_than_or_equal_to": "ge", "greater_than": "gt", "less_than_or
 def describe_column(column: pa.Column, values: tuple[str, ...] | None = None) -> str:
     """What a valid cell of a schema's column looks like, to follow "expected".
 
-    Parameters
-    ----------
-    column : pandera.pandas.Column
-        The column (bounds resolved).
-    values : tuple of str, optional
-        The values a foreign-key column may take (listed when there are at most 8).
-
-    Returns
-    -------
-    str
+    ``values``: the values a foreign-key column may take, listed when at most 8.
     """
     stats = {check.name: check.statistics for check in column.checks}
     origin = (column.metadata or {}).get("references")
@@ -284,22 +275,11 @@ def _toml_repr(value: Any) -> str:
 
 
 def settings_problems(model: type[BaseModel], doc: Mapping[str, Any], file: str, noun: str, problems: list[Problem]) -> dict[str, Any]:
-    """Check settings against their pydantic model, one problem per bad key; the valid keys with their values.
+    """Check settings against their pydantic model, one problem per bad key; the valid keys and values.
 
-    Parameters
-    ----------
-    model : type of pydantic.BaseModel
-        :class:`DistrictFile` (``district.toml``) or :class:`Settings` (a District's attributes).
-    doc : mapping
-        The settings.
-    file, noun : str
-        Name of the file (or ``"District"``) and of a key (``"key"``, ``"attribute"``) in problems.
-    problems : list of Problem
-        Receives the problems.
-
-    Returns
-    -------
-    dict
+    ``model`` is :class:`DistrictFile` (``district.toml``, ``noun`` ``"key"``) or
+    :class:`Settings` (a District's attributes, ``noun`` ``"attribute"``); ``file`` names
+    the file (or ``"District"``) in problems.
     """
     try:
         model.model_validate(doc)

@@ -32,23 +32,10 @@ _INT_MAX = 2**63 - 1
 
 
 def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> tuple[str | None, Problem | None]:
-    """Read a file as strict UTF-8 (a leading byte-order mark dropped).
+    """Read a file as strict UTF-8 (a leading byte-order mark dropped); ``hashes[key]`` gets its SHA-256.
 
-    Parameters
-    ----------
-    path : Path
-        The file (it must exist).
-    shown : str
-        File name to put in the problem.
-    hashes, key : dict of str to str, str
-        ``hashes[key]`` receives the SHA-256 of the file's bytes (also when not UTF-8).
-
-    Returns
-    -------
-    text : str or None
-        The text, or ``None`` if the bytes are not UTF-8.
-    problem : Problem or None
-        Then: the line (``row N``), the column of a CSV row, the byte offset, a GBK hint.
+    Returns the text, or ``None`` and a problem naming the line (``row N``), the column of a
+    CSV row and the byte offset of the first byte that is not UTF-8, with a GBK hint.
     """
     data = path.read_bytes()
     hashes[key] = hashlib.sha256(data).hexdigest()
@@ -68,28 +55,12 @@ def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> tuple
 
 
 def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, str], key: str) -> tuple[pd.DataFrame, np.ndarray] | None:
-    """Read a CSV file as text cells, with the line number of each row.
+    """Read a CSV file as text cells, with the line of each row (header = 1); ``hashes[key]`` gets its SHA-256.
 
     Blank lines (and lines of empty cells only) are skipped; a row whose width differs from
     the header's is reported and left out. A file without quotes is split vectorised.
-
-    Parameters
-    ----------
-    path : Path
-        The file.
-    shown : str
-        File name to put in problems.
-    problems : list of Problem
-        Receives what is wrong: missing, not UTF-8, empty, not well-formed CSV, a column
-        named twice, a row of the wrong width.
-    hashes, key : dict of str to str, str
-        ``hashes[key]`` receives the SHA-256 of the file.
-
-    Returns
-    -------
-    tuple of (pandas.DataFrame, numpy.ndarray) or None
-        Every cell as text, and the line of each row (header = 1); ``None`` if the file
-        cannot be read as a table.
+    Returns ``None`` (problems in ``problems``) if the file cannot be read as a table:
+    missing, not UTF-8, empty, not well-formed CSV, a column named twice.
     """
     if not path.is_file():
         problems.append(Problem(shown, "", "", "expected the file, found none"))
@@ -169,21 +140,11 @@ def _read_plain(text: str, shown: str, problems: list[Problem]) -> tuple[pd.Data
 
 
 def parse_numbers(cells: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarray]:
-    """Parse a column of numbers, vectorised.
+    """Parse a column of numbers (text cells, or numbers built in code), vectorised.
 
-    Parameters
-    ----------
-    cells : pandas.Series
-        Text cells (as read from a file) or numbers (a table built in code).
-    integer : bool
-        Whether the column holds integers (whole, within 64 bits).
-
-    Returns
-    -------
-    values : pandas.Series
-        ``float64`` (``int64`` for an integer column without bad cells); bad cells NaN.
-    bad : numpy.ndarray
-        Boolean mask of the cells that are not valid numbers of the column's type.
+    Returns the values (``int64`` for an integer column without bad cells, else ``float64``
+    with bad cells NaN) and the mask of the cells that are not valid numbers of the column's
+    type: finite, whole and within 64 bits for ``integer``.
     """
     if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
         if pd.api.types.is_integer_dtype(cells) and not cells.hasnans:
