@@ -87,21 +87,21 @@ def main() -> int:
     parser.add_argument("--areas", type=int, nargs="+", default=[18, 200, 2000, 20000])
     parser.add_argument("--duplicates", type=int, default=50000)
     args = parser.parse_args()
-    print(f"{'case':>28} {'rows':>10} {'load+validate s':>16} {'peak MiB':>9} {'problems':>9}")
+    print(f"{'case':>28} {'population rows':>15} {'load+validate s':>16} {'peak MiB':>9} {'problems':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.areas:
             folder = build(Path(tmp) / f"d{n}", n)
-            rows = 2 * (len((folder / "population.csv").read_text(encoding="utf-8").splitlines()) - 1)
+            rows = len((folder / "population.csv").read_text(encoding="utf-8").splitlines()) - 1
             r = measure(folder)
             assert r["areas"] == n, r
-            print(f"{f'{n} areas':>28} {rows:>10} {r['load']:>16.2f} {r['peak_mib']:>9.0f} {int(r['problems']):>9}")
+            print(f"{f'{n} areas':>28} {rows:>15} {r['load']:>16.2f} {r['peak_mib']:>9.0f} {int(r['problems']):>9}")
         folder = build(Path(tmp) / "dup", 18)
         path = folder / "population.csv"
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         extra = (lines[1:] * (args.duplicates // (len(lines) - 1) + 1))[: args.duplicates]
         path.write_text("".join(lines + extra), encoding="utf-8")
         r = measure(folder)
-        print(f"{f'{args.duplicates} duplicate rows':>28} {len(lines) - 1 + len(extra):>10} {r['load']:>16.2f} "
+        print(f"{f'{args.duplicates} duplicate rows':>28} {len(lines) - 1 + len(extra):>15} {r['load']:>16.2f} "
               f"{r['peak_mib']:>9.0f} {int(r['problems']):>9}")
     return 0
 
