@@ -1,11 +1,10 @@
 """Shared fixtures: a tiny, valid, synthetic district written into ``tmp_path``.
 
-Layout (mirrors the embedded default, projects table two levels up)::
+Layout (the projects table inside the district folder, as ``district.toml`` names it)::
 
     <tmp>/data/districts/demo/district.toml, areas.geojson, stages.csv, population.csv,
                               fertility.csv, life_table.csv, migration.csv, places.csv,
-                              sources.csv
-    <tmp>/data/projects.csv
+                              projects.csv, sources.csv (and plan.csv with ``plan=True``)
 
 Two areas (``990001001`` and ``990001002``, adjacent squares), ``open_age`` 20, four
 stages, fertility at ages 15..19, three projects (one a two-stage school, so four rows).
@@ -78,13 +77,25 @@ def life_table_rows() -> list[tuple[object, ...]]:
     return rows
 
 
-def write_district(folder: Path) -> Path:
-    """Write the synthetic district into ``folder`` and its projects two levels up.
+#: The rows of the synthetic plan.csv: every indicator once.
+PLAN_ROWS: list[tuple[object, ...]] = [
+    ("need", "primary", 2025, 100, "synthetic plan"),
+    ("need", "kindergarten", 2025, 50, "synthetic plan"),
+    ("public_places_added", "", 2025, 300, "synthetic plan"),
+    ("public_affordable_share", "kindergarten", 2025, 0.85, "synthetic plan"),
+    ("private_affordable_share", "kindergarten", 2023, 0.75, "synthetic plan"),
+]
+
+
+def write_district(folder: Path, plan: bool = False) -> Path:
+    """Write the synthetic district into ``folder``.
 
     Parameters
     ----------
     folder : Path
         The district folder to create (``.../data/districts/<name>``).
+    plan : bool
+        Also write ``plan.csv`` (:data:`PLAN_ROWS`).
 
     Returns
     -------
@@ -99,7 +110,7 @@ def write_district(folder: Path) -> Path:
         "base_year = 2023\n"
         f"open_age = {OPEN_AGE}\n"
         "sex_ratio_at_birth = 1.10\n"
-        'projects = "../../projects.csv"\n'
+        'projects = "projects.csv"\n'
         'attribution = "Synthetic test areas"\n',
         encoding="utf-8",
     )
@@ -142,7 +153,7 @@ def write_district(folder: Path) -> Path:
         ("P2", "乙街幼儿园", "", "kindergarten", 270, AREA_CODES[1], "street named in plan", "medium", "expansion", "public", 2026, "assumed: two years after approval", "news 2024"),
         ("P3", "乙街中学", "Yi Jie secondary", "senior", 1000, AREA_CODES[1], "district named only", "low", "conversion", "private", 2027, "assumed", "plan 2021"),
     ]
-    (folder.parent.parent / "projects.csv").write_text(csv_text(PROJECTS_HEADER, projects), encoding="utf-8")
+    (folder / "projects.csv").write_text(csv_text(PROJECTS_HEADER, projects), encoding="utf-8")
     sources = [
         ("district.toml", "*", "no", "synthetic", ""),
         ("areas.geojson", "*", "yes", "synthetic squares", "drawn by hand"),
@@ -153,8 +164,11 @@ def write_district(folder: Path) -> Path:
         ("life_table.csv", "*", "yes", "synthetic", "constant q"),
         ("migration.csv", "*", "yes", "synthetic", "formula"),
         ("places.csv", "*", "no", "synthetic", ""),
-        ("../../projects.csv", "*", "no", "synthetic", ""),
+        ("projects.csv", "*", "no", "synthetic", ""),
     ]
+    if plan:
+        (folder / "plan.csv").write_text(csv_text("indicator,stage,year,value,source", PLAN_ROWS), encoding="utf-8")
+        sources.append(("plan.csv", "*", "no", "synthetic", ""))
     (folder / "sources.csv").write_text(csv_text("file,column,estimate,source,method", sources), encoding="utf-8")
     return folder
 

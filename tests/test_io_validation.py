@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import AREA_CODES, OPEN_AGE, write_district
+from conftest import AREA_CODES, OPEN_AGE, PLAN_ROWS, csv_text, write_district
 
 from capacity.cli import main
 from capacity.errors import InputError
 from capacity.io import District, load_district
-from capacity.io.schema import load_schema
+from capacity.io.models import TABLES, DistrictFile
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -156,16 +156,28 @@ def gpkg_without_crs(folder: Path) -> None:
 
 
 def gbk_projects(folder: Path) -> None:
-    path = folder.parent.parent / "projects.csv"
+    path = folder / "projects.csv"
     path.write_bytes(path.read_text(encoding="utf-8").encode("gbk"))
 
 
 def projects_cell(line: int, column: str, value: str) -> Callable[[Path], None]:
     def edit(folder: Path) -> None:
-        path = folder.parent.parent / "projects.csv"
+        path = folder / "projects.csv"
         rows = read_rows(path)
         rows[line - 1][rows[0].index(column)] = value
         write_rows(path, rows)
+
+    return edit
+
+
+def plan_cell(line: int, column: str, value: str) -> Callable[[Path], None]:
+    """Edit: write the synthetic plan.csv (and its sources row), then put ``value`` into a cell."""
+
+    def edit(folder: Path) -> None:
+        (folder / "plan.csv").write_text(csv_text("indicator,stage,year,value,source", PLAN_ROWS), encoding="utf-8")
+        with open(folder / "sources.csv", "a", encoding="utf-8") as fh:
+            fh.write("plan.csv,*,no,synthetic,\n")
+        set_cell("plan.csv", line, column, value)(folder)
 
     return edit
 
@@ -250,7 +262,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str, str | None, str]] = {
     "project_places_zero": (projects_cell(3, "places", "0"), "projects.csv", "row 3", "places", "an integer > 0, found '0'"),
     "project_year_not_integer": (projects_cell(2, "opening_year", "2025.5"), "projects.csv", "row 2", "opening_year", "found '2025.5'"),
     "project_year_out_of_range": (projects_cell(5, "opening_year", "2200"), "projects.csv", "row 5", "opening_year", "in 1990..2100"),
-    "project_duplicate": (lambda f: append_row("../../projects.csv", 2)(f), "projects.csv", "row 6", "stage", "project_id=P1, stage=primary"),
+    "project_duplicate": (append_row("projects.csv", 2), "projects.csv", "row 6", "stage", "project_id=P1, stage=primary"),
     "bad_kind": (projects_cell(2, "kind", "rebuild"), "projects.csv", "row 2", "kind", "'new', 'expansion', 'conversion'"),
     "bad_ownership": (projects_cell(4, "ownership", "state"), "projects.csv", "row 4", "ownership", "found 'state'"),
     "bad_location_confidence": (projects_cell(4, "location_confidence", "certain"), "projects.csv", "row 4", "location_confidence", "'high', 'medium', 'low'"),
@@ -260,7 +272,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str, str | None, str]] = {
     "toml_out_of_range": (edit_toml("sex_ratio_at_birth = 1.10", "sex_ratio_at_birth = 110"), "district.toml", "key sex_ratio_at_birth", None, "found 110"),
     "toml_unknown_key": (edit_toml('code = "990001"\n', 'code = "990001"\nopen_age_group = 100\n'), "district.toml", "key open_age_group", None, "unknown key"),
     "toml_invalid": (edit_toml("base_year = 2023", "base_year = = 2023"), "district.toml", "line 4", None, "expected valid TOML"),
-    "projects_file_missing": (edit_toml("../../projects.csv", "../../projets.csv"), "district.toml", "key projects", None, "found '../../projets.csv'"),
+    "projects_file_missing": (edit_toml('"projects.csv"', '"projets.csv"'), "district.toml", "key projects", None, "found 'projets.csv'"),
     "areas_missing": (lambda f: (f / "areas.geojson").unlink(), "areas.geojson", "", None, "found none"),
     "areas_invalid_json": (write_text("areas.geojson", '{"type": "FeatureCollection",\n "features": [}'), "areas.geojson", "line 2", None, "valid JSON"),
     "areas_self_intersection": (set_geometry(0, BOWTIE), "areas.geojson", "feature 1", "geometry", "Self-intersection"),
@@ -273,6 +285,20 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str, str | None, str]] = {
     "gbk_encoding": (gbk_projects, "projects.csv", "row 2", "name_zh", "expected UTF-8"),
     "sources_unknown_file": (set_cell("sources.csv", 3, "file", "stage.csv"), "sources.csv", "row 3", "file", "found 'stage.csv'"),
     "sources_unknown_column": (set_cell("sources.csv", 6, "column", "rates"), "sources.csv", "row 6", "column", "found 'rates'"),
+    "projects_path_parent": (edit_toml('"projects.csv"', '"../projects.csv"'), "district.toml", "key projects", None,
+                             "expected a path inside the district folder, found '../projects.csv': a path leaving the district folder"),
+    "projects_path_absolute": (edit_toml('"projects.csv"', '"/data/projects.csv"'), "district.toml", "key projects", None, "an absolute path"),
+    "duplicate_header": (write_text("fertility.csv", "age,age\n15,0.1\n"), "fertility.csv", "row 1", "age", "found it twice"),
+    "malformed_csv": (write_text("fertility.csv", 'age,rate\n15,0.1\n16,"0.2\n'), "fertility.csv", "row 3", None, "well-formed CSV"),
+    "plan_old_indicator": (plan_cell(5, "indicator", "kindergarten_public_affordable_share"), "plan.csv", "row 5", "indicator",
+                           "found 'kindergarten_public_affordable_share': the indicator is now 'public_affordable_share' with stage"),
+    "plan_old_private_indicator": (plan_cell(6, "indicator", "kindergarten_private_affordable_share"), "plan.csv", "row 6", "indicator",
+                                   "now 'private_affordable_share'"),
+    "plan_need_unknown_stage": (plan_cell(2, "stage", "college"), "plan.csv", "row 2", "stage", "a stage of stages.csv for 'need', found 'college'"),
+    "plan_share_without_stage": (plan_cell(5, "stage", ""), "plan.csv", "row 5", "stage", "for 'public_affordable_share', found ''"),
+    "plan_places_added_with_stage": (plan_cell(4, "stage", "primary"), "plan.csv", "row 4", "stage", "an empty stage"),
+    "plan_share_above_1": (plan_cell(6, "value", "75"), "plan.csv", "row 6", "value", "a share in [0, 1], found '75'"),
+    "plan_duplicate": (plan_cell(3, "stage", "primary"), "plan.csv", "row 3", "stage", "second one for indicator=need, stage=primary"),
     "sources_estimate_enum": (set_cell("sources.csv", 2, "estimate", "maybe"), "sources.csv", "row 2", "estimate", "'yes', 'no'"),
 }
 
@@ -321,6 +347,15 @@ def test_at_least_twenty_kinds() -> None:
 # ---------------------------------------------------------------------------- valid input
 
 
+def test_valid_district_with_plan(tmp_path: Path) -> None:
+    d = load_district(write_district(tmp_path / "data" / "districts" / "demo", plan=True))
+    assert d.plan is not None and "plan.csv" in d.files
+    assert d.plan_indicators == {"public_places_added": 300.0, "kindergarten_public_affordable_share": 0.85,
+                                 "kindergarten_private_affordable_share": 0.75}
+    needs = d.plan_needs
+    assert needs is not None and list(needs["stage"]) == ["primary", "kindergarten"]
+
+
 def test_valid_district_loads(district_dir: Path) -> None:
     d = load_district(district_dir)
     assert isinstance(d, District)
@@ -339,7 +374,7 @@ def test_valid_district_loads(district_dir: Path) -> None:
         "life_table.csv",
         "migration.csv",
         "places.csv",
-        "../../projects.csv",
+        "projects.csv",
         "sources.csv",
     }
     assert all(p.is_file() for p in d.files.values())
@@ -487,16 +522,14 @@ def test_cli_import_is_light() -> None:
     assert proc.stdout.split() == ["False", "False"]
 
 
-def test_schema_toml_matches_docs() -> None:
-    """Every table and column of schema.toml is documented in docs/data-format.md."""
+def test_models_match_docs() -> None:
+    """Every table and column of the models is documented in docs/data-format.md."""
     docs = (REPO / "docs" / "data-format.md").read_text(encoding="utf-8")
-    schema = load_schema()
-    for key in schema.keys:
+    for key in DistrictFile.model_fields:
         assert f"`{key}`" in docs
-    for table in schema.tables.values():
-        if table.file:
-            assert f"`{table.file}`" in docs
-        for column in table.columns:
+    for table in TABLES.values():
+        assert f"`{table.file}`" in docs
+        for column in table.model.to_schema().columns:
             assert f"`{column}`" in docs
 
 

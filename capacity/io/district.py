@@ -1,9 +1,11 @@
-"""The validated inputs of a district, as one object with array accessors.
+"""The validated inputs of a district, as one object with array accessors, and its loader.
 
-:class:`District` holds everything read from a district folder (see
-``docs/data-format.md``) once it has passed every check; :func:`load_district` (defined in
-:mod:`capacity.io.load`, re-exported here) is the only way to build one from files, and
-:func:`default_district_path` names the embedded default folder.
+:class:`District` holds everything a projection needs (see ``docs/data-format.md``). It is
+checked whenever it is built: :func:`load_district` reads a district folder, names problems
+by file and line (``population.csv, row 12``); a District built in code
+(:meth:`District.from_frames` or ``District(...)``) gets the same checks, its problems naming
+the table and the row position (``population, position 11``). Either way one
+:class:`capacity.errors.InputError` holds every problem.
 
 Array accessors follow the project-wide axis order (area, sex, age), with areas in
 ``District.area_codes`` order (sorted codes), sex 0 = female and 1 = male, ages
@@ -14,23 +16,25 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from capacity.io.load import load_district
+from capacity.errors import InputError, Problem
+from capacity.io.checks import Where, check_tables
+from capacity.io.geometry import AREA_FILES, check_geometry, read_areas
+from capacity.io.models import TABLES, DistrictFile, Settings, settings_problems
+from capacity.io.read import read_csv, read_text
+from capacity.resources import DATA_ENV
 
 __all__ = ["DATA_ENV", "SECTORS", "SEXES", "District", "default_district_path", "load_district"]
 
-#: Environment variable naming a data folder (holding ``districts/haizhu``) to use instead
-#: of the repository's ``data`` folder.
-DATA_ENV = "CAPACITY_DATA"
 
 #: Sex codes along the sex axis: index 0 = female, 1 = male.
 SEXES: tuple[str, str] = ("female", "male")
@@ -38,34 +42,35 @@ SEXES: tuple[str, str] = ("female", "male")
 #: Sectors along the sector axis: index 0 = public, 1 = private.
 SECTORS: tuple[str, str] = ("public", "private")
 
-DEFAULT_DISTRICT = "haizhu"
+SETTINGS_FILE = "district.toml"
 
 
 def default_district_path() -> Path:
-    """The embedded default district folder.
+    """The embedded default district folder (:func:`capacity.resources.district_path`).
 
     Returns
     -------
     Path
-        ``$CAPACITY_DATA/districts/haizhu`` if the environment variable is set, else
-        ``data/districts/haizhu`` of the repository.
+        ``$CAPACITY_DATA/districts/haizhu`` if that environment variable is set, else the
+        package's own ``capacity/data/districts/haizhu``.
     """
-    env = os.environ.get(DATA_ENV)
-    if env:
-        return Path(env) / "districts" / DEFAULT_DISTRICT
     from capacity.resources import district_path
 
-    return district_path(DEFAULT_DISTRICT)
+    return district_path()
 
 
 @dataclass(frozen=True, eq=False)
 class District:
     """A validated district input set.
 
+    Building one checks it (unless it comes from :func:`load_district`, which has checked
+    the files) and puts its tables in the documented types and orders; an
+    :class:`~capacity.errors.InputError` lists every problem.
+
     Attributes
     ----------
     path : Path
-        The district folder.
+        The district folder (for a district built in code: any path, e.g. ``Path(".")``).
     name, name_zh, code : str
         English name, local name ("" if not given) and code of the district.
     base_year : int
@@ -93,8 +98,9 @@ class District:
     projects, sources : pandas.DataFrame
         In file order.
     files : dict of str to Path
-        Every file read: name relative to the district folder (the projects file as written
-        in ``district.toml``) -> path.
+        Every file read: name relative to the district folder -> path (empty in code).
+    plan : pandas.DataFrame or None
+        ``plan.csv`` in file order, if there is one.
     """
 
     path: Path
@@ -115,9 +121,61 @@ class District:
     places: pd.DataFrame
     projects: pd.DataFrame
     sources: pd.DataFrame
-    files: dict[str, Path]
+    files: dict[str, Path] = field(default_factory=dict)
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
     plan: pd.DataFrame | None = None
+    _checked: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        tables = {name: getattr(self, name) for name in TABLES if name != "areas"}
+        areas = self.areas
+        if not self._checked:
+            problems: list[Problem] = []
+            settings = {k: getattr(self, k) for k in Settings.model_fields}
+            settings_problems(Settings, settings, "District", "attribute", problems)
+            for name, value in {"areas": areas, **tables}.items():
+                kind = gpd.GeoDataFrame if name == "areas" else pd.DataFrame
+                if not isinstance(value, kind) and not (name == "plan" and value is None):
+                    problems.append(Problem(name, "", "", f"expected a {kind.__name__}, found {type(value).__name__}"))
+            if any(not p.where for p in problems):
+                raise InputError(problems)
+            names = _file_names(self.files, self.plan is not None)
+            sidecars = tuple(set(self.files) - set(names.values()) - {SETTINGS_FILE})
+            open_age = self.open_age if "open_age" not in {p.where.split()[-1] for p in problems} else None
+            where = {name: Where(name) for name in TABLES}
+            checked, ok = _check(areas, tables, where, open_age, names, sidecars, problems)
+            if checked is not None and tuple(self.area_codes) != tuple(sorted(checked["area_code"])):
+                problems.append(Problem("District", "attribute area_codes", "",
+                                        f"expected the sorted area codes of areas, found {tuple(self.area_codes)!r}"))
+            if problems or checked is None:
+                raise InputError(problems)
+            areas, tables = checked, {k: ok.get(k) for k in tables}
+        for name, value in _ordered(areas, tables).items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_checked", False)  # a copy (dataclasses.replace) is checked again
+
+    @classmethod
+    def from_frames(cls, *, name: str, code: str, base_year: int, open_age: int, sex_ratio_at_birth: float, attribution: str,
+                    areas: gpd.GeoDataFrame, stages: pd.DataFrame, population: pd.DataFrame, fertility: pd.DataFrame,
+                    life_table: pd.DataFrame, migration: pd.DataFrame, places: pd.DataFrame, projects: pd.DataFrame,
+                    sources: pd.DataFrame, plan: pd.DataFrame | None = None, name_zh: str = "", path: Path | None = None) -> District:
+        """Build and check a district from tables in memory.
+
+        The tables have the columns of the files (``docs/data-format.md``), rows in any
+        order; ``areas`` has ``area_code``, ``name_zh``, ``name_en`` and polygons with a
+        CRS; ``sources`` names the files as a district folder would (``projects.csv``).
+
+        Raises
+        ------
+        InputError
+            Every problem, naming the table (``population``) and the row position
+            (``position 11``, counted from 0 as in ``DataFrame.iloc``).
+        """
+        codes = tuple(sorted(str(c) for c in areas["area_code"])) if "area_code" in areas.columns else ()
+        return cls(path=path or Path("."), name=name, name_zh=name_zh, code=code, base_year=base_year, open_age=open_age,
+                   sex_ratio_at_birth=sex_ratio_at_birth, attribution=attribution, areas=areas, area_codes=codes,
+                   stages=stages, population=population, fertility=fertility, life_table=life_table, migration=migration,
+                   places=places, projects=projects, sources=sources, plan=plan)
 
     def __repr__(self) -> str:
         return (f"<District {self.name} ({self.code}), {len(self.area_codes)} areas, base year {self.base_year}, "
@@ -135,11 +193,15 @@ class District:
 
     @property
     def plan_indicators(self) -> dict[str, float]:
-        """The plan's other targets, by indicator name (empty without ``plan.csv``)."""
+        """The plan's other targets: ``indicator``, or ``<stage>_<indicator>`` for one with a stage.
+
+        E.g. ``public_places_added`` and ``kindergarten_public_affordable_share``; empty
+        without ``plan.csv``.
+        """
         if self.plan is None:
             return {}
         rows = self.plan[self.plan["indicator"] != "need"]
-        return {str(i): float(v) for i, v in zip(rows["indicator"], rows["value"])}
+        return {f"{s}_{i}" if s else str(i): float(v) for i, s, v in zip(rows["indicator"], rows["stage"], rows["value"])}
 
     # ------------------------------------------------------------------ axes
 
@@ -165,110 +227,195 @@ class District:
 
     # ------------------------------------------------------------------ arrays
 
-    def _area_sex_age(self, frame: pd.DataFrame, column: str) -> np.ndarray:
-        out = np.zeros((len(self.area_codes), len(SEXES), self.open_age + 1), dtype=np.float64)
-        area = _positions(frame["area_code"], self.area_codes)
-        sex = _positions(frame["sex"], SEXES)
-        out[area, sex, frame["age"].to_numpy(np.int64)] = frame[column].to_numpy(np.float64)
+    def _grid(self, frame: pd.DataFrame, column: str, axes: Mapping[str, Sequence[str]], shape: tuple[int, ...]) -> np.ndarray:
+        out = np.zeros(shape, dtype=np.float64)
+        index = [frame[k].map({v: i for i, v in enumerate(a)}).to_numpy(np.int64) for k, a in axes.items()]
+        if "age" in frame.columns and len(shape) > len(axes):
+            index.append(frame["age"].to_numpy(np.int64))
+        out[tuple(index)] = frame[column].to_numpy(np.float64)
         return out
 
     def population_array(self) -> np.ndarray:
-        """Base population.
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (area, sex, age), float64.
-        """
-        return self._area_sex_age(self.population, "population")
+        """Base population, shape (area, sex, age), float64."""
+        return self._grid(self.population, "population", {"area_code": self.area_codes, "sex": SEXES}, (len(self.area_codes), 2, self.open_age + 1))
 
     def migration_array(self) -> np.ndarray:
-        """Net migrants per year.
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (area, sex, age), float64; may be negative.
-        """
-        return self._area_sex_age(self.migration, "net_migrants")
+        """Net migrants per year (may be negative), shape (area, sex, age), float64."""
+        return self._grid(self.migration, "net_migrants", {"area_code": self.area_codes, "sex": SEXES}, (len(self.area_codes), 2, self.open_age + 1))
 
     def fertility_array(self) -> np.ndarray:
-        """Age-specific fertility rates.
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (age,), float64, over ages ``fertility_first_age ... fertility_last_age``.
-        """
+        """Age-specific fertility rates over ages ``fertility_first_age ... fertility_last_age``, float64."""
         return self.fertility["rate"].to_numpy(np.float64).copy()
 
-    def _sex_age(self, column: str) -> np.ndarray:
-        out = np.zeros((len(SEXES), self.open_age + 1), dtype=np.float64)
-        sex = _positions(self.life_table["sex"], SEXES)
-        out[sex, self.life_table["age"].to_numpy(np.int64)] = self.life_table[column].to_numpy(np.float64)
-        return out
-
     def Lx_array(self) -> np.ndarray:  # noqa: N802 (demographic notation)
-        """Person-years lived ``Lx`` (at ``open_age``: ``T``, all years above it).
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (sex, age), float64.
-        """
-        return self._sex_age("Lx")
+        """Person-years lived ``Lx`` (at ``open_age``: ``T``, all years above it), shape (sex, age), float64."""
+        return self._grid(self.life_table, "Lx", {"sex": SEXES}, (2, self.open_age + 1))
 
     def lx_array(self) -> np.ndarray:
-        """Survivors ``lx`` to exact age (radix 100000).
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (sex, age), float64.
-        """
-        return self._sex_age("lx")
+        """Survivors ``lx`` to exact age (radix 100000), shape (sex, age), float64."""
+        return self._grid(self.life_table, "lx", {"sex": SEXES}, (2, self.open_age + 1))
 
     def places_array(self) -> np.ndarray:
-        """Existing places in the base year; a combination not listed is zero.
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (area, stage, sector), float64; sector 0 = public, 1 = private.
-        """
-        out = np.zeros((len(self.area_codes), len(self.stage_names), len(SECTORS)), dtype=np.float64)
-        if len(self.places):
-            area = _positions(self.places["area_code"], self.area_codes)
-            stage = _positions(self.places["stage"], self.stage_names)
-            sector = _positions(self.places["sector"], SECTORS)
-            out[area, stage, sector] = self.places["places"].to_numpy(np.float64)
-        return out
+        """Existing places in the base year (zero where not listed), shape (area, stage, sector), float64."""
+        axes = {"area_code": self.area_codes, "stage": self.stage_names, "sector": SECTORS}
+        return self._grid(self.places, "places", axes, (len(self.area_codes), len(self.stage_names), 2))
 
     # ------------------------------------------------------------------ provenance
 
     def input_hashes(self) -> dict[str, str]:
-        """SHA-256 of every input file, as read when the district was loaded.
-
-        Returns
-        -------
-        dict of str to str
-            File name (as in :attr:`files`) -> hex digest.
-        """
+        """SHA-256 of every input file as read when loaded: file name (as in :attr:`files`) -> hex digest."""
         if self._hashes:
             return dict(self._hashes)
         return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in self.files.items()}
 
 
-def _positions(labels: pd.Series, axis: Sequence[str]) -> np.ndarray:
-    """Position along ``axis`` of each label (all labels are on the axis)."""
-    return labels.map({label: i for i, label in enumerate(axis)}).to_numpy(np.int64)
+def _ordered(areas: gpd.GeoDataFrame, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, Any]:
+    """The checked tables in the documented orders (and the area codes)."""
+    stages = tables["stages"]
+    assert stages is not None
+    orders = {"sex": SEXES, "stage": tuple(stages["stage"]), "sector": SECTORS}
+    keys = {"population": ["area_code", "sex", "age"], "migration": ["area_code", "sex", "age"], "fertility": ["age"],
+            "life_table": ["sex", "age"], "places": ["area_code", "stage", "sector"]}
+    out: dict[str, Any] = {"areas": areas.sort_values("area_code", kind="stable").reset_index(drop=True)}
+    out["area_codes"] = tuple(out["areas"]["area_code"])
+    for name, frame in tables.items():
+        if frame is not None and name in keys:
+            sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in keys[name]]
+            order = np.lexsort([s.to_numpy() for s in reversed(sort)])
+            frame = frame.iloc[order]
+        out[name] = frame.reset_index(drop=True) if frame is not None else None
+    return out
 
 
-def __getattr__(name: str) -> Any:
-    # load_district lives with the readers it drives; imported on first use, as those
-    # readers import this module for District.
-    if name == "load_district":
-        from capacity.io.load import load_district
+def _file_names(files: Mapping[str, Path], plan: bool) -> dict[str, str]:
+    """The file of each part of a district as ``sources.csv`` names it."""
+    names = {name: info.file for name, info in TABLES.items() if plan or name != "plan"}
+    standard = {info.file for info in TABLES.values()} | set(AREA_FILES) | {SETTINGS_FILE}
+    for rel in files:
+        base = PurePosixPath(rel).name
+        if base in AREA_FILES:
+            names["areas"] = rel
+        elif base == "projects.csv" or (rel.endswith(".csv") and base not in standard):
+            names["projects"] = rel
+    return names
 
-        return load_district
-    raise AttributeError(f"module 'capacity.io.district' has no attribute {name!r}")
+
+def _sources_files(names: Mapping[str, str], sidecars: Sequence[str] = ()) -> tuple[dict[str, tuple[str, ...] | None], list[str]]:
+    """The files ``sources.csv`` may name (-> their columns, ``None``: any) and those it must."""
+    columns: dict[str, tuple[str, ...] | None] = {SETTINGS_FILE: tuple(DistrictFile.model_fields)}
+    for name, rel in names.items():
+        fields = tuple(TABLES[name].model.to_schema().columns)
+        columns[rel] = (*fields, "geometry") if name == "areas" else fields
+    columns.update({s: None for s in sidecars})
+    return columns, [rel for name, rel in names.items() if name != "sources"]
+
+
+def _displayer(given: str | Path | None, folder: Path) -> Callable[[str], str]:
+    """File names in problems: relative to the folder as given (its name by default)."""
+    base = folder.name if given is None else str(given)
+    if given is not None and base.endswith(".toml"):
+        base = os.path.dirname(base) or "."
+    return lambda rel: os.path.normpath(os.path.join(base, rel))
+
+
+def _read_settings(path: Path, shown: str, problems: list[Problem], hashes: dict[str, str]) -> dict[str, Any]:
+    """``district.toml`` read and checked: its valid keys."""
+    if not path.is_file():
+        problems.append(Problem(shown, "", "", "expected the district settings file, found none"))
+        return {}
+    text, problem = read_text(path, shown, hashes, SETTINGS_FILE)
+    if problem is not None or text is None:
+        problems.append(Problem(shown, problem.where.replace("row", "line"), "", problem.expected) if problem else Problem(shown, "", "", ""))
+        return {}
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message, _, tail = str(error).partition(" (at line ")
+        where = "line " + tail.split(",")[0].rstrip(")") if tail else ""
+        problems.append(Problem(shown, where, "", f"expected valid TOML, found: {message}"))
+        return {}
+    valid = settings_problems(DistrictFile, dict(doc), shown, "key", problems)
+    return {k: doc[k] for k in valid}
+
+
+def load_district(path: str | Path | None = None) -> District:
+    """Read and validate a district folder.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The district folder (holding ``district.toml``), or its ``district.toml``. By default
+        the embedded Haizhu district (see :func:`default_district_path`).
+
+    Returns
+    -------
+    District
+        The validated inputs.
+
+    Raises
+    ------
+    InputError
+        If anything is wrong with any file; it holds every problem found, and its message
+        is the first one, naming the file, the row or key, the column and what was
+        expected.
+    """
+    folder = Path(path) if path is not None else default_district_path()
+    if folder.suffix == ".toml" and folder.is_file():
+        folder = folder.parent
+    display = _displayer(path, folder)
+    if not folder.is_dir():
+        raise InputError.one(str(path if path is not None else folder), "", "",
+                             "expected a district folder holding district.toml, found no such folder")
+    problems: list[Problem] = []
+    hashes: dict[str, str] = {}
+    files: dict[str, Path] = {SETTINGS_FILE: folder / SETTINGS_FILE}
+    settings = _read_settings(folder / SETTINGS_FILE, display(SETTINGS_FILE), problems, hashes)
+    areas, area_files = read_areas(folder, display, problems)
+    files.update(area_files)
+    hashes.update({n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in area_files.items()})
+    names = {name: info.file for name, info in TABLES.items()}
+    names["areas"] = next(iter(area_files), AREA_FILES[0])
+    raw: dict[str, pd.DataFrame | None] = {}
+    where = {"areas": Where(display(names["areas"]), np.arange(1, len(areas) + 1) if areas is not None else None, "feature")}
+    for name in TABLES:
+        if name == "areas":
+            continue
+        rel = names[name]
+        if name == "projects":
+            if "projects" not in settings:
+                raw[name] = None
+                continue
+            rel = names[name] = PurePosixPath(str(settings["projects"]).replace("\\", "/")).as_posix()
+            if not (folder / rel).is_file():
+                problems.append(Problem(display(SETTINGS_FILE), "key projects", "",
+                                        f"expected the path of an existing file, found '{settings['projects']}'"))
+                raw[name] = None
+                continue
+        if name == "plan" and not (folder / rel).exists():
+            del names[name]
+            continue
+        files[rel] = folder / rel
+        read = read_csv(folder / rel, display(rel), problems, hashes, rel)
+        raw[name] = read[0] if read is not None else None
+        where[name] = Where(display(rel), read[1] if read is not None else None, "row")
+    sidecars = tuple(n for n in area_files if n != names["areas"])
+    checked, ok = _check(areas, raw, where, settings.get("open_age"), names, sidecars, problems, "projects" in settings)
+    if problems or checked is None:
+        order = {display(n): i for i, n in enumerate([SETTINGS_FILE, *AREA_FILES, *names.values()])}
+        raise InputError(sorted(problems, key=lambda p: order.get(p.file, len(order))))
+    tables: dict[str, Any] = {name: ok.get(name) for name in TABLES if name != "areas"}
+    values = Settings.model_validate({k: v for k, v in settings.items() if k in Settings.model_fields}).model_dump()
+    return District(path=folder, areas=checked, area_codes=(), files=files, _hashes=hashes, _checked=True, **values, **tables)
+
+
+def _check(areas: gpd.GeoDataFrame | None, tables: Mapping[str, pd.DataFrame | None], where: Mapping[str, Where], open_age: int | None,
+           names: Mapping[str, str], sidecars: Sequence[str], problems: list[Problem], sources: bool = True,
+           ) -> tuple[gpd.GeoDataFrame | None, dict[str, pd.DataFrame]]:
+    """Check the areas and the tables of a district: the areas (EPSG:4326) and the tables that passed."""
+    raw = {"areas": pd.DataFrame(areas.drop(columns=areas.geometry.name)) if areas is not None else None, **tables}
+    columns, required = _sources_files(names, sidecars)
+    ok = check_tables(raw, where, open_age, columns, required if sources else [], problems)
+    checked = check_geometry(areas, where["areas"], problems) if areas is not None else None
+    if checked is None or "areas" not in ok:
+        return None, ok
+    return gpd.GeoDataFrame(ok["areas"], geometry=checked.geometry.to_numpy(), crs=checked.crs), ok

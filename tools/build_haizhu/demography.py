@@ -3,7 +3,7 @@
 Every figure used comes from ``data/sources/haizhu_figures.csv`` (published figures, each
 with its source) or ``data/sources/haizhu_street_committees.csv``; every assumption is a
 named constant below with its reason. The methods are described in
-``data/districts/haizhu/sources.csv`` (written by :func:`sources_table`) and in
+``capacity/data/districts/haizhu/sources.csv`` (written by :func:`sources_table`) and in
 ``data/sources/README.md``.
 
 Outline

@@ -1,0 +1,315 @@
+"""Checks of a district's tables, alone and across each other, in time linear in the rows.
+
+The same checks run on tables read from files and on tables built in code; only the way a
+row is named differs (:class:`Where`: ``row 12`` of a file, ``feature 3`` of the areas
+file, ``position 11`` of a table built in code). Each check reports at most :data:`LIMIT`
+problems, the first of which counts them all.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from capacity.errors import Problem
+from capacity.io.models import RENAMED_INDICATORS, TABLES, describe_column
+from capacity.io.read import LIMIT, number_problem, parse_numbers
+
+__all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "check_tables"]
+
+#: Relative tolerance of the life-table consistency checks.
+LIFE_TABLE_TOLERANCE = 1e-6
+#: ``lx`` at age 0.
+RADIX = 100000.0
+SEXES = ("female", "male")
+SHARES = ("public_affordable_share", "private_affordable_share")
+
+
+@dataclass(frozen=True)
+class Where:
+    """How the rows of a table are named: ``name`` (file or table), ``noun`` and ``lines``.
+
+    ``lines`` holds the line (or feature number) of each row position; without it the
+    position itself (0-based, as in ``DataFrame.iloc``) names the row.
+    """
+
+    name: str
+    lines: np.ndarray | None = None
+    noun: str = "position"
+
+    def row(self, position: int) -> str:
+        """The row at ``position``, e.g. ``"row 12"``."""
+        return f"{self.noun} {self.lines[position] if self.lines is not None else position}"
+
+    @property
+    def header(self) -> str:
+        """Where problems with the columns are: the header row of a CSV file."""
+        return "row 1" if self.noun == "row" else ""
+
+
+def report(problems: list[Problem], where: Where, positions: Sequence[int] | np.ndarray, column: str, text: Callable[[int], str]) -> None:
+    """One problem per position, at most :data:`LIMIT`; the first counts them all."""
+    total = len(positions)
+    for k, position in enumerate(positions[:LIMIT]):
+        more = f" ({total} such problems in this column, only the first {LIMIT} listed)" if k == 0 and total > LIMIT else ""
+        problems.append(Problem(where.name, where.row(int(position)), column, text(int(position)) + more))
+
+
+def _cell(raw: pd.Series, make: Callable[[str], str]) -> Callable[[int], str]:
+    return lambda i: make(str(raw.iloc[i]))
+
+
+def _found(desc: str) -> Callable[[str], str]:
+    def text(value: str) -> str:
+        if value.strip() == "":
+            return f"expected {desc}, found an empty cell"
+        new = RENAMED_INDICATORS.get(value)
+        hint = f": the indicator is now '{new[0]}' with stage '{new[1]}'" if new else ""
+        return f"expected {desc}, found '{value}'{hint}"
+
+    return text
+
+
+def _schema(name: str, open_age: int | None) -> tuple[pa.DataFrameSchema, list[str]]:
+    """The table's schema with ``open_age`` bounds resolved, and its key columns (checked apart)."""
+    schema = copy.deepcopy(TABLES[name].model.to_schema())  # to_schema() is cached: never edit it
+    keys = list(schema.unique or [c for c, column in schema.columns.items() if column.unique])
+    schema.unique = None
+    for column in schema.columns.values():
+        column.unique = False
+        if (column.metadata or {}).get("le") == "open_age" and open_age is not None:
+            column.checks = [c for c in column.checks if c.name != "less_than_or_equal_to"] + [pa.Check.le(open_age)]
+    return schema, keys
+
+
+def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None, refs: Mapping[str, tuple[str, ...] | None],
+                problems: list[Problem]) -> pd.DataFrame | None:
+    """Check one table alone: columns, cells, ranges, allowed values, keys and foreign keys.
+
+    ``raw`` is the table as read (text cells) or as built in code, rows in order; ``refs``
+    maps ``"areas"`` / ``"stages"`` to the values a foreign key may take (``None``: unknown);
+    an ``open_age`` of ``None`` leaves that bound unchecked. Problems go to ``problems``,
+    header first, then by row.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The table with typed columns, or ``None`` if anything was wrong.
+    """
+    schema, keys = _schema(name, open_age)
+    raw = raw.reset_index(drop=True)
+    found = [Problem(where.name, where.header, str(c), f"expected only the columns {', '.join(repr(c) for c in schema.columns)}, "
+                     f"found unknown column '{c}'") for c in raw.columns if c not in schema.columns]
+    missing = [c for c in schema.columns if c not in raw.columns]
+    found += [Problem(where.name, where.header, c, f"expected a column '{c}', found none") for c in missing]
+    schema = schema.remove_columns(missing)
+    frame = pd.DataFrame(index=raw.index)
+    bad_rows = np.zeros(len(raw), dtype=bool)
+    for column, spec in schema.columns.items():
+        cells = raw[column]
+        if str(spec.dtype) in ("int64", "float64"):
+            integer = str(spec.dtype) == "int64"
+            frame[column], bad = parse_numbers(cells, integer)
+            desc = describe_column(spec)
+            report(found, where, np.flatnonzero(bad), column, _cell(cells, functools.partial(number_problem, desc=desc, integer=integer)))
+            bad_rows |= bad
+        else:
+            frame[column] = (cells.where(cells.notna(), "") if cells.hasnans else cells).astype(str)
+    good = frame[~bad_rows].astype({c: np.int64 for c, s in schema.columns.items() if str(s.dtype) == "int64"})
+    try:
+        schema.validate(good, lazy=True)
+    except pa.errors.SchemaErrors as error:
+        cases = error.failure_cases
+        found += [Problem(where.name, where.header, str(c.column), f"expected {c.check}, found {c.failure_case}")
+                  for c in cases[cases["index"].isna()].itertuples()]  # whole-column failures: none expected
+        for (column, _), group in cases.dropna(subset=["index"]).groupby(["column", "check"], sort=False):
+            spec = schema.columns[column]
+            report(found, where, group["index"].astype(np.int64).to_numpy(), column, _cell(raw[column], _found(describe_column(spec))))
+    for column, spec in schema.columns.items():
+        values = refs.get((spec.metadata or {}).get("references", ""))
+        if values is not None:
+            outside = good.index[~good[column].isin(values)].to_numpy()
+            report(found, where, outside, column, _cell(raw[column], _found(describe_column(spec, values))))
+    if keys and not set(keys) & set(missing):
+        _duplicates(good, keys, where, raw, found)
+    if len(raw) < TABLES[name].min_rows:
+        end = f"row {where.lines[-1] + 1 if where.lines is not None and len(where.lines) else 2}" if where.noun == "row" else ""
+        noun = "feature" if where.noun == "feature" else "row"
+        found.append(Problem(where.name, end, "", f"expected at least {TABLES[name].min_rows} data {noun}(s), found {len(raw)}"))
+    found.sort(key=lambda p: int(p.where.split()[-1]) if p.where else -1)
+    problems.extend(found)
+    return None if found else good.reset_index(drop=True)
+
+
+def _duplicates(frame: pd.DataFrame, keys: list[str], where: Where, raw: pd.DataFrame, problems: list[Problem]) -> None:
+    """Each row repeating the key of an earlier one, with the row of the first occurrence."""
+    second = frame.duplicated(keys, keep="first").to_numpy()
+    if second.any():
+        first = frame.index.to_series().groupby([frame[k] for k in keys], sort=False).transform("first").to_numpy()
+        firsts = dict(zip(frame.index.to_numpy()[second][:LIMIT], first[second][:LIMIT]))
+        noun = "feature" if where.noun == "feature" else "row"
+
+        def text(i: int) -> str:
+            key = ", ".join(f"{k}={raw[k].iloc[i]}" for k in keys)
+            return f"expected one {noun} per {' x '.join(keys)}, found a second one for {key} (first at {where.row(firsts[i])})"
+
+        report(problems, where, frame.index.to_numpy()[second], keys[-1], text)
+
+
+# ---------------------------------------------------------------------------- across tables
+
+
+def check_grid(frame: pd.DataFrame, where: Where, open_age: int, areas: tuple[str, ...] | None, problems: list[Problem]) -> None:
+    """Every (area x) sex x age 0..open_age present: rows counted against the full grid."""
+    keys = ["area_code", "sex"] if areas is not None else ["sex"]
+    groups = pd.MultiIndex.from_product([areas, SEXES] if areas is not None else [SEXES], names=keys)
+    counts = frame.groupby(keys, sort=False).size().reindex(groups, fill_value=0)
+    empty = counts.index[counts.to_numpy() == 0]
+
+    def label(key: Sequence[Any]) -> str:
+        return "key " + ", ".join(f"{k}={v}" for k, v in zip(keys, key))
+
+    problems += [Problem(where.name, label(g), keys[-1], f"expected rows for ages 0..{open_age}, found none") for g in empty[:LIMIT]]
+    full = pd.MultiIndex.from_product([*groups.levels, range(open_age + 1)], names=[*keys, "age"])
+    missing = full[~full.isin(pd.MultiIndex.from_frame(frame[[*keys, "age"]])) & ~full.droplevel("age").isin(empty)]
+    for k, m in enumerate(missing[:LIMIT]):
+        more = f" ({len(missing)} such problems, only the first {LIMIT} listed)" if k == 0 and len(missing) > LIMIT else ""
+        problems.append(Problem(where.name, f"{label(m[:-1])}, age={m[-1]}", "age",
+                                f"expected every age 0..{open_age} without gaps, found no row for age {m[-1]}{more}"))
+
+
+def check_fertility(frame: pd.DataFrame, where: Where, open_age: int | None, problems: list[Problem]) -> None:
+    """Ages of mothers contiguous and not above ``open_age``."""
+    ages = frame["age"].to_numpy()
+    if open_age is not None:
+        report(problems, where, np.flatnonzero(ages > open_age), "age",
+               lambda i: f"expected an age <= open_age ({open_age}, district.toml), found '{ages[i]}'")
+    lo, hi = int(ages.min()), int(ages.max())
+    problems += [Problem(where.name, f"key age={age}", "age", f"expected contiguous ages {lo}..{hi}, found no row for age {age}")
+                 for age in np.setdiff1d(np.arange(lo, hi + 1), ages)[:LIMIT]]
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def check_life_table(frame: pd.DataFrame, where: Where, open_age: int, problems: list[Problem]) -> None:
+    """Every sex x age present; ``lx`` from the radix non-increasing; ``Lx`` between ``lx`` values."""
+    before = len(problems)
+    check_grid(frame, where, open_age, None, problems)
+    if len(problems) > before:
+        return
+    for sex in SEXES:
+        _life_table_sex(frame[frame["sex"] == sex].sort_values("age"), where, problems)
+
+
+def _life_table_sex(sub: pd.DataFrame, where: Where, problems: list[Problem]) -> None:
+    tol = LIFE_TABLE_TOLERANCE * RADIX
+    lx, Lx, rows = sub["lx"].to_numpy(), sub["Lx"].to_numpy(), sub.index.to_numpy()  # row k is age k
+    at = {int(r): k for k, r in enumerate(rows)}
+    if abs(lx[0] - RADIX) > tol:
+        problems.append(Problem(where.name, where.row(rows[0]), "lx", f"expected 100000 (the radix) at age 0, found '{_num(lx[0])}'"))
+    report(problems, where, rows[np.flatnonzero(lx[1:] > lx[:-1] + tol) + 1], "lx",
+           lambda i: f"expected lx non-increasing with age (<= {_num(lx[at[i] - 1])}, lx at age {at[i] - 1}), found '{_num(lx[at[i]])}'")
+    report(problems, where, rows[np.flatnonzero(~((lx[1:] - tol <= Lx[:-1]) & (Lx[:-1] <= lx[:-1] + tol)))], "Lx",
+           lambda i: f"expected Lx between lx at age {at[i] + 1} ({_num(lx[at[i] + 1])}) and lx at age {at[i]} "
+           f"({_num(lx[at[i]])}), found '{_num(Lx[at[i]])}'")
+
+
+def check_stages(frame: pd.DataFrame, where: Where, problems: list[Problem]) -> None:
+    """Each stage's age band well-ordered, and no two bands overlapping."""
+    first, last, stage = frame["first_age"].to_numpy(), frame["last_age"].to_numpy(), frame["stage"].to_numpy()
+    report(problems, where, np.flatnonzero(last < first), "last_age", lambda i: f"expected an integer >= first_age ({first[i]}), found '{last[i]}'")
+    p: int | None = None
+    for i in (int(i) for i in np.lexsort((last, first)) if last[i] >= first[i]):
+        if p is not None and first[i] <= last[p]:
+            problems.append(Problem(where.name, where.row(i), "first_age",
+                                    f"expected stage age bands not to overlap, found ages {first[i]}..{last[i]} of '{stage[i]}' "
+                                    f"overlapping '{stage[p]}' ({first[p]}..{last[p]}, {where.row(p)})"))
+        if p is None or last[i] > last[p]:
+            p = i
+
+
+def check_plan(frame: pd.DataFrame, where: Where, stages: tuple[str, ...], problems: list[Problem]) -> None:
+    """Needs and shares for a stage of ``stages.csv``, shares in [0, 1], ``public_places_added`` without a stage."""
+    indicator, stage, value = frame["indicator"].to_numpy(), frame["stage"].to_numpy(), frame["value"].to_numpy()
+    staged = np.isin(indicator, ["need", *SHARES])
+    report(problems, where, np.flatnonzero(staged & ~np.isin(stage, stages)), "stage",
+           lambda i: f"expected a stage of stages.csv for '{indicator[i]}', found '{stage[i]}'")
+    report(problems, where, np.flatnonzero((indicator == "public_places_added") & (stage != "")), "stage",
+           lambda i: f"expected an empty stage for 'public_places_added' (all stages), found '{stage[i]}'")
+    report(problems, where, np.flatnonzero(np.isin(indicator, SHARES) & (value > 1)), "value",
+           lambda i: f"expected a share in [0, 1], found '{_num(value[i])}'")
+
+
+def check_sources(frame: pd.DataFrame, where: Where, columns: Mapping[str, tuple[str, ...] | None], required: Sequence[str],
+                  problems: list[Problem]) -> None:
+    """Every row names a file of the district (and one of its columns); every file is covered."""
+    known = {os.path.normpath(n).replace(os.sep, "/"): n for n in columns}
+    names = [known.get(os.path.normpath(f).replace(os.sep, "/")) for f in frame["file"]]
+    files, cols = frame["file"].to_numpy(), frame["column"].to_numpy()
+    listed = ", ".join(f"'{n}'" for n in columns)
+    report(problems, where, [i for i, n in enumerate(names) if n is None], "file",
+           lambda i: f"expected one of the district's files ({listed}), found '{files[i]}'")
+    allowed = {n: ("*", *c) for n, c in columns.items() if c is not None}
+    report(problems, where, [i for i, n in enumerate(names) if n in allowed and cols[i] not in allowed[n]], "column",
+           lambda i: f"expected a column of {files[i]} ({', '.join(repr(c) for c in allowed[str(names[i])])}), found '{cols[i]}'")
+    problems += [Problem(where.name, f"key file={n}", "file", f"expected at least one row for every input file, found none for '{n}'")
+                 for n in required if n not in names]
+
+
+def check_tables(raw: Mapping[str, pd.DataFrame | None], where: Mapping[str, Where], open_age: int | None,
+                 files: Mapping[str, tuple[str, ...] | None], required: Sequence[str], problems: list[Problem]) -> dict[str, pd.DataFrame]:
+    """Check every table of a district alone and against the others.
+
+    Parameters
+    ----------
+    raw : mapping of str to pandas.DataFrame or None
+        The tables by name in reading order (``areas``: the features' properties); ``None``
+        for one that could not be read (already reported); ``plan`` may be left out.
+    where : mapping of str to Where
+        How the rows of each table are named.
+    open_age : int or None
+        The district's ``open_age``, if valid.
+    files, required
+        The files ``sources.csv`` may name (-> their columns, ``None``: any), and must.
+    problems : list of Problem
+        Receives the problems.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        The tables that passed the checks of their own, typed, rows in order.
+    """
+    ok: dict[str, pd.DataFrame] = {}
+    refs: dict[str, tuple[str, ...] | None] = {"areas": None, "stages": None}
+    for name, table in raw.items():
+        checked = check_table(name, table, where[name], open_age, refs, problems) if table is not None else None
+        if checked is not None:
+            ok[name] = checked
+            if name == "areas":
+                refs["areas"] = tuple(sorted(checked["area_code"]))
+            elif name == "stages":
+                refs["stages"] = tuple(checked["stage"])
+    if "stages" in ok:
+        check_stages(ok["stages"], where["stages"], problems)
+    if "plan" in ok and refs["stages"] is not None:
+        check_plan(ok["plan"], where["plan"], refs["stages"], problems)
+    for name in ("population", "migration"):
+        if name in ok and open_age is not None and refs["areas"] is not None:
+            check_grid(ok[name], where[name], open_age, refs["areas"], problems)
+    if "fertility" in ok:
+        check_fertility(ok["fertility"], where["fertility"], open_age, problems)
+    if "life_table" in ok and open_age is not None:
+        check_life_table(ok["life_table"], where["life_table"], open_age, problems)
+    if "sources" in ok and raw.get("areas") is not None and raw.get("projects") is not None:
+        check_sources(ok["sources"], where["sources"], files, required, problems)
+    return ok
