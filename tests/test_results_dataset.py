@@ -151,7 +151,10 @@ def test_target_year_rule() -> None:
 def test_indicators_name_the_stage(demo: capacity.District) -> None:
     rows = [("public_places_added", "", 2025, 1000, "x"), ("public_affordable_share", "primary", 2025, 0.9, "x"),
             ("private_affordable_share", "primary", 2023, 0.5, "x")]
-    demo = dataclasses.replace(demo, plan=pd.DataFrame(rows, columns=["indicator", "stage", "year", "value", "source"]))
+    sources = pd.concat([demo.sources, pd.DataFrame([{"file": "plan.csv", "column": "*", "estimate": "no",
+                                                      "source": "test", "method": ""}])], ignore_index=True)
+    demo = dataclasses.replace(demo, plan=pd.DataFrame(rows, columns=["indicator", "stage", "year", "value", "source"]),
+                               sources=sources)
     res = capacity.run(Scenario(name="a", horizon=2026), demo)
     ind = res.indicators
     assert set(ind["indicator"]) == {"public_places_added", "primary_public_affordable_share"}

@@ -108,9 +108,10 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
     raw = raw.reset_index(drop=True)
     found = [Problem(where.name, where.header, str(c), f"expected only the columns {', '.join(repr(c) for c in schema.columns)}, "
                      f"found unknown column '{c}'") for c in raw.columns if c not in schema.columns]
-    missing = [c for c in schema.columns if c not in raw.columns]
+    absent = [c for c in schema.columns if c not in raw.columns]
+    missing = [c for c in absent if schema.columns[c].required]
     found += [Problem(where.name, where.header, c, f"expected a column '{c}', found none") for c in missing]
-    schema = schema.remove_columns(missing)
+    schema = schema.remove_columns(absent)
     frame = pd.DataFrame(index=raw.index)
     bad_rows = np.zeros(len(raw), dtype=bool)
     for column, spec in schema.columns.items():

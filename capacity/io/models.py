@@ -56,6 +56,8 @@ class Stages(pa.DataFrameModel):
     migrant_share: Series[float] = pa.Field(ge=0, le=1)
     local_public_share: Series[float] = pa.Field(ge=0, le=1)
     migrant_public_share: Series[float] = pa.Field(ge=0, le=1)
+    #: optional: the stage's name in tables and figures (default: the stage, title-cased)
+    label: Series[str] | None
 
     class Config:
         unique = ["stage"]

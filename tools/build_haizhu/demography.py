@@ -280,6 +280,11 @@ def net_migration(fig: dict[str, float], street_pop: NDArray[np.float64]) -> NDA
 STAGE_BANDS = (("kindergarten", 3, 5), ("primary", 6, 11), ("junior", 12, 14), ("senior", 15, 17))
 
 
+#: Names of the stages in figures and reports (the plan's 学前教育, 小学, 初中, 高中).
+STAGE_LABELS = {"kindergarten": "Kindergarten", "primary": "Primary", "junior": "Junior secondary",
+                "senior": "Senior secondary"}
+
+
 def stages_table(fig: dict[str, float], gz_share: NDArray[np.float64]) -> list[dict[str, object]]:
     """One row per stage: ages, class size, enrolment and public/private parameters.
 
@@ -313,7 +318,8 @@ def stages_table(fig: dict[str, float], gz_share: NDArray[np.float64]) -> list[d
         rows.append({"stage": name, "first_age": first, "last_age": last,
                      "class_size": int(fig[f"class_size_{name}"]),
                      "enrolment_rate": round(rate, 4), "migrant_share": round(ms, 4),
-                     "local_public_share": round(lp, 4), "migrant_public_share": round(mp, 4)})
+                     "local_public_share": round(lp, 4), "migrant_public_share": round(mp, 4),
+                     "label": STAGE_LABELS[name]})
     return rows
 
 

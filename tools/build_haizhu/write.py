@@ -87,6 +87,7 @@ def sources_rows(diag: Mapping[str, float]) -> list[dict[str, str]]:
          "shared among streets by population; resident (non-registered) migration is not published"),
         ("stages.csv", "first_age", "no", "the simulator's stage definition (kindergarten 3-5, primary 6-11, "
          "junior 12-14, senior 15-17)", ""),
+        ("stages.csv", "label", "no", "names of the plan's stages (学前教育, 小学, 初中, 高中) in English", ""),
         ("stages.csv", "class_size", "no", f"{fig}: 《幼儿园工作规程》 (2016) art. 11; national standard-school norms", ""),
         ("stages.csv", "enrolment_rate", "yes", "Haizhu 14th Five-Year Education Plan Table 1 items 1 and 4; "
          "Guangzhou statistical yearbook 2016 table 17-8",
