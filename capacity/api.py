@@ -116,8 +116,11 @@ def run(
                              f"expected distinct scenario names, found '{dupes[0]}' twice")
     if not isinstance(district, District):
         district = load_district(district)
+    from capacity.scenario_check import check_draws, check_scenario
+
     for s in loaded:  # every check before any work
-        model.check_scenario(district, s)
+        check_scenario(district, s)
+    check_draws(district, loaded, draws)
     start = time.perf_counter()
     runs = []
     bar = None

@@ -12,9 +12,11 @@ first problem); 1 any other error (one line ``error: ...``). Never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from capacity import __version__
 
@@ -158,6 +160,41 @@ def _add_run_options(p: argparse.ArgumentParser, out_default: str | None) -> Non
                    help="csv (default): the tables as CSV; netcdf: also results.nc, the labelled result (xarray)")
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit status 2.
+
+    ``capacity run --drws 3`` prints ``capacity run: unrecognized arguments: --drws (did you
+    mean --draws?); see capacity run --help``; the full usage is for ``--help``.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        hint = ""
+        if message.startswith("unrecognized arguments: "):
+            known = [o for action in self._actions for o in action.option_strings if o.startswith("--")]
+            for arg in message.removeprefix("unrecognized arguments: ").split():
+                close = difflib.get_close_matches(arg.split("=")[0], known, n=1)
+                if close:
+                    hint = f" (did you mean {close[0]}?)"
+                    break
+        self.exit(EXIT_INPUT, f"{self.prog}: {_one_line(message)}{hint}; see {self.prog} --help\n")
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        """Parse, reporting options a subcommand does not know against that subcommand."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            owner = self._commands.get(command, self) if command else self
+            owner.error("unrecognized arguments: " + " ".join(extras))
+        return parsed
+
+    @property
+    def _commands(self) -> dict[str, argparse.ArgumentParser]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand.
 
@@ -165,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     -------
     argparse.ArgumentParser
     """
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="capacity",
         description="School-place capacity planning simulator (cohort projection, stage demand, construction, gap per area).",
     )
@@ -272,13 +309,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = exit_.code
         return code if isinstance(code, int) else EXIT_INPUT
     if getattr(args, "func", None) is None:
-        parser.print_help(sys.stderr)
+        names = ", ".join(Parser._commands.fget(parser))  # type: ignore[attr-defined]
+        print(f"capacity: expected a command ({names}); see capacity --help", file=sys.stderr)
         return EXIT_INPUT
 
     from capacity.errors import InputError
 
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # the reader went away (capacity run | head): end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except InputError as error:
         problems = error.problems if getattr(args, "all_problems", False) else error.problems[:1]
         for problem in problems:

@@ -26,6 +26,7 @@ from capacity.errors import InputError
 from capacity.io.district import District
 from capacity.results.result import Results as BaseResults
 from capacity.scenario import Scenario
+from capacity.scenario_check import check_scenario
 
 
 @dataclass(frozen=True, repr=False)
@@ -90,7 +91,7 @@ def explain(district: District, scenario: Scenario, *, area: str, stage: str, ye
     from capacity.results.result import Results, from_runs
 
     _check(district, area, stage, year, scenario.horizon)
-    model.check_scenario(district, scenario)
+    check_scenario(district, scenario)
     return explain_results(from_runs(Results, [model.run(district, scenario)]), area=area, stage=stage, year=year)
 
 

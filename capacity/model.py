@@ -39,6 +39,7 @@ from capacity.ensemble import sample, uniforms
 from capacity.errors import InputError
 from capacity.io.district import District
 from capacity.scenario import STAGE_PARAMETERS, Scenario, year_values
+from capacity.scenario_check import check_scenario
 
 
 @dataclass(frozen=True)
@@ -87,44 +88,6 @@ class RunResult:
     @property
     def stage_names(self) -> tuple[str, ...]:
         return self.district.stage_names
-
-
-# --- checks ----------------------------------------------------------------------------
-
-def check_scenario(district: District, scenario: Scenario) -> None:
-    """Raise InputError if the scenario names stages, areas or projects the district lacks."""
-    file = scenario.source or f"scenario '{scenario.name}'"
-    if scenario.horizon <= district.base_year:
-        raise InputError.one(file, "key horizon", "",
-                             f"expected a year after the base year {district.base_year}, found {scenario.horizon}")
-    stages = set(district.stage_names)
-    for stage, _name, _ in scenario.enrolment:
-        if stage not in stages:
-            raise InputError.one(file, f"key enrolment.{stage}", "", f"expected a stage of the district ({', '.join(district.stage_names)})")
-    ids = set(district.projects["project_id"]) | {dict(r)["project_id"] for r in scenario.projects.add}
-    p = scenario.projects
-    for key, items in (("opening_year", [k for k, _ in p.opening_year]), ("delay", [k for k, _ in p.delay]),
-                       ("cancel", list(p.cancel)), ("phases", [k for k, _ in p.phases]),
-                       ("delay_uncertainty", [k for k, _ in p.delay_uncertainty]),
-                       ("cancel_probability", [k for k, _ in p.cancel_probability])):
-        for pid in items:
-            if pid != "*" and pid not in ids:
-                raise InputError.one(file, f"key projects.{key}.{pid}", "", "expected a project id of projects.csv or projects.add")
-    areas = set(district.area_codes)
-    for i, row in enumerate(p.add):
-        r = dict(row)
-        if r["area_code"] not in areas:
-            raise InputError.one(file, f"key projects.add[{i}].area_code", "", f"expected an area code of the district, found {r['area_code']!r}")
-        if r["stage"] not in stages:
-            raise InputError.one(file, f"key projects.add[{i}].stage", "", f"expected a stage of the district, found {r['stage']!r}")
-    for code, _ in scenario.migration.scale_by_area:
-        if code not in areas:
-            raise InputError.one(file, f"key migration.scale_by_area.{code}", "", "expected an area code of the district")
-    for i, (code, _, _) in enumerate(scenario.housing.developments):
-        if code not in areas:
-            raise InputError.one(file, f"key housing.developments[{i}].area_code", "", f"expected an area code of the district, found {code!r}")
-    if scenario.demand_from_plan and district.plan_needs is None:
-        raise InputError.one(file, "key demand.source", "", "expected a district with plan.csv when demand comes from the plan")
 
 
 # --- inputs as arrays --------------------------------------------------------------------
