@@ -16,6 +16,7 @@ is interpolated linearly; before the first and after the last it is held constan
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -208,8 +209,13 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    shown = str(path)
+def _read_toml(path: Path, shown: str, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """One scenario file merged over the files it extends, each file's own keys checked.
+
+    ``path`` is resolved; ``shown`` is the file as the user named it (for messages). A
+    problem in a parent is reported against the parent, a bad ``extend`` against the file
+    and key that refer to it.
+    """
     if path in chain:
         raise InputError.one(shown, "key extend", "", f"expected no cycle, found {' -> '.join(map(str, chain + (path,)))}")
     try:
@@ -223,17 +229,42 @@ def _read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise InputError.one(shown, "", "", f"expected valid TOML: {exc}") from None
     parent = data.pop("extend", None)
+    from capacity.scenario_file import validate_document
+
+    validate_document(data, shown)  # this file's own keys, blamed on this file
     if parent is None:
         return data
-    if not isinstance(parent, str):
-        raise InputError.one(shown, "key extend", "", f"expected a file name, found {parent!r}")
-    target = path.parent / parent
-    if not target.exists() and len(Path(parent).parts) == 1:
-        target = resolve_scenario(parent)  # a shipped scenario, by name
-    base = _read_toml(target.resolve(), chain + (path,))
+    if not isinstance(parent, str) or not parent.strip():
+        raise InputError.one(shown, "key extend", "", f"expected the name of a scenario file, found {parent!r}")
+    target = _extended(path, shown, parent)
+    if target.is_relative_to(path.parent):
+        parent_shown = os.path.normpath(os.path.join(os.path.dirname(shown), parent))
+    else:
+        from capacity.resources import display_path
+
+        parent_shown = display_path(target)
+    base = _read_toml(target, parent_shown, chain + (path,))
     base.pop("name", None)
     base.pop("description", None)
     return _merge(base, data)
+
+
+def _extended(path: Path, shown: str, parent: str) -> Path:
+    """The file ``extend = parent`` names: inside the folder of ``path``, or a shipped scenario."""
+    given = Path(parent)
+    target = (path.parent / given).resolve()
+    if given.is_absolute() or not target.is_relative_to(path.parent):
+        raise InputError.one(shown, "key extend", "",
+                             f"expected a scenario file in the folder of {os.path.basename(shown)} or below it "
+                             f"(or a shipped scenario's name), found '{parent}'")
+    if target.is_file():
+        return target
+    if len(given.parts) == 1:
+        shipped = resolve_scenario(parent)
+        if shipped.is_file():
+            return shipped.resolve()
+    raise InputError.one(shown, "key extend", "",
+                         f"expected an existing scenario file (or a shipped scenario's name), found '{parent}'")
 
 
 def resolve_scenario(path: str | Path) -> Path:
@@ -277,7 +308,7 @@ def load_scenario(path: str | Path) -> Scenario:
     Scenario
     """
     path = resolve_scenario(path)
-    data = _read_toml(path.resolve())
+    data = _read_toml(path.resolve(), str(path))
     return scenario_from_dict(data, file=str(path), default_name=path.stem)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from capacity.distributions import Distribution
 from capacity.errors import InputError
-from capacity.scenario import scenario_from_dict
+from capacity.scenario import load_scenario, scenario_from_dict
 
 # (label, TOML text, the key named, words of the expectation, what was found)
 CASES = [
@@ -142,3 +143,48 @@ def test_distribution_draws_must_stay_in_the_domain(label: str, text: str, key: 
     message = str(info.value)
     assert message.startswith(f"s.toml, key {key}: expected a distribution whose draws stay within {bound}"), message
     assert message.endswith(reach), message
+
+
+def _files(tmp_path: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+
+
+EXTEND_CASES = [
+    ("missing parent", {"s/child.toml": 'extend = "nope.toml"\n'}, "s/child.toml", "key extend",
+     "expected an existing scenario file (or a shipped scenario's name), found 'nope.toml'"),
+    ("parent outside the folder", {"x.toml": "", "s/child.toml": 'extend = "../x.toml"\n'}, "s/child.toml", "key extend",
+     "expected a scenario file in the folder of child.toml or below it"),
+    ("absolute parent", {"s/child.toml": 'extend = "/etc/passwd"\n'}, "s/child.toml", "key extend", "found '/etc/passwd'"),
+    ("bad key in the parent is the parent's", {"s/base.toml": "[fertility]\nmultiplierr = 1\n",
+                                                 "s/child.toml": 'extend = "base.toml"\nname = "c"\n'},
+     "s/base.toml", "key fertility.multiplierr", "expected one of the keys"),
+    ("bad key in a grandparent", {"s/a.toml": "horizon = 1\n", "s/sub/../b.toml": 'extend = "a.toml"\n',
+                                   "s/child.toml": 'extend = "b.toml"\n'}, "s/a.toml", "key horizon", "found 1"),
+    ("cycle", {"s/a.toml": 'extend = "child.toml"\n', "s/child.toml": 'extend = "a.toml"\n'}, "s/", "key extend",
+     "expected no cycle"),
+    ("extend not text", {"s/child.toml": "extend = 3\n"}, "s/child.toml", "key extend", "found 3"),
+]
+
+
+@pytest.mark.parametrize("label,files,blamed,key,words", EXTEND_CASES, ids=[c[0] for c in EXTEND_CASES])
+def test_extend_is_contained_and_problems_name_the_right_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, label: str,
+                                                             files: dict[str, str], blamed: str, key: str, words: str) -> None:
+    _files(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        load_scenario("s/child.toml")
+    message = str(info.value)
+    assert message.startswith(blamed), message
+    assert f", {key}: " in message and words in message, message
+    assert "root:" not in message  # nothing of /etc/passwd is read or shown
+
+
+def test_extend_of_a_shipped_scenario_and_from_a_subfolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _files(tmp_path, {"s/base.toml": "horizon = 2031\n", "s/more/child.toml": 'extend = "../base.toml"\n'})
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="in the folder of child.toml"):
+        load_scenario("s/more/child.toml")
+    _files(tmp_path, {"s/ok.toml": 'extend = "baseline"\nname = "ok"\n'})
+    assert load_scenario("s/ok.toml").name == "ok"
