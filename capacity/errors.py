@@ -76,3 +76,11 @@ class SpecificationError(CapacityError, ValueError):
     The message names the input, the index and the value, e.g.
     ``survival[3, 0, 1, 17, 0] = 1.2: expected a value in [0, 1]``.
     """
+
+
+class DefectError(CapacityError, RuntimeError):
+    """The model produced something it never should (e.g. a non-finite number in an output).
+
+    Not the user's fault: the command line reports it with exit status 1, naming the step
+    and the first offending cell, and writes nothing.
+    """

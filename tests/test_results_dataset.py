@@ -183,3 +183,15 @@ def test_cli_compare_format_netcdf(district_dir: Path, tmp_path: Path) -> None:
     got = diff[(diff["area_code"] == AREA_CODES[0]) & (diff["stage"] == "primary")].set_index("year")["d_places"]
     want = (ds["places"].sel(scenario="b") - ds["places"].sel(scenario="a")).sel(area=AREA_CODES[0], stage="primary")
     np.testing.assert_allclose(got.to_numpy(), want.sum("sector").isel(draw=0).to_numpy(), atol=0.006)
+
+
+@pytest.mark.parametrize("name,value", [("demand", np.inf), ("gap", np.nan), ("places", -np.inf)])
+def test_non_finite_output_is_a_defect_and_nothing_is_written(demo: capacity.District, tmp_path: Path,
+                                                              name: str, value: float) -> None:
+    from capacity.errors import DefectError
+
+    res = capacity.run(Scenario(name="a", horizon=2026), demo)
+    res.dataset[name][(0,) * res.dataset[name].ndim] = value
+    with pytest.raises(DefectError, match=f"defect: {name} is not finite at scenario=a, year="):
+        res.write(tmp_path / "out")
+    assert not (tmp_path / "out").exists()

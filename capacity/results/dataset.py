@@ -210,6 +210,41 @@ def build_dataset(runs: Sequence[RunResult]) -> xr.Dataset:
     return xr.Dataset({k: xr.Variable(dims, v) for k, (dims, v) in data.items()}, coords=coords, attrs=attrs)
 
 
+#: Variables that must be finite in every year up to a scenario's horizon (``children`` is
+#: NaN by design when demand comes from the plan), and the step of the model making each.
+FINITE_STEPS = {"demand": "demand", "places": "supply", "gap": "gap", "shortfall": "gap", "surplus": "gap",
+                "shortfall_after_transport": "transport"}
+
+
+def check_finite(ds: xr.Dataset) -> None:
+    """Every output number of the result finite; else a :class:`~capacity.errors.DefectError`.
+
+    Numbers after a scenario's horizon are NaN when scenarios of different horizons run
+    together, and are not checked; nothing anywhere may be infinite.
+
+    Raises
+    ------
+    DefectError
+        Naming the variable, the step that made it and the first cell.
+    """
+    from capacity.errors import DefectError
+
+    within = ds["year"] <= ds["horizon"]
+    for name in ds.data_vars:
+        var = ds[name]
+        if var.dtype.kind != "f":
+            continue
+        bad = np.isinf(var)
+        if name in FINITE_STEPS:
+            bad = bad | (var.isnull() & within)
+        if bool(bad.any()):
+            first = {dim: var[dim].values[i].item() for dim, i in zip(var.dims, np.argwhere(bad.values)[0])
+                     if dim in var.coords}
+            cell = ", ".join(f"{k}={v}" for k, v in first.items())
+            raise DefectError(f"defect: {name} is not finite at {cell} (step: {FINITE_STEPS.get(name, name)}); "
+                              "nothing was written")
+
+
 def select(ds: xr.Dataset, scenario: str) -> xr.Dataset:
     """One scenario of the Dataset: its years (up to its horizon) and its own project rows, in its order.
 

@@ -23,7 +23,7 @@ import capacity.results.tables as tb
 from capacity import plan
 from capacity.atomic import InputPaths
 from capacity.io.district import District
-from capacity.results.dataset import select
+from capacity.results.dataset import check_finite, select
 from capacity.results.write import FORMATS, meta_record, output_files
 from capacity.scenario import Scenario
 
@@ -203,6 +203,7 @@ class Results:
         """
         if format not in FORMATS:
             raise ValueError(f"expected a format of {', '.join(FORMATS)}, found {format!r}")
+        check_finite(self.dataset)
         tables = {name: self._table(name) for name in ("gap", "plan_comparison", "indicators", "schedule")}
         return output_files(tables, lambda hashes: meta_record(self.dataset, self.district, self.scenario_settings,
                                                                self.elapsed, hashes),
