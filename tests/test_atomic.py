@@ -139,3 +139,14 @@ def test_a_file_as_output_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="expected a folder for the outputs"):
         atomic.write_files(f, NEW)
     assert f.read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.slow
+def test_kill_minus_9_leaves_every_file_old_or_new(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real SIGKILLs of ``capacity run`` (``benchmarks/kill_run.py`` does 20 of --draws 2000)."""
+    from benchmarks.kill_run import kill_test
+
+    monkeypatch.chdir(tmp_path)
+    tally = kill_test(kills=4, draws=300, seed=3, work=tmp_path)
+    assert tally["kills"] == 4
+    assert tally["torn files"] == tally["meta early"] == tally["left after next run"] == 0, tally
