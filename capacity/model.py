@@ -235,14 +235,16 @@ def plan_demand(district: District, years: NDArray[np.int64], n_draw: int) -> ND
     with :math:`N_s` the plan's stated need for stage ``s`` by its target year ``T``,
     shared among areas and sectors in proportion to the base-year places.
     """
+    from capacity import plan
+
     base = district.places_array()  # (area, stage, sector)
-    needs = district.plan_needs
-    assert needs is not None
     out = np.zeros((len(years), *base.shape, n_draw))
     for s, stage in enumerate(district.stage_names):
-        row = needs[needs["stage"] == stage]
-        need = float(row["value"].iloc[0]) if len(row) else 0.0
-        target = int(row["year"].iloc[0]) if len(row) else int(years[-1])
+        stated = plan.need(district, stage)
+        if stated is None:  # no need stated: the base-year places, unchanged
+            out[:, :, s, :, :] = base[None, :, s, :, None]
+            continue
+        need, target = stated
         ramp = np.clip((years - district.base_year) / max(target - district.base_year, 1), 0.0, 1.0)
         total = base[:, s, :].sum()
         growth = 1.0 + (need / total if total > 0 else 0.0) * ramp

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from capacity import plan
 from capacity.errors import InputError
 from capacity.io.district import District
 from capacity.scenario import Scenario
@@ -51,8 +52,9 @@ def check_scenario(district: District, scenario: Scenario) -> None:
     for i, (code, _, _) in enumerate(scenario.housing.developments):
         if code not in areas:
             raise InputError.one(file, f"key housing.developments[{i}].area_code", "", f"expected an area code of the district, found {code!r}")
-    if scenario.demand_from_plan and district.plan_needs is None:
-        raise InputError.one(file, "key demand.source", "", "expected a district with plan.csv when demand comes from the plan")
+    if scenario.demand_from_plan and (district.plan is None or plan.needs(district).empty):
+        raise InputError.one(file, "key demand.source", "", "expected a district whose plan.csv states needs when demand "
+                             "comes from the plan")
     _check_years(district, scenario, file)
     for lo, hi, _ in scenario.migration.scale_by_age:
         if hi > district.open_age:
