@@ -230,15 +230,17 @@ def check_finite(ds: xr.Dataset) -> None:
     from capacity.errors import DefectError
 
     within = ds["year"] <= ds["horizon"]
-    for name in ds.data_vars:
+    for key in ds.data_vars:
+        name = str(key)
         var = ds[name]
         if var.dtype.kind != "f":
             continue
-        bad = np.isinf(var)
+        values = var.values
+        bad = np.isinf(values)
         if name in FINITE_STEPS:
-            bad = bad | (var.isnull() & within)
+            bad |= np.isnan(values) & within.broadcast_like(var).transpose(*var.dims).values
         if bool(bad.any()):
-            first = {dim: var[dim].values[i].item() for dim, i in zip(var.dims, np.argwhere(bad.values)[0])
+            first = {str(dim): var[dim].values[i].item() for dim, i in zip(var.dims, np.argwhere(bad)[0])
                      if dim in var.coords}
             cell = ", ".join(f"{k}={v}" for k, v in first.items())
             raise DefectError(f"defect: {name} is not finite at {cell} (step: {FINITE_STEPS.get(name, name)}); "
