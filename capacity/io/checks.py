@@ -9,7 +9,6 @@ problems, the first of which counts them all.
 from __future__ import annotations
 
 import copy
-import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from capacity.errors import Problem
-from capacity.io.models import RENAMED_INDICATORS, TABLES, describe_column
+from capacity.io.models import MIGRATION_MARGIN, RENAMED_INDICATORS, TABLES, describe_column, fmt
 from capacity.io.read import LIMIT, number_problem, parse_numbers
 
 __all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "check_tables"]
@@ -31,6 +30,7 @@ LIFE_TABLE_TOLERANCE = 1e-6
 RADIX = 100000.0
 SEXES = ("female", "male")
 SHARES = ("public_affordable_share", "private_affordable_share")
+Refs = Mapping[str, tuple[str, ...] | None]
 
 
 @dataclass(frozen=True)
@@ -57,41 +57,37 @@ class Where:
 
 def report(problems: list[Problem], where: Where, positions: Sequence[int] | np.ndarray, column: str, text: Callable[[int], str]) -> None:
     """One problem per position, at most :data:`LIMIT`; the first counts them all."""
-    total = len(positions)
     for k, position in enumerate(positions[:LIMIT]):
-        more = f" ({total} such problems in this column, only the first {LIMIT} listed)" if k == 0 and total > LIMIT else ""
+        more = f" ({len(positions)} such problems in this column, only the first {LIMIT} listed)" if k == 0 and len(positions) > LIMIT else ""
         problems.append(Problem(where.name, where.row(int(position)), column, text(int(position)) + more))
 
 
-def _cell(raw: pd.Series, make: Callable[[str], str]) -> Callable[[int], str]:
-    return lambda i: make(str(raw.iloc[i]))
-
-
-def _found(desc: str) -> Callable[[str], str]:
-    def text(value: str) -> str:
+def _found(raw: pd.Series, desc: str) -> Callable[[int], str]:
+    def text(i: int) -> str:
+        value = str(raw.iloc[i])
         if value.strip() == "":
             return f"expected {desc}, found an empty cell"
         new = RENAMED_INDICATORS.get(value)
-        hint = f": the indicator is now '{new[0]}' with stage '{new[1]}'" if new else ""
-        return f"expected {desc}, found '{value}'{hint}"
+        return f"expected {desc}, found '{value}'" + (f": the indicator is now '{new[0]}' with stage '{new[1]}'" if new else "")
 
     return text
 
 
-def _schema(name: str, open_age: int | None) -> tuple[pa.DataFrameSchema, list[str]]:
-    """The table's schema with ``open_age`` bounds resolved, and its key columns (checked apart)."""
+def _schema(name: str, open_age: int | None, refs: Refs) -> tuple[pa.DataFrameSchema, list[str]]:
+    """The table's schema with ``open_age`` bounds and foreign keys resolved, and its key columns (checked apart)."""
     schema = copy.deepcopy(TABLES[name].model.to_schema())  # to_schema() is cached: never edit it
-    keys = list(schema.unique or [c for c, column in schema.columns.items() if column.unique])
-    schema.unique = None
+    keys, schema.unique = list(schema.unique or []), None
     for column in schema.columns.values():
-        column.unique = False
-        if (column.metadata or {}).get("le") == "open_age" and open_age is not None:
-            column.checks = [c for c in column.checks if c.name != "less_than_or_equal_to"] + [pa.Check.le(open_age)]
+        meta = column.metadata or {}
+        if meta.get("le") == "open_age" and open_age is not None:
+            le = next(c for c in column.checks if c.name == "less_than_or_equal_to")
+            column.checks = [c for c in column.checks if c is not le] + [pa.Check.le(min(open_age, le.statistics["max_value"]))]
+        if refs.get(meta.get("references", "")) is not None:
+            column.checks = [pa.Check.isin(refs[meta["references"]])]
     return schema, keys
 
 
-def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None, refs: Mapping[str, tuple[str, ...] | None],
-                problems: list[Problem]) -> pd.DataFrame | None:
+def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None, refs: Refs, problems: list[Problem]) -> pd.DataFrame | None:
     """Check one table alone: columns, cells, ranges, allowed values, keys and foreign keys.
 
     ``raw`` is the table as read (text cells) or as built in code, rows in order; ``refs``
@@ -104,7 +100,7 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
     pandas.DataFrame or None
         The table with typed columns, or ``None`` if anything was wrong.
     """
-    schema, keys = _schema(name, open_age)
+    schema, keys = _schema(name, open_age, refs)
     raw = raw.reset_index(drop=True)
     found = [Problem(where.name, where.header, str(c), f"expected only the columns {', '.join(repr(c) for c in schema.columns)}, "
                      f"found unknown column '{c}'") for c in raw.columns if c not in schema.columns]
@@ -115,12 +111,10 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
     frame = pd.DataFrame(index=raw.index)
     bad_rows = np.zeros(len(raw), dtype=bool)
     for column, spec in schema.columns.items():
-        cells = raw[column]
+        cells, integer = raw[column], str(spec.dtype) == "int64"
         if str(spec.dtype) in ("int64", "float64"):
-            integer = str(spec.dtype) == "int64"
             frame[column], bad = parse_numbers(cells, integer)
-            desc = describe_column(spec)
-            report(found, where, np.flatnonzero(bad), column, _cell(cells, functools.partial(number_problem, desc=desc, integer=integer)))
+            report(found, where, np.flatnonzero(bad), column, lambda i, c=cells, d=describe_column(spec), n=integer: number_problem(str(c.iloc[i]), d, n))
             bad_rows |= bad
         else:
             frame[column] = (cells.where(cells.notna(), "") if cells.hasnans else cells).astype(str)
@@ -132,13 +126,7 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
         found += [Problem(where.name, where.header, str(c.column), f"expected {c.check}, found {c.failure_case}")
                   for c in cases[cases["index"].isna()].itertuples()]  # whole-column failures: none expected
         for (column, _), group in cases.dropna(subset=["index"]).groupby(["column", "check"], sort=False):
-            spec = schema.columns[column]
-            report(found, where, group["index"].astype(np.int64).to_numpy(), column, _cell(raw[column], _found(describe_column(spec))))
-    for column, spec in schema.columns.items():
-        values = refs.get((spec.metadata or {}).get("references", ""))
-        if values is not None:
-            outside = good.index[~good[column].isin(values)].to_numpy()
-            report(found, where, outside, column, _cell(raw[column], _found(describe_column(spec, values))))
+            report(found, where, group["index"].astype(np.int64).to_numpy(), column, _found(raw[column], describe_column(schema.columns[column])))
     if keys and not set(keys) & set(missing):
         _duplicates(good, keys, where, raw, found)
     if len(raw) < TABLES[name].min_rows:
@@ -153,16 +141,17 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
 def _duplicates(frame: pd.DataFrame, keys: list[str], where: Where, raw: pd.DataFrame, problems: list[Problem]) -> None:
     """Each row repeating the key of an earlier one, with the row of the first occurrence."""
     second = frame.duplicated(keys, keep="first").to_numpy()
-    if second.any():
-        first = frame.index.to_series().groupby([frame[k] for k in keys], sort=False).transform("first").to_numpy()
-        firsts = dict(zip(frame.index.to_numpy()[second][:LIMIT], first[second][:LIMIT]))
-        noun = "feature" if where.noun == "feature" else "row"
+    if not second.any():
+        return
+    first = frame.index.to_series().groupby([frame[k] for k in keys], sort=False).transform("first").to_numpy()
+    firsts = dict(zip(frame.index.to_numpy()[second][:LIMIT], first[second][:LIMIT]))
+    noun = "feature" if where.noun == "feature" else "row"
 
-        def text(i: int) -> str:
-            key = ", ".join(f"{k}={raw[k].iloc[i]}" for k in keys)
-            return f"expected one {noun} per {' x '.join(keys)}, found a second one for {key} (first at {where.row(firsts[i])})"
+    def text(i: int) -> str:
+        key = ", ".join(f"{k}={raw[k].iloc[i]}" for k in keys)
+        return f"expected one {noun} per {' x '.join(keys)}, found a second one for {key} (first at {where.row(firsts[i])})"
 
-        report(problems, where, frame.index.to_numpy()[second], keys[-1], text)
+    report(problems, where, frame.index.to_numpy()[second], keys[-1], text)
 
 
 # ---------------------------------------------------------------------------- across tables
@@ -187,42 +176,41 @@ def check_grid(frame: pd.DataFrame, where: Where, open_age: int, areas: tuple[st
                                 f"expected every age 0..{open_age} without gaps, found no row for age {m[-1]}{more}"))
 
 
-def check_fertility(frame: pd.DataFrame, where: Where, open_age: int | None, problems: list[Problem]) -> None:
-    """Ages of mothers contiguous and not above ``open_age``."""
+def check_migration(migration: pd.DataFrame, population: pd.DataFrame, where: Mapping[str, Where], problems: list[Problem]) -> None:
+    """Net migrants of a cell at most its population + :data:`~capacity.io.models.MIGRATION_MARGIN` either way."""
+    keys = ["area_code", "sex", "age"]
+    pop = population.reset_index(names="row").set_index(keys)
+    cell = pop.reindex(pd.MultiIndex.from_frame(migration[keys]))
+    net, people, rows = migration["net_migrants"].to_numpy(), cell["population"].to_numpy(), cell["row"].to_numpy()
+    report(problems, where["migration"], np.flatnonzero(np.abs(net) > people + MIGRATION_MARGIN), "net_migrants",
+           lambda i: f"expected a number in [-{fmt(people[i] + MIGRATION_MARGIN)}, {fmt(people[i] + MIGRATION_MARGIN)}] (the cell's population "
+           f"{fmt(people[i])}, {where['population'].name} {where['population'].row(int(rows[i]))}, + {MIGRATION_MARGIN}), found '{fmt(net[i])}'")
+
+
+def check_fertility(frame: pd.DataFrame, where: Where, problems: list[Problem]) -> None:
+    """Ages of mothers contiguous."""
     ages = frame["age"].to_numpy()
-    if open_age is not None:
-        report(problems, where, np.flatnonzero(ages > open_age), "age",
-               lambda i: f"expected an age <= open_age ({open_age}, district.toml), found '{ages[i]}'")
-    lo, hi = int(ages.min()), int(ages.max())
-    problems += [Problem(where.name, f"key age={age}", "age", f"expected contiguous ages {lo}..{hi}, found no row for age {age}")
-                 for age in np.setdiff1d(np.arange(lo, hi + 1), ages)[:LIMIT]]
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    problems += [Problem(where.name, f"key age={age}", "age", f"expected contiguous ages {ages.min()}..{ages.max()}, found no row for age {age}")
+                 for age in np.setdiff1d(np.arange(ages.min(), ages.max() + 1), ages)[:LIMIT]]
 
 
 def check_life_table(frame: pd.DataFrame, where: Where, open_age: int, problems: list[Problem]) -> None:
     """Every sex x age present; ``lx`` from the radix non-increasing; ``Lx`` between ``lx`` values."""
-    before = len(problems)
+    before, tol = len(problems), LIFE_TABLE_TOLERANCE * RADIX
     check_grid(frame, where, open_age, None, problems)
     if len(problems) > before:
         return
     for sex in SEXES:
-        _life_table_sex(frame[frame["sex"] == sex].sort_values("age"), where, problems)
-
-
-def _life_table_sex(sub: pd.DataFrame, where: Where, problems: list[Problem]) -> None:
-    tol = LIFE_TABLE_TOLERANCE * RADIX
-    lx, Lx, rows = sub["lx"].to_numpy(), sub["Lx"].to_numpy(), sub.index.to_numpy()  # row k is age k
-    at = {int(r): k for k, r in enumerate(rows)}
-    if abs(lx[0] - RADIX) > tol:
-        problems.append(Problem(where.name, where.row(rows[0]), "lx", f"expected 100000 (the radix) at age 0, found '{_num(lx[0])}'"))
-    report(problems, where, rows[np.flatnonzero(lx[1:] > lx[:-1] + tol) + 1], "lx",
-           lambda i: f"expected lx non-increasing with age (<= {_num(lx[at[i] - 1])}, lx at age {at[i] - 1}), found '{_num(lx[at[i]])}'")
-    report(problems, where, rows[np.flatnonzero(~((lx[1:] - tol <= Lx[:-1]) & (Lx[:-1] <= lx[:-1] + tol)))], "Lx",
-           lambda i: f"expected Lx between lx at age {at[i] + 1} ({_num(lx[at[i] + 1])}) and lx at age {at[i]} "
-           f"({_num(lx[at[i]])}), found '{_num(Lx[at[i]])}'")
+        sub = frame[frame["sex"] == sex].sort_values("age")
+        lx, Lx, rows = sub["lx"].to_numpy(), sub["Lx"].to_numpy(), sub.index.to_numpy()  # row k is age k
+        at = {int(r): k for k, r in enumerate(rows)}
+        if abs(lx[0] - RADIX) > tol:
+            problems.append(Problem(where.name, where.row(rows[0]), "lx", f"expected 100000 (the radix) at age 0, found '{fmt(lx[0])}'"))
+        report(problems, where, rows[np.flatnonzero(lx[1:] > lx[:-1] + tol) + 1], "lx",
+               lambda i: f"expected lx non-increasing with age (<= {fmt(lx[at[i] - 1])}, lx at age {at[i] - 1}), found '{fmt(lx[at[i]])}'")
+        report(problems, where, rows[np.flatnonzero(~((lx[1:] - tol <= Lx[:-1]) & (Lx[:-1] <= lx[:-1] + tol)))], "Lx",
+               lambda i: f"expected Lx between lx at age {at[i] + 1} ({fmt(lx[at[i] + 1])}) and lx at age {at[i]} "
+               f"({fmt(lx[at[i]])}), found '{fmt(Lx[at[i]])}'")
 
 
 def check_stages(frame: pd.DataFrame, where: Where, problems: list[Problem]) -> None:
@@ -242,13 +230,12 @@ def check_stages(frame: pd.DataFrame, where: Where, problems: list[Problem]) -> 
 def check_plan(frame: pd.DataFrame, where: Where, stages: tuple[str, ...], problems: list[Problem]) -> None:
     """Needs and shares for a stage of ``stages.csv``, shares in [0, 1], ``public_places_added`` without a stage."""
     indicator, stage, value = frame["indicator"].to_numpy(), frame["stage"].to_numpy(), frame["value"].to_numpy()
-    staged = np.isin(indicator, ["need", *SHARES])
-    report(problems, where, np.flatnonzero(staged & ~np.isin(stage, stages)), "stage",
+    report(problems, where, np.flatnonzero(np.isin(indicator, ["need", *SHARES]) & ~np.isin(stage, stages)), "stage",
            lambda i: f"expected a stage of stages.csv for '{indicator[i]}', found '{stage[i]}'")
     report(problems, where, np.flatnonzero((indicator == "public_places_added") & (stage != "")), "stage",
            lambda i: f"expected an empty stage for 'public_places_added' (all stages), found '{stage[i]}'")
     report(problems, where, np.flatnonzero(np.isin(indicator, SHARES) & (value > 1)), "value",
-           lambda i: f"expected a share in [0, 1], found '{_num(value[i])}'")
+           lambda i: f"expected a share in [0, 1], found '{fmt(value[i])}'")
 
 
 def check_sources(frame: pd.DataFrame, where: Where, columns: Mapping[str, tuple[str, ...] | None], required: Sequence[str],
@@ -257,9 +244,8 @@ def check_sources(frame: pd.DataFrame, where: Where, columns: Mapping[str, tuple
     known = {os.path.normpath(n).replace(os.sep, "/"): n for n in columns}
     names = [known.get(os.path.normpath(f).replace(os.sep, "/")) for f in frame["file"]]
     files, cols = frame["file"].to_numpy(), frame["column"].to_numpy()
-    listed = ", ".join(f"'{n}'" for n in columns)
     report(problems, where, [i for i, n in enumerate(names) if n is None], "file",
-           lambda i: f"expected one of the district's files ({listed}), found '{files[i]}'")
+           lambda i: f"expected one of the district's files ({', '.join(repr(n) for n in columns)}), found '{files[i]}'")
     allowed = {n: ("*", *c) for n, c in columns.items() if c is not None}
     report(problems, where, [i for i, n in enumerate(names) if n in allowed and cols[i] not in allowed[n]], "column",
            lambda i: f"expected a column of {files[i]} ({', '.join(repr(c) for c in allowed[str(names[i])])}), found '{cols[i]}'")
@@ -296,19 +282,20 @@ def check_tables(raw: Mapping[str, pd.DataFrame | None], where: Mapping[str, Whe
         checked = check_table(name, table, where[name], open_age, refs, problems) if table is not None else None
         if checked is not None:
             ok[name] = checked
-            if name == "areas":
-                refs["areas"] = tuple(sorted(checked["area_code"]))
-            elif name == "stages":
-                refs["stages"] = tuple(checked["stage"])
+            if name in refs:
+                refs[name] = tuple(sorted(checked["area_code"])) if name == "areas" else tuple(checked["stage"])
     if "stages" in ok:
         check_stages(ok["stages"], where["stages"], problems)
     if "plan" in ok and refs["stages"] is not None:
         check_plan(ok["plan"], where["plan"], refs["stages"], problems)
+    grids = len(problems)
     for name in ("population", "migration"):
         if name in ok and open_age is not None and refs["areas"] is not None:
             check_grid(ok[name], where[name], open_age, refs["areas"], problems)
+    if "population" in ok and "migration" in ok and open_age is not None and refs["areas"] is not None and len(problems) == grids:
+        check_migration(ok["migration"], ok["population"], where, problems)
     if "fertility" in ok:
-        check_fertility(ok["fertility"], where["fertility"], open_age, problems)
+        check_fertility(ok["fertility"], where["fertility"], problems)
     if "life_table" in ok and open_age is not None:
         check_life_table(ok["life_table"], where["life_table"], open_age, problems)
     if "sources" in ok and raw.get("areas") is not None and raw.get("projects") is not None:
