@@ -44,23 +44,25 @@ def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> tuple
         return data[offset:].decode("utf-8"), None
     except UnicodeDecodeError as error:
         start = error.start + offset
-        line = data.count(b"\n", 0, start) + 1
-        column = ""
-        if line > 1 and shown.endswith(".csv"):
-            header = data[offset:].split(b"\n", 1)[0].decode("utf-8", errors="replace").strip("\r").split(",")
-            index = data.count(b",", data.rfind(b"\n", 0, start) + 1, start)
-            column = header[index].strip() if index < len(header) else ""
-        return None, Problem(shown, f"row {line}", column, f"expected UTF-8 text, found bytes {data[start : start + 2].hex(' ')} at "
-                             f"byte offset {start} that are not UTF-8 (GBK or another legacy encoding?); re-save the file as UTF-8")
+        line_start, line = data.rfind(b"\n", 0, start) + 1, data.count(b"\n", 0, start) + 1
+        column = _column(data[offset:].split(b"\n", 1)[0].decode("utf-8", "replace"), data.count(b",", line_start, start)) if line > 1 else ""
+        return None, Problem(shown, f"row {line}", column if shown.endswith(".csv") else "",
+                             f"expected UTF-8 text, found bytes {data[start : start + 2].hex(' ')} at byte offset {start} that are not "
+                             "UTF-8 (GBK or another legacy encoding?); re-save the file as UTF-8")
+
+
+def _column(header: str, index: int) -> str:
+    names = header.strip("\r").split(",")
+    return names[index].strip() if index < len(names) else ""
 
 
 def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, str], key: str) -> tuple[pd.DataFrame, np.ndarray] | None:
     """Read a CSV file as text cells, with the line of each row (header = 1); ``hashes[key]`` gets its SHA-256.
 
     Blank lines (and lines of empty cells only) are skipped; a row whose width differs from
-    the header's is reported and left out. A file without quotes is split vectorised.
-    Returns ``None`` (problems in ``problems``) if the file cannot be read as a table:
-    missing, not UTF-8, empty, not well-formed CSV, a column named twice.
+    the header's is reported and left out. Returns ``None`` (problems in ``problems``) if the
+    file cannot be read as a table: missing, not UTF-8, empty, not well-formed CSV, a column
+    named twice.
     """
     if not path.is_file():
         problems.append(Problem(shown, "", "", "expected the file, found none"))
@@ -69,12 +71,6 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
     if problem is not None or text is None:
         problems.append(problem or Problem(shown, "", "", "expected text"))
         return None
-    if text.strip() == "":
-        problems.append(Problem(shown, "row 1", "", "expected a header row naming the columns, found an empty file"))
-        return None
-    plain = text.replace("\r\n", "\n")
-    if '"' not in plain and "\r" not in plain:
-        return _read_plain(plain, shown, problems)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
     rows: list[list[str]] = []
@@ -88,7 +84,9 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
                 continue
             if header is None:
                 header = [name.strip() for name in record]
-                if _twice(header, shown, start, problems):
+                twice = [name for i, name in enumerate(header) if name in header[:i]]
+                problems += [Problem(shown, f"row {start}", name, "expected each column once in the header, found it twice") for name in twice]
+                if twice:
                     return None
             elif len(record) != len(header):
                 wide.append((start, len(record)))
@@ -96,47 +94,34 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
                 rows.append(record)
                 lines.append(start)
     except csv.Error as error:
-        problems.append(Problem(shown, f"row {reader.line_num}", "", f"expected well-formed CSV, found: {error}"))
+        problems.append(_malformed(text, previous + 1, shown, header, str(error)))
         return None
-    assert header is not None
-    _widths(wide, len(header), shown, problems)
+    if header is None:
+        problems.append(Problem(shown, "row 1", "", "expected a header row naming the columns, found an empty file"))
+        return None
+    more = f" ({len(wide)} such rows, only the first {LIMIT} listed)" if len(wide) > LIMIT else ""
+    problems += [Problem(shown, f"row {line}", "", f"expected {len(header)} fields as in the header, found {n}" + (more if k == 0 else ""))
+                 for k, (line, n) in enumerate(wide[:LIMIT])]
     frame = pd.DataFrame(rows, columns=header, dtype=str) if rows else pd.DataFrame({h: pd.Series([], dtype=str) for h in header})
     return frame, np.asarray(lines, dtype=np.int64)
 
 
-def _widths(wide: list[tuple[int, int]], width: int, shown: str, problems: list[Problem]) -> None:
-    """Rows (line, fields) not as wide as the header: at most :data:`LIMIT` listed, the first counting them all."""
-    more = f" ({len(wide)} such rows, only the first {LIMIT} listed)" if len(wide) > LIMIT else ""
-    problems += [Problem(shown, f"row {line}", "", f"expected {width} fields as in the header, found {n}" + (more if k == 0 else ""))
-                 for k, (line, n) in enumerate(wide[:LIMIT])]
-
-
-def _twice(header: list[str], shown: str, line: int, problems: list[Problem]) -> bool:
-    twice = [name for i, name in enumerate(header) if name in header[:i]]
-    problems.extend(Problem(shown, f"row {line}", name, "expected each column once in the header, found it twice") for name in twice)
-    return bool(twice)
-
-
-def _read_plain(text: str, shown: str, problems: list[Problem]) -> tuple[pd.DataFrame, np.ndarray] | None:
-    """:func:`read_csv` for a file without quotes or lone carriage returns, vectorised."""
-    lines = pd.Series(text.split("\n"), dtype=str)
-    commas = lines.str.count(",").to_numpy()
-    blank = np.zeros(len(lines), dtype=bool)
-    candidates = np.flatnonzero(lines.str.len().to_numpy() - commas <= 2 * (commas.max() + 1))
-    blank[candidates] = [not lines.iloc[i].replace(",", "").strip() for i in candidates]
-    first = int(np.argmin(blank))
-    if blank.all():
-        problems.append(Problem(shown, "row 1", "", "expected a header row naming the columns, found none"))
-        return None
-    header = [name.strip() for name in lines.iloc[first].split(",")]
-    if _twice(header, shown, first + 1, problems):
-        return None
-    data = ~blank & (np.arange(len(lines)) > first)
-    _widths([(int(i) + 1, int(commas[i]) + 1) for i in np.flatnonzero(data & (commas != len(header) - 1))], len(header),
-            shown, problems)
-    good = np.flatnonzero(data & (commas == len(header) - 1))
-    cells = np.array(",".join(lines.iloc[good].tolist()).split(",") if len(good) else [], dtype=object).reshape(-1, len(header))
-    return pd.DataFrame({h: pd.Series(cells[:, j], dtype=str) for j, h in enumerate(header)}), good + 1
+def _malformed(text: str, start: int, shown: str, header: list[str] | None, error: str) -> Problem:
+    """The problem of a record that is not well-formed CSV, at its first line ``start``: the column of an unclosed quote."""
+    lines = io.StringIO(text, newline="").readlines()
+    line = lines[start - 1] if start <= len(lines) else ""
+    fields, quoted, opened = 0, False, -1
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+            opened = fields if quoted else opened
+        elif char == "," and not quoted:
+            fields += 1
+    column = header[opened] if quoted and header and opened < len(header) else ""
+    if quoted:
+        return Problem(shown, f"row {start}", column, "expected well-formed CSV, found a quoted field that is never closed "
+                       '(a missing closing quote \'"\')')
+    return Problem(shown, f"row {start}", column, f"expected well-formed CSV, found: {error}")
 
 
 def parse_numbers(cells: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarray]:
