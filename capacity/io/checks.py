@@ -114,7 +114,7 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
         cells, integer = raw[column], str(spec.dtype) == "int64"
         if str(spec.dtype) in ("int64", "float64"):
             frame[column], bad = parse_numbers(cells, integer)
-            report(found, where, np.flatnonzero(bad), column, lambda i, c=cells, d=describe_column(spec), n=integer: number_problem(str(c.iloc[i]), d, n))
+            report(found, where, np.flatnonzero(bad), column, number_problem(cells, describe_column(spec), integer))
             bad_rows |= bad
         else:
             frame[column] = (cells.where(cells.notna(), "") if cells.hasnans else cells).astype(str)
@@ -196,21 +196,23 @@ def check_fertility(frame: pd.DataFrame, where: Where, problems: list[Problem]) 
 
 def check_life_table(frame: pd.DataFrame, where: Where, open_age: int, problems: list[Problem]) -> None:
     """Every sex x age present; ``lx`` from the radix non-increasing; ``Lx`` between ``lx`` values."""
-    before, tol = len(problems), LIFE_TABLE_TOLERANCE * RADIX
+    before = len(problems)
     check_grid(frame, where, open_age, None, problems)
-    if len(problems) > before:
-        return
-    for sex in SEXES:
-        sub = frame[frame["sex"] == sex].sort_values("age")
-        lx, Lx, rows = sub["lx"].to_numpy(), sub["Lx"].to_numpy(), sub.index.to_numpy()  # row k is age k
-        at = {int(r): k for k, r in enumerate(rows)}
-        if abs(lx[0] - RADIX) > tol:
-            problems.append(Problem(where.name, where.row(rows[0]), "lx", f"expected 100000 (the radix) at age 0, found '{fmt(lx[0])}'"))
-        report(problems, where, rows[np.flatnonzero(lx[1:] > lx[:-1] + tol) + 1], "lx",
-               lambda i: f"expected lx non-increasing with age (<= {fmt(lx[at[i] - 1])}, lx at age {at[i] - 1}), found '{fmt(lx[at[i]])}'")
-        report(problems, where, rows[np.flatnonzero(~((lx[1:] - tol <= Lx[:-1]) & (Lx[:-1] <= lx[:-1] + tol)))], "Lx",
-               lambda i: f"expected Lx between lx at age {at[i] + 1} ({fmt(lx[at[i] + 1])}) and lx at age {at[i]} "
-               f"({fmt(lx[at[i]])}), found '{fmt(Lx[at[i]])}'")
+    for sex in SEXES if len(problems) == before else ():
+        _life_table_sex(frame[frame["sex"] == sex].sort_values("age"), where, problems)
+
+
+def _life_table_sex(sub: pd.DataFrame, where: Where, problems: list[Problem]) -> None:
+    tol = LIFE_TABLE_TOLERANCE * RADIX
+    lx, Lx, rows = sub["lx"].to_numpy(), sub["Lx"].to_numpy(), sub.index.to_numpy()  # row k is age k
+    at = {int(r): k for k, r in enumerate(rows)}
+    if abs(lx[0] - RADIX) > tol:
+        problems.append(Problem(where.name, where.row(rows[0]), "lx", f"expected 100000 (the radix) at age 0, found '{fmt(lx[0])}'"))
+    report(problems, where, rows[np.flatnonzero(lx[1:] > lx[:-1] + tol) + 1], "lx",
+           lambda i: f"expected lx non-increasing with age (<= {fmt(lx[at[i] - 1])}, lx at age {at[i] - 1}), found '{fmt(lx[at[i]])}'")
+    report(problems, where, rows[np.flatnonzero(~((lx[1:] - tol <= Lx[:-1]) & (Lx[:-1] <= lx[:-1] + tol)))], "Lx",
+           lambda i: f"expected Lx between lx at age {at[i] + 1} ({fmt(lx[at[i] + 1])}) and lx at age {at[i]} "
+           f"({fmt(lx[at[i]])}), found '{fmt(Lx[at[i]])}'")
 
 
 def check_stages(frame: pd.DataFrame, where: Where, problems: list[Problem]) -> None:

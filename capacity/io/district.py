@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -131,8 +131,7 @@ class District:
         areas = self.areas
         if not self._checked:
             problems: list[Problem] = []
-            settings = {k: getattr(self, k) for k in Settings.model_fields}
-            settings_problems(Settings, settings, "District", "attribute", problems)
+            settings_problems(Settings, {k: getattr(self, k) for k in Settings.model_fields}, "District", "attribute", problems)
             for name, value in {"areas": areas, **tables}.items():
                 kind = gpd.GeoDataFrame if name == "areas" else pd.DataFrame
                 if not isinstance(value, kind) and not (name == "plan" and value is None):
@@ -140,16 +139,13 @@ class District:
             if any(not p.where for p in problems):
                 raise InputError(problems)
             names = _file_names(self.files, self.plan is not None)
-            sidecars = tuple(set(self.files) - set(names.values()) - {SETTINGS_FILE})
-            open_age = self.open_age if "open_age" not in {p.where.split()[-1] for p in problems} else None
-            where = {name: Where(name) for name in TABLES}
-            checked, ok = _check(areas, tables, where, open_age, names, sidecars, problems)
-            if checked is not None and tuple(self.area_codes) != tuple(sorted(checked["area_code"])):
+            open_age = None if any(p.where == "attribute open_age" for p in problems) else self.open_age
+            areas, tables = _check(areas, tables, {name: Where(name) for name in TABLES}, open_age, names, self.files, problems)
+            if areas is not None and tuple(self.area_codes) != tuple(sorted(areas["area_code"])):
                 problems.append(Problem("District", "attribute area_codes", "",
                                         f"expected the sorted area codes of areas, found {tuple(self.area_codes)!r}"))
-            if problems or checked is None:
+            if problems or areas is None:
                 raise InputError(problems)
-            areas, tables = checked, {k: ok.get(k) for k in tables}
         for name, value in _ordered(areas, tables).items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "_checked", False)  # a copy (dataclasses.replace) is checked again
@@ -270,19 +266,17 @@ class District:
 
 
 def _ordered(areas: gpd.GeoDataFrame, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, Any]:
-    """The checked tables in the documented orders (and the area codes)."""
+    """The checked tables in the documented orders (by their keys; sex, stage and sector in axis order) and the area codes."""
     stages = tables["stages"]
     assert stages is not None
     orders = {"sex": SEXES, "stage": tuple(stages["stage"]), "sector": SECTORS}
-    keys = {"population": ["area_code", "sex", "age"], "migration": ["area_code", "sex", "age"], "fertility": ["age"],
-            "life_table": ["sex", "age"], "places": ["area_code", "stage", "sector"]}
     out: dict[str, Any] = {"areas": areas.sort_values("area_code", kind="stable").reset_index(drop=True)}
     out["area_codes"] = tuple(out["areas"]["area_code"])
     for name, frame in tables.items():
-        if frame is not None and name in keys:
-            sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in keys[name]]
-            order = np.lexsort([s.to_numpy() for s in reversed(sort)])
-            frame = frame.iloc[order]
+        if frame is not None and name in ("population", "migration", "fertility", "life_table", "places"):
+            keys = TABLES[name].model.to_schema().unique or []
+            sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in keys]
+            frame = frame.iloc[np.lexsort([s.to_numpy() for s in reversed(sort)])]
         out[name] = frame.reset_index(drop=True) if frame is not None else None
     return out
 
@@ -300,42 +294,21 @@ def _file_names(files: Mapping[str, Path], plan: bool) -> dict[str, str]:
     return names
 
 
-def _sources_files(names: Mapping[str, str], sidecars: Sequence[str] = ()) -> tuple[dict[str, tuple[str, ...] | None], list[str]]:
-    """The files ``sources.csv`` may name (-> their columns, ``None``: any) and those it must."""
-    columns: dict[str, tuple[str, ...] | None] = {SETTINGS_FILE: tuple(DistrictFile.model_fields)}
-    for name, rel in names.items():
-        fields = tuple(TABLES[name].model.to_schema().columns)
-        columns[rel] = (*fields, "geometry") if name == "areas" else fields
-    columns.update({s: None for s in sidecars})
-    return columns, [rel for name, rel in names.items() if name != "sources"]
-
-
-def _displayer(given: str | Path | None, folder: Path) -> Callable[[str], str]:
-    """File names in problems: relative to the folder as given (its name by default)."""
-    base = folder.name if given is None else str(given)
-    if given is not None and base.endswith(".toml"):
-        base = os.path.dirname(base) or "."
-    return lambda rel: os.path.normpath(os.path.join(base, rel))
-
-
 def _read_settings(path: Path, shown: str, problems: list[Problem], hashes: dict[str, str]) -> dict[str, Any]:
     """``district.toml`` read and checked: its valid keys."""
     if not path.is_file():
         problems.append(Problem(shown, "", "", "expected the district settings file, found none"))
         return {}
-    text, problem = read_text(path, shown, hashes, SETTINGS_FILE)
-    if problem is not None or text is None:
-        problems.append(Problem(shown, problem.where.replace("row", "line"), "", problem.expected) if problem else Problem(shown, "", "", ""))
+    text = read_text(path, shown, hashes, SETTINGS_FILE)
+    if isinstance(text, Problem):
+        problems.append(Problem(shown, text.where.replace("row", "line"), "", text.expected))
         return {}
     try:
-        doc = tomllib.loads(text)
+        return settings_problems(DistrictFile, tomllib.loads(text), shown, "key", problems)
     except tomllib.TOMLDecodeError as error:
         message, _, tail = str(error).partition(" (at line ")
-        where = "line " + tail.split(",")[0].rstrip(")") if tail else ""
-        problems.append(Problem(shown, where, "", f"expected valid TOML, found: {message}"))
+        problems.append(Problem(shown, "line " + tail.split(",")[0].rstrip(")") if tail else "", "", f"expected valid TOML, found: {message}"))
         return {}
-    valid = settings_problems(DistrictFile, dict(doc), shown, "key", problems)
-    return {k: doc[k] for k in valid}
 
 
 def load_district(path: str | Path | None = None) -> District:
@@ -360,62 +333,59 @@ def load_district(path: str | Path | None = None) -> District:
         expected.
     """
     folder = Path(path) if path is not None else default_district_path()
-    if folder.suffix == ".toml" and folder.is_file():
-        folder = folder.parent
-    display = _displayer(path, folder)
+    folder = folder.parent if folder.suffix == ".toml" and folder.is_file() else folder
     if not folder.is_dir():
         raise InputError.one(str(path if path is not None else folder), "", "",
                              "expected a district folder holding district.toml, found no such folder")
+    base = folder.name if path is None else str(path)
+    base = os.path.dirname(base) or "." if base.endswith(".toml") else base
+
+    def display(rel: str) -> str:
+        return os.path.normpath(os.path.join(base, rel))
+
     problems: list[Problem] = []
     hashes: dict[str, str] = {}
-    files: dict[str, Path] = {SETTINGS_FILE: folder / SETTINGS_FILE}
     settings = _read_settings(folder / SETTINGS_FILE, display(SETTINGS_FILE), problems, hashes)
-    areas, area_files = read_areas(folder, display, problems)
-    files.update(area_files)
-    hashes.update({n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in area_files.items()})
-    names = {name: info.file for name, info in TABLES.items()}
-    names["areas"] = next(iter(area_files), AREA_FILES[0])
+    areas, files = read_areas(folder, display, problems)
+    hashes.update({n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in files.items()})
+    names = {"areas": next(iter(files), AREA_FILES[0])} | {name: info.file for name, info in TABLES.items() if name != "areas"}
+    if "projects" in settings:
+        names["projects"] = rel = PurePosixPath(str(settings["projects"]).replace("\\", "/")).as_posix()
+        if not (folder / rel).is_file() or not (folder / rel).resolve().is_relative_to(folder.resolve()):
+            problems.append(Problem(display(SETTINGS_FILE), "key projects", "", f"expected the path of an existing file, found '{rel}'"
+                                    if not (folder / rel).is_file() else f"expected a path inside the district folder, found '{rel}': "
+                                    "a link leading out of it"))
+            del settings["projects"]
+    if not (folder / names["plan"]).exists():
+        del names["plan"]
     raw: dict[str, pd.DataFrame | None] = {}
     where = {"areas": Where(display(names["areas"]), np.arange(1, len(areas) + 1) if areas is not None else None, "feature")}
-    for name in TABLES:
-        if name == "areas":
-            continue
-        rel = names[name]
-        if name == "projects":
-            if "projects" not in settings:
-                raw[name] = None
-                continue
-            rel = names[name] = PurePosixPath(str(settings["projects"]).replace("\\", "/")).as_posix()
-            if not (folder / rel).is_file():
-                problems.append(Problem(display(SETTINGS_FILE), "key projects", "",
-                                        f"expected the path of an existing file, found '{settings['projects']}'"))
-                raw[name] = None
-                continue
-        if name == "plan" and not (folder / rel).exists():
-            del names[name]
-            continue
-        files[rel] = folder / rel
-        read = read_csv(folder / rel, display(rel), problems, hashes, rel)
+    for name, rel in list(names.items())[1:]:
+        read = read_csv(folder / rel, display(rel), problems, hashes, rel) if name != "projects" or "projects" in settings else None
         raw[name] = read[0] if read is not None else None
         where[name] = Where(display(rel), read[1] if read is not None else None, "row")
-    sidecars = tuple(n for n in area_files if n != names["areas"])
-    checked, ok = _check(areas, raw, where, settings.get("open_age"), names, sidecars, problems, "projects" in settings)
+        files.update({rel: folder / rel} if read is not None else {})
+    settings_file = {SETTINGS_FILE: folder / SETTINGS_FILE}
+    checked, tables = _check(areas, raw, where, settings.get("open_age"), names, files, problems, "projects" in settings)
     if problems or checked is None:
         order = {display(n): i for i, n in enumerate([SETTINGS_FILE, *AREA_FILES, *names.values()])}
         raise InputError(sorted(problems, key=lambda p: order.get(p.file, len(order))))
-    tables: dict[str, Any] = {name: ok.get(name) for name in TABLES if name != "areas"}
     values = Settings.model_validate({k: v for k, v in settings.items() if k in Settings.model_fields}).model_dump()
-    return District(path=folder, areas=checked, area_codes=(), files=files, _hashes=hashes, _checked=True, **values, **tables)
+    return District(path=folder, areas=checked, area_codes=(), files=settings_file | files, _hashes=hashes, _checked=True, **values, **tables)
 
 
 def _check(areas: gpd.GeoDataFrame | None, tables: Mapping[str, pd.DataFrame | None], where: Mapping[str, Where], open_age: int | None,
-           names: Mapping[str, str], sidecars: Sequence[str], problems: list[Problem], sources: bool = True,
-           ) -> tuple[gpd.GeoDataFrame | None, dict[str, pd.DataFrame]]:
-    """Check the areas and the tables of a district: the areas (EPSG:4326) and the tables that passed."""
+           names: Mapping[str, str], files: Mapping[str, Path], problems: list[Problem], sources: bool = True,
+           ) -> tuple[gpd.GeoDataFrame | None, dict[str, Any]]:
+    """Check the areas and the tables of a district: the areas (EPSG:4326) and the tables (``None`` if not valid)."""
     raw = {"areas": pd.DataFrame(areas.drop(columns=areas.geometry.name)) if areas is not None else None, **tables}
-    columns, required = _sources_files(names, sidecars)
-    ok = check_tables(raw, where, open_age, columns, required if sources else [], problems)
+    columns: dict[str, tuple[str, ...] | None] = {SETTINGS_FILE: tuple(DistrictFile.model_fields)}
+    for name, rel in names.items():
+        columns[rel] = (*TABLES[name].model.to_schema().columns, *(("geometry",) if name == "areas" else ()))
+    columns.update({rel: None for rel in files if rel not in columns})  # a shapefile's sidecars
+    ok = check_tables(raw, where, open_age, columns, [rel for name, rel in names.items() if name != "sources"] if sources else [], problems)
     checked = check_geometry(areas, where["areas"], problems) if areas is not None else None
+    valid = {name: ok.get(name) for name in tables}
     if checked is None or "areas" not in ok:
-        return None, ok
-    return gpd.GeoDataFrame(ok["areas"], geometry=checked.geometry.to_numpy(), crs=checked.crs), ok
+        return None, valid
+    return gpd.GeoDataFrame(ok["areas"], geometry=checked.geometry.to_numpy(), crs=checked.crs), valid

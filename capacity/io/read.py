@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,22 +32,22 @@ LIMIT = 1000
 _INT_MAX = 2**63 - 1
 
 
-def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> tuple[str | None, Problem | None]:
+def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> str | Problem:
     """Read a file as strict UTF-8 (a leading byte-order mark dropped); ``hashes[key]`` gets its SHA-256.
 
-    Returns the text, or ``None`` and a problem naming the line (``row N``), the column of a
+    Returns the text, or a problem naming the line (``row N``), the column of a
     CSV row and the byte offset of the first byte that is not UTF-8, with a GBK hint.
     """
     data = path.read_bytes()
     hashes[key] = hashlib.sha256(data).hexdigest()
     offset = len(_BOM) if data.startswith(_BOM) else 0
     try:
-        return data[offset:].decode("utf-8"), None
+        return data[offset:].decode("utf-8")
     except UnicodeDecodeError as error:
         start = error.start + offset
         line_start, line = data.rfind(b"\n", 0, start) + 1, data.count(b"\n", 0, start) + 1
         column = _column(data[offset:].split(b"\n", 1)[0].decode("utf-8", "replace"), data.count(b",", line_start, start)) if line > 1 else ""
-        return None, Problem(shown, f"row {line}", column if shown.endswith(".csv") else "",
+        return Problem(shown, f"row {line}", column if shown.endswith(".csv") else "",
                              f"expected UTF-8 text, found bytes {data[start : start + 2].hex(' ')} at byte offset {start} that are not "
                              "UTF-8 (GBK or another legacy encoding?); re-save the file as UTF-8")
 
@@ -67,9 +68,9 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
     if not path.is_file():
         problems.append(Problem(shown, "", "", "expected the file, found none"))
         return None
-    text, problem = read_text(path, shown, hashes, key)
-    if problem is not None or text is None:
-        problems.append(problem or Problem(shown, "", "", "expected text"))
+    text = read_text(path, shown, hashes, key)
+    if isinstance(text, Problem):
+        problems.append(text)
         return None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
@@ -158,17 +159,22 @@ def parse_numbers(cells: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarra
     return values.where(~bad), bad
 
 
-def number_problem(raw: str, desc: str, integer: bool) -> str:
-    """The "expected ..., found ..." text for a cell ``raw`` of a column described by ``desc``, not a valid number."""
-    cell = raw.strip()
-    if cell in ("", "nan", "None"):
-        return f"expected {desc}, found an empty cell"
-    if _THOUSANDS.fullmatch(cell):
-        return f"expected {desc}, found '{raw}': thousands separators are not allowed"
-    if integer and re.fullmatch(_INTEGER, cell):
-        return f"expected {desc}, found '{raw}' (too large)"
-    if integer and re.fullmatch(_NUMBER, cell):
-        return f"expected {desc}, found '{raw}' (not a whole number)"
-    if "," in cell and re.fullmatch(_NUMBER, cell.replace(",", ".")):
-        return f"expected {desc}, found '{raw}': the decimal mark is '.'"
-    return f"expected {desc}, found '{raw}'"
+def number_problem(cells: pd.Series, desc: str, integer: bool) -> Callable[[int], str]:
+    """The "expected ..., found ..." text of cell ``i`` of ``cells``, not a valid number of a column described by ``desc``."""
+
+    def text(i: int) -> str:
+        raw = str(cells.iloc[i])
+        cell = raw.strip()
+        if cell in ("", "nan", "None"):
+            return f"expected {desc}, found an empty cell"
+        if _THOUSANDS.fullmatch(cell):
+            return f"expected {desc}, found '{raw}': thousands separators are not allowed"
+        if integer and re.fullmatch(_INTEGER, cell):
+            return f"expected {desc}, found '{raw}' (too large)"
+        if integer and re.fullmatch(_NUMBER, cell):
+            return f"expected {desc}, found '{raw}' (not a whole number)"
+        if "," in cell and re.fullmatch(_NUMBER, cell.replace(",", ".")):
+            return f"expected {desc}, found '{raw}': the decimal mark is '.'"
+        return f"expected {desc}, found '{raw}'"
+
+    return text
