@@ -73,10 +73,9 @@ def _found(raw: pd.Series, desc: str) -> Callable[[int], str]:
     return text
 
 
-def _schema(name: str, open_age: int | None, refs: Refs) -> tuple[pa.DataFrameSchema, list[str]]:
-    """The table's schema with ``open_age`` bounds and foreign keys resolved, and its key columns (checked apart)."""
+def _schema(name: str, open_age: int | None, refs: Refs) -> pa.DataFrameSchema:
+    """The table's schema with ``open_age`` bounds and foreign keys resolved."""
     schema = copy.deepcopy(TABLES[name].model.to_schema())  # to_schema() is cached: never edit it
-    keys, schema.unique = list(schema.unique or []), None
     for column in schema.columns.values():
         meta = column.metadata or {}
         if meta.get("le") == "open_age" and open_age is not None:
@@ -84,7 +83,7 @@ def _schema(name: str, open_age: int | None, refs: Refs) -> tuple[pa.DataFrameSc
             column.checks = [c for c in column.checks if c is not le] + [pa.Check.le(min(open_age, le.statistics["max_value"]))]
         if refs.get(meta.get("references", "")) is not None:
             column.checks = [pa.Check.isin(refs[meta["references"]])]
-    return schema, keys
+    return schema
 
 
 def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None, refs: Refs, problems: list[Problem]) -> pd.DataFrame | None:
@@ -100,7 +99,7 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
     pandas.DataFrame or None
         The table with typed columns, or ``None`` if anything was wrong.
     """
-    schema, keys = _schema(name, open_age, refs)
+    schema, keys = _schema(name, open_age, refs), list(TABLES[name].keys)
     raw = raw.reset_index(drop=True)
     found = [Problem(where.name, where.header, str(c), f"expected only the columns {', '.join(repr(c) for c in schema.columns)}, "
                      f"found unknown column '{c}'") for c in raw.columns if c not in schema.columns]

@@ -1,12 +1,8 @@
 """The validated inputs of a district, as one object with array accessors, and its loader.
 
-:class:`District` holds everything a projection needs (see ``docs/data-format.md``). It is
-checked whenever it is built: :func:`load_district` reads a district folder, names problems
-by file and line (``population.csv, row 12``); a District built in code
-(:meth:`District.from_frames` or ``District(...)``) gets the same checks, its problems naming
-the table and the row position (``population, position 11``). Either way one
-:class:`capacity.errors.InputError` holds every problem.
-
+A :class:`District` is checked whenever it is built: read by :func:`load_district` (problems
+name file and line, ``population.csv, row 12``) or in code (problems name table and position,
+``population, position 11``); one :class:`capacity.errors.InputError` holds every problem.
 Array accessors follow the project-wide axis order (area, sex, age), with areas in
 ``District.area_codes`` order (sorted codes), sex 0 = female and 1 = male, ages
 0 ... ``open_age``; stages in ``stages.csv`` order; sector 0 = public, 1 = private.
@@ -223,38 +219,35 @@ class District:
 
     # ------------------------------------------------------------------ arrays
 
-    def _grid(self, frame: pd.DataFrame, column: str, axes: Mapping[str, Sequence[str]], shape: tuple[int, ...]) -> np.ndarray:
-        out = np.zeros(shape, dtype=np.float64)
-        index = [frame[k].map({v: i for i, v in enumerate(a)}).to_numpy(np.int64) for k, a in axes.items()]
-        if "age" in frame.columns and len(shape) > len(axes):
-            index.append(frame["age"].to_numpy(np.int64))
-        out[tuple(index)] = frame[column].to_numpy(np.float64)
-        return out
+    def _cells(self, frame: pd.DataFrame, column: str, *shape: int) -> np.ndarray:
+        return frame[column].to_numpy(np.float64, copy=True).reshape(*shape, self.open_age + 1)  # complete grids, sorted
 
     def population_array(self) -> np.ndarray:
         """Base population, shape (area, sex, age), float64."""
-        return self._grid(self.population, "population", {"area_code": self.area_codes, "sex": SEXES}, (len(self.area_codes), 2, self.open_age + 1))
+        return self._cells(self.population, "population", len(self.area_codes), 2)
 
     def migration_array(self) -> np.ndarray:
         """Net migrants per year (may be negative), shape (area, sex, age), float64."""
-        return self._grid(self.migration, "net_migrants", {"area_code": self.area_codes, "sex": SEXES}, (len(self.area_codes), 2, self.open_age + 1))
+        return self._cells(self.migration, "net_migrants", len(self.area_codes), 2)
 
     def fertility_array(self) -> np.ndarray:
         """Age-specific fertility rates over ages ``fertility_first_age ... fertility_last_age``, float64."""
-        return self.fertility["rate"].to_numpy(np.float64).copy()
+        return self.fertility["rate"].to_numpy(np.float64, copy=True)
 
     def Lx_array(self) -> np.ndarray:  # noqa: N802 (demographic notation)
         """Person-years lived ``Lx`` (at ``open_age``: ``T``, all years above it), shape (sex, age), float64."""
-        return self._grid(self.life_table, "Lx", {"sex": SEXES}, (2, self.open_age + 1))
+        return self._cells(self.life_table, "Lx", 2)
 
     def lx_array(self) -> np.ndarray:
         """Survivors ``lx`` to exact age (radix 100000), shape (sex, age), float64."""
-        return self._grid(self.life_table, "lx", {"sex": SEXES}, (2, self.open_age + 1))
+        return self._cells(self.life_table, "lx", 2)
 
     def places_array(self) -> np.ndarray:
         """Existing places in the base year (zero where not listed), shape (area, stage, sector), float64."""
+        out = np.zeros((len(self.area_codes), len(self.stage_names), 2))
         axes = {"area_code": self.area_codes, "stage": self.stage_names, "sector": SECTORS}
-        return self._grid(self.places, "places", axes, (len(self.area_codes), len(self.stage_names), 2))
+        out[tuple(self.places[k].map({v: i for i, v in enumerate(a)}).to_numpy(np.int64) for k, a in axes.items())] = self.places["places"]
+        return out
 
     # ------------------------------------------------------------------ provenance
 
@@ -274,8 +267,7 @@ def _ordered(areas: gpd.GeoDataFrame, tables: Mapping[str, pd.DataFrame | None])
     out["area_codes"] = tuple(out["areas"]["area_code"])
     for name, frame in tables.items():
         if frame is not None and name in ("population", "migration", "fertility", "life_table", "places"):
-            keys = TABLES[name].model.to_schema().unique or []
-            sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in keys]
+            sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in TABLES[name].keys]
             frame = frame.iloc[np.lexsort([s.to_numpy() for s in reversed(sort)])]
         out[name] = frame.reset_index(drop=True) if frame is not None else None
     return out

@@ -3,7 +3,7 @@
 ``docs/data-format.md`` describes the same files for people, with the reason for each bound.
 A column's ``metadata`` says what a static model cannot: ``{"le": "open_age"}`` (the bound is
 the district's ``open_age``) and ``{"references": "areas"}`` / ``"stages"`` (a foreign key).
-The key columns (``Config.unique``) are checked in linear time by :mod:`capacity.io.checks`.
+:data:`TABLES` names each table's file and key columns (checked in linear time by :mod:`capacity.io.checks`).
 """
 
 from __future__ import annotations
@@ -44,9 +44,6 @@ class Areas(pa.DataFrameModel):
     name_zh: Series[str] = pa.Field(**TEXT)
     name_en: Series[str] = pa.Field(**TEXT)
 
-    class Config:
-        unique = ["area_code"]
-
 
 class Stages(pa.DataFrameModel):
     """``stages.csv``: school stages and enrolment."""
@@ -61,9 +58,6 @@ class Stages(pa.DataFrameModel):
     #: optional: the stage's name in tables and figures (default: the stage, title-cased)
     label: Series[str] | None
 
-    class Config:
-        unique = ["stage"]
-
 
 class Population(pa.DataFrameModel):
     """``population.csv``: base population by area x sex x age."""
@@ -72,17 +66,11 @@ class Population(pa.DataFrameModel):
     age: Series[int] = pa.Field(**AGE)
     population: Series[float] = pa.Field(ge=0, le=1e6)
 
-    class Config:
-        unique = ["area_code", "sex", "age"]
-
 
 class Fertility(pa.DataFrameModel):
     """``fertility.csv``: age-specific fertility rates."""
     age: Series[int] = pa.Field(ge=10, le=55, metadata={"le": "open_age"})
     rate: Series[float] = pa.Field(ge=0, le=0.5)
-
-    class Config:
-        unique = ["age"]
 
 
 class LifeTable(pa.DataFrameModel):
@@ -92,9 +80,6 @@ class LifeTable(pa.DataFrameModel):
     lx: Series[float] = pa.Field(gt=0, le=100000)
     Lx: Series[float] = pa.Field(gt=0, le=13_000_000)
 
-    class Config:
-        unique = ["sex", "age"]
-
 
 class Migration(pa.DataFrameModel):
     """``migration.csv``: net migrants per year by area x sex x age."""
@@ -103,9 +88,6 @@ class Migration(pa.DataFrameModel):
     age: Series[int] = pa.Field(**AGE)
     net_migrants: Series[float] = pa.Field(ge=-100000, le=100000)
 
-    class Config:
-        unique = ["area_code", "sex", "age"]
-
 
 class Places(pa.DataFrameModel):
     """``places.csv``: existing places by area x stage x sector."""
@@ -113,9 +95,6 @@ class Places(pa.DataFrameModel):
     stage: Series[str] = pa.Field(**STAGE)
     sector: Series[str] = pa.Field(isin=SECTORS)
     places: Series[int] = pa.Field(ge=0, le=1_000_000)
-
-    class Config:
-        unique = ["area_code", "stage", "sector"]
 
 
 class Projects(pa.DataFrameModel):
@@ -134,9 +113,6 @@ class Projects(pa.DataFrameModel):
     opening_year_basis: Series[str] = pa.Field(**TEXT)
     source: Series[str] = pa.Field(**TEXT)
 
-    class Config:
-        unique = ["project_id", "stage"]
-
 
 class Plan(pa.DataFrameModel):
     """``plan.csv`` (optional): the needs and targets of the district's plan."""
@@ -145,9 +121,6 @@ class Plan(pa.DataFrameModel):
     year: Series[int] = pa.Field(ge=1990, le=2100)
     value: Series[float] = pa.Field(ge=0, le=10_000_000)
     source: Series[str] = pa.Field(**TEXT)
-
-    class Config:
-        unique = ["indicator", "stage"]
 
 
 class Sources(pa.DataFrameModel):
@@ -158,31 +131,29 @@ class Sources(pa.DataFrameModel):
     source: Series[str] = pa.Field(**TEXT)
     method: Series[str]
 
-    class Config:
-        unique = ["file", "column"]
-
 
 @dataclass(frozen=True)
 class TableInfo:
-    """A table of a district: its model, its file name and the fewest rows it may have."""
+    """A table of a district: its model, its file name, its key columns and the fewest rows it may have."""
 
     model: type[pa.DataFrameModel]
     file: str
+    keys: tuple[str, ...]
     min_rows: int = 1
 
 
 #: The tables in reading order (the projects file is named by ``district.toml``).
 TABLES: dict[str, TableInfo] = {
-    "areas": TableInfo(Areas, "areas.geojson"),
-    "stages": TableInfo(Stages, "stages.csv"),
-    "population": TableInfo(Population, "population.csv"),
-    "fertility": TableInfo(Fertility, "fertility.csv"),
-    "life_table": TableInfo(LifeTable, "life_table.csv"),
-    "migration": TableInfo(Migration, "migration.csv"),
-    "places": TableInfo(Places, "places.csv", 0),
-    "projects": TableInfo(Projects, "projects.csv", 0),
-    "plan": TableInfo(Plan, "plan.csv"),
-    "sources": TableInfo(Sources, "sources.csv"),
+    "areas": TableInfo(Areas, "areas.geojson", ("area_code",)),
+    "stages": TableInfo(Stages, "stages.csv", ("stage",)),
+    "population": TableInfo(Population, "population.csv", ("area_code", "sex", "age")),
+    "fertility": TableInfo(Fertility, "fertility.csv", ("age",)),
+    "life_table": TableInfo(LifeTable, "life_table.csv", ("sex", "age")),
+    "migration": TableInfo(Migration, "migration.csv", ("area_code", "sex", "age")),
+    "places": TableInfo(Places, "places.csv", ("area_code", "stage", "sector"), 0),
+    "projects": TableInfo(Projects, "projects.csv", ("project_id", "stage"), 0),
+    "plan": TableInfo(Plan, "plan.csv", ("indicator", "stage")),
+    "sources": TableInfo(Sources, "sources.csv", ("file", "column")),
 }
 
 _ORIGINS = {"areas": "the area codes of the areas file", "stages": "the stages of stages.csv"}

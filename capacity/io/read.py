@@ -1,10 +1,8 @@
 """Strict reading of input files: UTF-8 text, CSV tables as text cells, numeric cells.
 
-Files are read as they are written, nothing guessed: strict UTF-8 (a byte-order mark is
-dropped; other bytes get a hint that the file may be GBK), well-formed CSV with one header
-naming each column once and every row as wide as the header. Numeric cells are parsed for
-whole columns at once (:func:`parse_numbers`): no thousands separators, ``.`` as decimal
-mark, no NaN or infinity, integers that fit in 64 bits.
+Nothing is guessed: strict UTF-8 (a byte-order mark dropped), well-formed CSV with one header
+naming each column once and every row as wide as it; numbers without thousands separators,
+``.`` as decimal mark, no NaN or infinity, integers within 64 bits (:func:`parse_numbers`).
 """
 
 from __future__ import annotations
@@ -29,14 +27,13 @@ _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:[,\u00a0 ']\d{3})+(?:\.\d*)?")
 _BOM = b"\xef\xbb\xbf"
 #: Most problems listed by one check (one kind, one column of one table).
 LIMIT = 1000
-_INT_MAX = 2**63 - 1
 
 
 def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> str | Problem:
     """Read a file as strict UTF-8 (a leading byte-order mark dropped); ``hashes[key]`` gets its SHA-256.
 
-    Returns the text, or a problem naming the line (``row N``), the column of a
-    CSV row and the byte offset of the first byte that is not UTF-8, with a GBK hint.
+    Returns the text, or a problem naming the line (``row N``), the column of a CSV row and
+    the byte offset of the first byte that is not UTF-8, with a GBK hint.
     """
     data = path.read_bytes()
     hashes[key] = hashlib.sha256(data).hexdigest()
@@ -45,16 +42,12 @@ def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> str |
         return data[offset:].decode("utf-8")
     except UnicodeDecodeError as error:
         start = error.start + offset
-        line_start, line = data.rfind(b"\n", 0, start) + 1, data.count(b"\n", 0, start) + 1
-        column = _column(data[offset:].split(b"\n", 1)[0].decode("utf-8", "replace"), data.count(b",", line_start, start)) if line > 1 else ""
-        return Problem(shown, f"row {line}", column if shown.endswith(".csv") else "",
-                             f"expected UTF-8 text, found bytes {data[start : start + 2].hex(' ')} at byte offset {start} that are not "
-                             "UTF-8 (GBK or another legacy encoding?); re-save the file as UTF-8")
-
-
-def _column(header: str, index: int) -> str:
-    names = header.strip("\r").split(",")
-    return names[index].strip() if index < len(names) else ""
+        line = data.count(b"\n", 0, start) + 1
+        header = data[offset:].split(b"\n", 1)[0].decode("utf-8", "replace").strip("\r").split(",")
+        index = data.count(b",", data.rfind(b"\n", 0, start) + 1, start)
+        column = header[index].strip() if line > 1 and index < len(header) and shown.endswith(".csv") else ""
+        return Problem(shown, f"row {line}", column, f"expected UTF-8 text, found bytes {data[start : start + 2].hex(' ')} at byte "
+                       f"offset {start} that are not UTF-8 (GBK or another legacy encoding?); re-save the file as UTF-8")
 
 
 def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, str], key: str) -> tuple[pd.DataFrame, np.ndarray] | None:
@@ -65,15 +58,12 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
     file cannot be read as a table: missing, not UTF-8, empty, not well-formed CSV, a column
     named twice.
     """
-    if not path.is_file():
-        problems.append(Problem(shown, "", "", "expected the file, found none"))
-        return None
-    text = read_text(path, shown, hashes, key)
+    text = read_text(path, shown, hashes, key) if path.is_file() else Problem(shown, "", "", "expected the file, found none")
     if isinstance(text, Problem):
         problems.append(text)
         return None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header: list[str] | None = None
+    header: list[str] = []
     rows: list[list[str]] = []
     lines: list[int] = []
     wide: list[tuple[int, int]] = []
@@ -83,7 +73,7 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
             start, previous = previous + 1, reader.line_num
             if not "".join(record).strip():
                 continue
-            if header is None:
+            if not header:
                 header = [name.strip() for name in record]
                 twice = [name for i, name in enumerate(header) if name in header[:i]]
                 problems += [Problem(shown, f"row {start}", name, "expected each column once in the header, found it twice") for name in twice]
@@ -97,32 +87,27 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
     except csv.Error as error:
         problems.append(_malformed(text, previous + 1, shown, header, str(error)))
         return None
-    if header is None:
+    if not header:
         problems.append(Problem(shown, "row 1", "", "expected a header row naming the columns, found an empty file"))
         return None
     more = f" ({len(wide)} such rows, only the first {LIMIT} listed)" if len(wide) > LIMIT else ""
     problems += [Problem(shown, f"row {line}", "", f"expected {len(header)} fields as in the header, found {n}" + (more if k == 0 else ""))
                  for k, (line, n) in enumerate(wide[:LIMIT])]
-    frame = pd.DataFrame(rows, columns=header, dtype=str) if rows else pd.DataFrame({h: pd.Series([], dtype=str) for h in header})
-    return frame, np.asarray(lines, dtype=np.int64)
+    return pd.DataFrame(rows or np.empty((0, len(header)), dtype=str), columns=header, dtype=str), np.asarray(lines, dtype=np.int64)
 
 
-def _malformed(text: str, start: int, shown: str, header: list[str] | None, error: str) -> Problem:
-    """The problem of a record that is not well-formed CSV, at its first line ``start``: the column of an unclosed quote."""
+def _malformed(text: str, start: int, shown: str, header: list[str], error: str) -> Problem:
+    """A record that is not well-formed CSV, at its first line: the column where a quoted field opens and never closes."""
     lines = io.StringIO(text, newline="").readlines()
-    line = lines[start - 1] if start <= len(lines) else ""
-    fields, quoted, opened = 0, False, -1
-    for char in line:
+    fields, quoted, opened = 0, False, 0
+    for char in lines[start - 1] if start <= len(lines) else "":
         if char == '"':
-            quoted = not quoted
-            opened = fields if quoted else opened
+            quoted, opened = not quoted, fields if not quoted else opened
         elif char == "," and not quoted:
             fields += 1
-    column = header[opened] if quoted and header and opened < len(header) else ""
-    if quoted:
-        return Problem(shown, f"row {start}", column, "expected well-formed CSV, found a quoted field that is never closed "
-                       '(a missing closing quote \'"\')')
-    return Problem(shown, f"row {start}", column, f"expected well-formed CSV, found: {error}")
+    column = header[opened] if quoted and opened < len(header) else ""
+    found = "a quoted field that is never closed (a missing closing quote '\"')" if quoted else f": {error}"
+    return Problem(shown, f"row {start}", column, f"expected well-formed CSV, found{'' if not quoted else ' '}{found}")
 
 
 def parse_numbers(cells: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarray]:
@@ -135,28 +120,21 @@ def parse_numbers(cells: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarra
     if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
         if pd.api.types.is_integer_dtype(cells) and not cells.hasnans:
             return cells.astype(np.int64), np.zeros(len(cells), dtype=bool)
-        values = cells.astype(np.float64)
-        x = values.to_numpy()
-        bad = ~np.isfinite(x)
-        if integer:
-            with np.errstate(invalid="ignore"):
-                bad |= (np.floor(x) != x) | (np.abs(x) > 2.0**63)
-    else:
-        text = (cells.where(cells.notna(), "") if cells.hasnans else cells).astype(str)
-        if integer:
-            text = text.str.strip()
-            ok = text.str.fullmatch(_INTEGER).to_numpy(dtype=bool)
-            long = np.flatnonzero(ok & (text.str.len().to_numpy() >= 18))
-            bad = ~ok
-            for i in long:  # only cells of 18 digits or more: exact Python integers
-                bad[i] = abs(int(text.iloc[i])) > _INT_MAX
-            if not bad.any():
-                return pd.Series(text.astype(np.int64).to_numpy(), index=cells.index), bad
-            values = pd.to_numeric(text.where(~bad, ""), errors="coerce").astype(np.float64)
-        else:
-            values = pd.to_numeric(text, errors="coerce").astype(np.float64)
-            bad = ~np.isfinite(values.to_numpy())
-    return values.where(~bad), bad
+        x = cells.to_numpy(np.float64)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(x) | (integer & ((np.floor(x) != x) | (np.abs(x) > 2.0**63)))
+        return pd.Series(np.where(bad, np.nan, x), index=cells.index), bad
+    text = (cells.where(cells.notna(), "") if cells.hasnans else cells).astype(str)
+    if not integer:
+        values = pd.to_numeric(text, errors="coerce").astype(np.float64)
+        return values.where(np.isfinite(values)), ~np.isfinite(values.to_numpy())
+    text = text.str.strip()
+    bad = ~text.str.fullmatch(_INTEGER).to_numpy(dtype=bool)
+    for i in np.flatnonzero(~bad & (text.str.len().to_numpy() >= 18)):  # only cells of 18 digits or more: exact Python integers
+        bad[i] = abs(int(text.iloc[i])) > 2**63 - 1
+    if not bad.any():
+        return pd.Series(text.astype(np.int64).to_numpy(), index=cells.index), bad
+    return pd.to_numeric(text.where(~bad, ""), errors="coerce").astype(np.float64).where(~bad), bad
 
 
 def number_problem(cells: pd.Series, desc: str, integer: bool) -> Callable[[int], str]:
