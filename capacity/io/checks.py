@@ -19,7 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from capacity.errors import Problem
-from capacity.io.models import MIGRATION_MARGIN, RENAMED_INDICATORS, TABLES, describe_column, fmt
+from capacity.io.models import MIGRATION_MARGIN, RENAMED_INDICATORS, SEXES, TABLES, describe_column, fmt
 from capacity.io.read import LIMIT, number_problem, parse_numbers
 
 __all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "check_tables"]
@@ -28,7 +28,6 @@ __all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "check_tables"]
 LIFE_TABLE_TOLERANCE = 1e-6
 #: ``lx`` at age 0.
 RADIX = 100000.0
-SEXES = ("female", "male")
 SHARES = ("public_affordable_share", "private_affordable_share")
 Refs = Mapping[str, tuple[str, ...] | None]
 

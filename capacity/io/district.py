@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,18 +25,12 @@ import pandas as pd
 from capacity.errors import InputError, Problem
 from capacity.io.checks import Where, check_tables
 from capacity.io.geometry import AREA_FILES, check_geometry, read_areas
-from capacity.io.models import TABLES, DistrictFile, Settings, settings_problems
+from capacity.io.models import SECTORS, SEXES, TABLES, DistrictFile, Settings, settings_problems
 from capacity.io.read import read_csv, read_text
 from capacity.resources import DATA_ENV
 
 __all__ = ["DATA_ENV", "SECTORS", "SEXES", "District", "default_district_path", "load_district"]
 
-
-#: Sex codes along the sex axis: index 0 = female, 1 = male.
-SEXES: tuple[str, str] = ("female", "male")
-
-#: Sectors along the sector axis: index 0 = public, 1 = private.
-SECTORS: tuple[str, str] = ("public", "private")
 
 SETTINGS_FILE = "district.toml"
 
@@ -128,14 +122,13 @@ class District:
         if not self._checked:
             problems: list[Problem] = []
             settings_problems(Settings, {k: getattr(self, k) for k in Settings.model_fields}, "District", "attribute", problems)
-            for name, value in {"areas": areas, **tables}.items():
-                kind = gpd.GeoDataFrame if name == "areas" else pd.DataFrame
-                if not isinstance(value, kind) and not (name == "plan" and value is None):
-                    problems.append(Problem(name, "", "", f"expected a {kind.__name__}, found {type(value).__name__}"))
+            kinds = {name: gpd.GeoDataFrame if name == "areas" else pd.DataFrame for name in TABLES}
+            problems += [Problem(name, "", "", f"expected a {kinds[name].__name__}, found {type(value).__name__}") for name, value in
+                         {"areas": areas, **tables}.items() if not isinstance(value, kinds[name]) and not (name == "plan" and value is None)]
             if any(not p.where for p in problems):
                 raise InputError(problems)
-            names = _file_names(self.files, self.plan is not None)
             open_age = None if any(p.where == "attribute open_age" for p in problems) else self.open_age
+            names = _file_names(self.files, self.plan is not None)
             areas, tables = _check(areas, tables, {name: Where(name) for name in TABLES}, open_age, names, self.files, problems)
             if areas is not None and tuple(self.area_codes) != tuple(sorted(areas["area_code"])):
                 problems.append(Problem("District", "attribute area_codes", "",
@@ -174,8 +167,6 @@ class District:
                 f"stages {', '.join(self.stage_names)}, {self.projects['project_id'].nunique()} projects, "
                 f"from {self.path.name}/>")
 
-    # ------------------------------------------------------------------ plan
-
     @property
     def plan_needs(self) -> pd.DataFrame | None:
         """The plan's stated needs (stage, year, value), or None without ``plan.csv``."""
@@ -194,8 +185,6 @@ class District:
             return {}
         rows = self.plan[self.plan["indicator"] != "need"]
         return {f"{s}_{i}" if s else str(i): float(v) for i, s, v in zip(rows["indicator"], rows["stage"], rows["value"])}
-
-    # ------------------------------------------------------------------ axes
 
     @property
     def ages(self) -> np.ndarray:
@@ -216,8 +205,6 @@ class District:
     def fertility_last_age(self) -> int:
         """Oldest age of mothers in ``fertility.csv``."""
         return int(self.fertility["age"].iloc[-1])
-
-    # ------------------------------------------------------------------ arrays
 
     def _cells(self, frame: pd.DataFrame, column: str, *shape: int) -> np.ndarray:
         return frame[column].to_numpy(np.float64, copy=True).reshape(*shape, self.open_age + 1)  # complete grids, sorted
@@ -249,8 +236,6 @@ class District:
         out[tuple(self.places[k].map({v: i for i, v in enumerate(a)}).to_numpy(np.int64) for k, a in axes.items())] = self.places["places"]
         return out
 
-    # ------------------------------------------------------------------ provenance
-
     def input_hashes(self) -> dict[str, str]:
         """SHA-256 of every input file as read when loaded: file name (as in :attr:`files`) -> hex digest."""
         if self._hashes:
@@ -274,15 +259,12 @@ def _ordered(areas: gpd.GeoDataFrame, tables: Mapping[str, pd.DataFrame | None])
 
 
 def _file_names(files: Mapping[str, Path], plan: bool) -> dict[str, str]:
-    """The file of each part of a district as ``sources.csv`` names it."""
+    """The file of each part of a district as ``sources.csv`` names it: the standard names, or those of :attr:`District.files`."""
+    others = {info.file for info in TABLES.values()} - {"projects.csv"}
     names = {name: info.file for name, info in TABLES.items() if plan or name != "plan"}
-    standard = {info.file for info in TABLES.values()} | set(AREA_FILES) | {SETTINGS_FILE}
     for rel in files:
-        base = PurePosixPath(rel).name
-        if base in AREA_FILES:
-            names["areas"] = rel
-        elif base == "projects.csv" or (rel.endswith(".csv") and base not in standard):
-            names["projects"] = rel
+        if PurePosixPath(rel).name in AREA_FILES or (rel.endswith(".csv") and PurePosixPath(rel).name not in others):
+            names["areas" if PurePosixPath(rel).name in AREA_FILES else "projects"] = rel
     return names
 
 
@@ -357,13 +339,12 @@ def load_district(path: str | Path | None = None) -> District:
         raw[name] = read[0] if read is not None else None
         where[name] = Where(display(rel), read[1] if read is not None else None, "row")
         files.update({rel: folder / rel} if read is not None else {})
-    settings_file = {SETTINGS_FILE: folder / SETTINGS_FILE}
     checked, tables = _check(areas, raw, where, settings.get("open_age"), names, files, problems, "projects" in settings)
     if problems or checked is None:
         order = {display(n): i for i, n in enumerate([SETTINGS_FILE, *AREA_FILES, *names.values()])}
         raise InputError(sorted(problems, key=lambda p: order.get(p.file, len(order))))
     values = Settings.model_validate({k: v for k, v in settings.items() if k in Settings.model_fields}).model_dump()
-    return District(path=folder, areas=checked, area_codes=(), files=settings_file | files, _hashes=hashes, _checked=True, **values, **tables)
+    return District(path=folder, areas=checked, area_codes=(), files={SETTINGS_FILE: folder / SETTINGS_FILE} | files, _hashes=hashes, _checked=True, **values, **tables)
 
 
 def _check(areas: gpd.GeoDataFrame | None, tables: Mapping[str, pd.DataFrame | None], where: Mapping[str, Where], open_age: int | None,

@@ -21,8 +21,10 @@ from capacity.errors import Problem
 
 __all__ = ["PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "describe_column", "describe_key", "settings_problems"]
 
-SEXES = ["female", "male"]
-SECTORS = ["public", "private"]
+#: Sex codes along the sex axis: index 0 = female, 1 = male.
+SEXES: tuple[str, str] = ("female", "male")
+#: Sectors along the sector axis: index 0 = public, 1 = private.
+SECTORS: tuple[str, str] = ("public", "private")
 TEXT: dict[str, Any] = {"str_length": {"min_value": 1}}
 AGE: dict[str, Any] = {"ge": 0, "le": 130, "metadata": {"le": "open_age"}}
 AREA: dict[str, Any] = {"metadata": {"references": "areas"}}
