@@ -22,7 +22,7 @@ from capacity.errors import Problem
 from capacity.io.models import MIGRATION_MARGIN, RENAMED_INDICATORS, SEXES, TABLES, describe_column, fmt
 from capacity.io.read import LIMIT, number_problem, parse_numbers
 
-__all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "check_tables"]
+__all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "by_row", "check_tables"]
 
 #: Relative tolerance of the life-table consistency checks.
 LIFE_TABLE_TOLERANCE = 1e-6
@@ -53,36 +53,17 @@ class Where:
         """Where problems with the columns are: the header row of a CSV file."""
         return "row 1" if self.noun == "row" else ""
 
+    @property
+    def item(self) -> str:
+        """What a row is: a feature of the areas file, else a row."""
+        return "feature" if self.noun == "feature" else "row"
+
 
 def report(problems: list[Problem], where: Where, positions: Sequence[int] | np.ndarray, column: str, text: Callable[[int], str]) -> None:
     """One problem per position, at most :data:`LIMIT`; the first counts them all."""
     for k, position in enumerate(positions[:LIMIT]):
         more = f" ({len(positions)} such problems in this column, only the first {LIMIT} listed)" if k == 0 and len(positions) > LIMIT else ""
         problems.append(Problem(where.name, where.row(int(position)), column, text(int(position)) + more))
-
-
-def _found(raw: pd.Series, desc: str) -> Callable[[int], str]:
-    def text(i: int) -> str:
-        value = str(raw.iloc[i])
-        if value.strip() == "":
-            return f"expected {desc}, found an empty cell"
-        new = RENAMED_INDICATORS.get(value)
-        return f"expected {desc}, found '{value}'" + (f": the indicator is now '{new[0]}' with stage '{new[1]}'" if new else "")
-
-    return text
-
-
-def _schema(name: str, open_age: int | None, refs: Refs) -> pa.DataFrameSchema:
-    """The table's schema with ``open_age`` bounds and foreign keys resolved."""
-    schema = copy.deepcopy(TABLES[name].model.to_schema())  # to_schema() is cached: never edit it
-    for column in schema.columns.values():
-        meta = column.metadata or {}
-        if meta.get("le") == "open_age" and open_age is not None:
-            le = next(c for c in column.checks if c.name == "less_than_or_equal_to")
-            column.checks = [c for c in column.checks if c is not le] + [pa.Check.le(min(open_age, le.statistics["max_value"]))]
-        if refs.get(meta.get("references", "")) is not None:
-            column.checks = [pa.Check.isin(refs[meta["references"]])]
-    return schema
 
 
 def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None, refs: Refs, problems: list[Problem]) -> pd.DataFrame | None:
@@ -98,8 +79,14 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
     pandas.DataFrame or None
         The table with typed columns, or ``None`` if anything was wrong.
     """
-    schema, keys = _schema(name, open_age, refs), list(TABLES[name].keys)
-    raw = raw.reset_index(drop=True)
+    schema, keys, raw = copy.deepcopy(TABLES[name].model.to_schema()), list(TABLES[name].keys), raw.reset_index(drop=True)  # never edit to_schema()
+    for spec in schema.columns.values():  # open_age and foreign keys known now
+        meta = spec.metadata or {}
+        if meta.get("le") == "open_age" and open_age is not None:
+            le = next(c for c in spec.checks if c.name == "less_than_or_equal_to")
+            spec.checks = [c for c in spec.checks if c is not le] + [pa.Check.le(min(open_age, le.statistics["max_value"]))]
+        if refs.get(meta.get("references", "")) is not None:
+            spec.checks = [pa.Check.isin(refs[meta["references"]])]
     found = [Problem(where.name, where.header, str(c), f"expected only the columns {', '.join(repr(c) for c in schema.columns)}, "
                      f"found unknown column '{c}'") for c in raw.columns if c not in schema.columns]
     absent = [c for c in schema.columns if c not in raw.columns]
@@ -125,31 +112,32 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
                   for c in cases[cases["index"].isna()].itertuples()]  # whole-column failures: none expected
         for (column, _), group in cases.dropna(subset=["index"]).groupby(["column", "check"], sort=False):
             report(found, where, group["index"].astype(np.int64).to_numpy(), column, _found(raw[column], describe_column(schema.columns[column])))
-    if keys and not set(keys) & set(missing):
-        _duplicates(good, keys, where, raw, found)
+    second = good.duplicated(keys, keep="first").to_numpy() if not set(keys) & set(missing) else np.zeros(len(good), dtype=bool)
+    if second.any():  # each row repeating the key of an earlier one, with the row of that one
+        first = good.index.to_series().groupby([good[k] for k in keys], sort=False).transform("first").to_numpy()
+        firsts = dict(zip(good.index.to_numpy()[second][:LIMIT], first[second][:LIMIT]))
+        report(found, where, good.index.to_numpy()[second], keys[-1], lambda i: f"expected one {where.item} per {' x '.join(keys)}, found a second "
+               f"one for {', '.join(f'{k}={raw[k].iloc[i]}' for k in keys)} (first at {where.row(firsts[i])})")
     if len(raw) < TABLES[name].min_rows:
         end = f"row {where.lines[-1] + 1 if where.lines is not None and len(where.lines) else 2}" if where.noun == "row" else ""
-        noun = "feature" if where.noun == "feature" else "row"
-        found.append(Problem(where.name, end, "", f"expected at least {TABLES[name].min_rows} data {noun}(s), found {len(raw)}"))
-    found.sort(key=lambda p: int(p.where.split()[-1]) if p.where else -1)
-    problems.extend(found)
+        found.append(Problem(where.name, end, "", f"expected at least {TABLES[name].min_rows} data {where.item}(s), found {len(raw)}"))
+    problems += sorted(found, key=by_row)
     return None if found else good.reset_index(drop=True)
 
 
-def _duplicates(frame: pd.DataFrame, keys: list[str], where: Where, raw: pd.DataFrame, problems: list[Problem]) -> None:
-    """Each row repeating the key of an earlier one, with the row of the first occurrence."""
-    second = frame.duplicated(keys, keep="first").to_numpy()
-    if not second.any():
-        return
-    first = frame.index.to_series().groupby([frame[k] for k in keys], sort=False).transform("first").to_numpy()
-    firsts = dict(zip(frame.index.to_numpy()[second][:LIMIT], first[second][:LIMIT]))
-    noun = "feature" if where.noun == "feature" else "row"
-
+def _found(raw: pd.Series, desc: str) -> Callable[[int], str]:
     def text(i: int) -> str:
-        key = ", ".join(f"{k}={raw[k].iloc[i]}" for k in keys)
-        return f"expected one {noun} per {' x '.join(keys)}, found a second one for {key} (first at {where.row(firsts[i])})"
+        value = str(raw.iloc[i])
+        new = RENAMED_INDICATORS.get(value)
+        hint = f": the indicator is now '{new[0]}' with stage '{new[1]}'" if new else ""
+        return f"expected {desc}, found " + (f"'{value}'{hint}" if value.strip() else "an empty cell")
 
-    report(problems, where, frame.index.to_numpy()[second], keys[-1], text)
+    return text
+
+
+def by_row(problem: Problem) -> int:
+    """Sort key of problems: those of a whole table first, then by row (or feature, position)."""
+    return int(problem.where.split()[-1]) if problem.where else -1
 
 
 # ---------------------------------------------------------------------------- across tables
@@ -183,13 +171,6 @@ def check_migration(migration: pd.DataFrame, population: pd.DataFrame, where: Ma
     report(problems, where["migration"], np.flatnonzero(np.abs(net) > people + MIGRATION_MARGIN), "net_migrants",
            lambda i: f"expected a number in [-{fmt(people[i] + MIGRATION_MARGIN)}, {fmt(people[i] + MIGRATION_MARGIN)}] (the cell's population "
            f"{fmt(people[i])}, {where['population'].name} {where['population'].row(int(rows[i]))}, + {MIGRATION_MARGIN}), found '{fmt(net[i])}'")
-
-
-def check_fertility(frame: pd.DataFrame, where: Where, problems: list[Problem]) -> None:
-    """Ages of mothers contiguous."""
-    ages = frame["age"].to_numpy()
-    problems += [Problem(where.name, f"key age={age}", "age", f"expected contiguous ages {ages.min()}..{ages.max()}, found no row for age {age}")
-                 for age in np.setdiff1d(np.arange(ages.min(), ages.max() + 1), ages)[:LIMIT]]
 
 
 def check_life_table(frame: pd.DataFrame, where: Where, open_age: int, problems: list[Problem]) -> None:
@@ -294,8 +275,10 @@ def check_tables(raw: Mapping[str, pd.DataFrame | None], where: Mapping[str, Whe
             check_grid(ok[name], where[name], open_age, refs["areas"], problems)
     if "population" in ok and "migration" in ok and open_age is not None and refs["areas"] is not None and len(problems) == grids:
         check_migration(ok["migration"], ok["population"], where, problems)
-    if "fertility" in ok:
-        check_fertility(ok["fertility"], where["fertility"], problems)
+    if "fertility" in ok:  # ages of mothers contiguous
+        ages = ok["fertility"]["age"].to_numpy()
+        problems += [Problem(where["fertility"].name, f"key age={age}", "age", f"expected contiguous ages {ages.min()}..{ages.max()}, found no "
+                             f"row for age {age}") for age in np.setdiff1d(np.arange(ages.min(), ages.max() + 1), ages)[:LIMIT]]
     if "life_table" in ok and open_age is not None:
         check_life_table(ok["life_table"], where["life_table"], open_age, problems)
     if "sources" in ok and raw.get("areas") is not None and raw.get("projects") is not None:

@@ -22,7 +22,7 @@ import pyogrio
 import shapely
 
 from capacity.errors import Problem
-from capacity.io.checks import Where
+from capacity.io.checks import Where, by_row
 from capacity.io.read import read_text
 
 __all__ = ["AREA_FILES", "OVERLAP_TOLERANCE", "check_geometry", "read_areas"]
@@ -120,7 +120,7 @@ def check_geometry(areas: gpd.GeoDataFrame, where: Where, problems: list[Problem
         hint = "declare EPSG:4326 or remove the crs member" if where.name.endswith(".geojson") else "set the CRS to EPSG:4326"
         found.append(Problem(where.name, "", "geometry", f"expected coordinates in the units of {areas.crs.name} (a projected CRS), found "
                              f"coordinates within -180..180 / -90..90: coordinates look like degrees; {hint}"))
-    problems.extend(sorted(found, key=lambda p: int(p.where.split()[-1]) if p.where else -1))
+    problems += sorted(found, key=by_row)
     if found:
         return None
     out = areas.reset_index(drop=True)
