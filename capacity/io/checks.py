@@ -1,9 +1,7 @@
 """Checks of a district's tables, alone and across each other, in time linear in the rows.
 
-The same checks run on tables read from files and on tables built in code; only the way a
-row is named differs (:class:`Where`: ``row 12`` of a file, ``feature 3`` of the areas
-file, ``position 11`` of a table built in code). Each check reports at most :data:`LIMIT`
-problems, the first of which counts them all.
+Tables read from files and built in code get the same checks; :class:`Where` names their rows.
+Each check reports at most :data:`LIMIT` problems, the first of which counts them all.
 """
 
 from __future__ import annotations

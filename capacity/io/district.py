@@ -135,8 +135,14 @@ class District:
                                         f"expected the sorted area codes of areas, found {tuple(self.area_codes)!r}"))
             if problems or areas is None:
                 raise InputError(problems)
-        for name, value in _ordered(areas, tables).items():
-            object.__setattr__(self, name, value)
+        orders = {"sex": SEXES, "stage": tuple(tables["stages"]["stage"]), "sector": SECTORS}
+        for name, frame in tables.items():  # population, migration, fertility, life table and places sorted by their keys
+            if frame is not None and name in ("population", "migration", "fertility", "life_table", "places"):
+                sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in TABLES[name].keys]
+                frame = frame.iloc[np.lexsort([s.to_numpy() for s in reversed(sort)])]
+            object.__setattr__(self, name, frame.reset_index(drop=True) if frame is not None else None)
+        object.__setattr__(self, "areas", areas.sort_values("area_code", kind="stable").reset_index(drop=True))
+        object.__setattr__(self, "area_codes", tuple(self.areas["area_code"]))
         object.__setattr__(self, "_checked", False)  # a copy (dataclasses.replace) is checked again
 
     @classmethod
@@ -170,9 +176,7 @@ class District:
     @property
     def plan_needs(self) -> pd.DataFrame | None:
         """The plan's stated needs (stage, year, value), or None without ``plan.csv``."""
-        if self.plan is None:
-            return None
-        return self.plan[self.plan["indicator"] == "need"][["stage", "year", "value"]].reset_index(drop=True)
+        return None if self.plan is None else self.plan[self.plan["indicator"] == "need"][["stage", "year", "value"]].reset_index(drop=True)
 
     @property
     def plan_indicators(self) -> dict[str, float]:
@@ -181,9 +185,7 @@ class District:
         E.g. ``public_places_added`` and ``kindergarten_public_affordable_share``; empty
         without ``plan.csv``.
         """
-        if self.plan is None:
-            return {}
-        rows = self.plan[self.plan["indicator"] != "need"]
+        rows = self.plan[self.plan["indicator"] != "need"] if self.plan is not None else pd.DataFrame(columns=["indicator", "stage", "value"])
         return {f"{s}_{i}" if s else str(i): float(v) for i, s, v in zip(rows["indicator"], rows["stage"], rows["value"])}
 
     @property
@@ -243,21 +245,6 @@ class District:
         return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in self.files.items()}
 
 
-def _ordered(areas: gpd.GeoDataFrame, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, Any]:
-    """The checked tables in the documented orders (by their keys; sex, stage and sector in axis order) and the area codes."""
-    stages = tables["stages"]
-    assert stages is not None
-    orders = {"sex": SEXES, "stage": tuple(stages["stage"]), "sector": SECTORS}
-    out: dict[str, Any] = {"areas": areas.sort_values("area_code", kind="stable").reset_index(drop=True)}
-    out["area_codes"] = tuple(out["areas"]["area_code"])
-    for name, frame in tables.items():
-        if frame is not None and name in ("population", "migration", "fertility", "life_table", "places"):
-            sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in TABLES[name].keys]
-            frame = frame.iloc[np.lexsort([s.to_numpy() for s in reversed(sort)])]
-        out[name] = frame.reset_index(drop=True) if frame is not None else None
-    return out
-
-
 def _file_names(files: Mapping[str, Path], plan: bool) -> dict[str, str]:
     """The file of each part of a district as ``sources.csv`` names it: the standard names, or those of :attr:`District.files`."""
     others = {info.file for info in TABLES.values()} - {"projects.csv"}
@@ -266,23 +253,6 @@ def _file_names(files: Mapping[str, Path], plan: bool) -> dict[str, str]:
         if PurePosixPath(rel).name in AREA_FILES or (rel.endswith(".csv") and PurePosixPath(rel).name not in others):
             names["areas" if PurePosixPath(rel).name in AREA_FILES else "projects"] = rel
     return names
-
-
-def _read_settings(path: Path, shown: str, problems: list[Problem], hashes: dict[str, str]) -> dict[str, Any]:
-    """``district.toml`` read and checked: its valid keys."""
-    if not path.is_file():
-        problems.append(Problem(shown, "", "", "expected the district settings file, found none"))
-        return {}
-    text = read_text(path, shown, hashes, SETTINGS_FILE)
-    if isinstance(text, Problem):
-        problems.append(Problem(shown, text.where.replace("row", "line"), "", text.expected))
-        return {}
-    try:
-        return settings_problems(DistrictFile, tomllib.loads(text), shown, "key", problems)
-    except tomllib.TOMLDecodeError as error:
-        message, _, tail = str(error).partition(" (at line ")
-        problems.append(Problem(shown, "line " + tail.split(",")[0].rstrip(")") if tail else "", "", f"expected valid TOML, found: {message}"))
-        return {}
 
 
 def load_district(path: str | Path | None = None) -> District:
@@ -319,7 +289,15 @@ def load_district(path: str | Path | None = None) -> District:
 
     problems: list[Problem] = []
     hashes: dict[str, str] = {}
-    settings = _read_settings(folder / SETTINGS_FILE, display(SETTINGS_FILE), problems, hashes)
+    text = read_text(folder / SETTINGS_FILE, display(SETTINGS_FILE), hashes, SETTINGS_FILE) if (folder / SETTINGS_FILE).is_file() else \
+        Problem(display(SETTINGS_FILE), "", "", "expected the district settings file, found none")
+    try:
+        settings = settings_problems(DistrictFile, tomllib.loads(text), display(SETTINGS_FILE), "key", problems) if isinstance(text, str) else {}
+    except tomllib.TOMLDecodeError as error:
+        message, _, tail = str(error).partition(" (at line ")
+        text, settings = Problem("", "line " + tail.split(",")[0].rstrip(")") if tail else "", "", f"expected valid TOML, found: {message}"), {}
+    if isinstance(text, Problem):
+        problems.append(Problem(display(SETTINGS_FILE), text.where.replace("row", "line"), "", text.expected))
     areas, files = read_areas(folder, display, problems)
     hashes.update({n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in files.items()})
     names = {"areas": next(iter(files), AREA_FILES[0])} | {name: info.file for name, info in TABLES.items() if name != "areas"}

@@ -1,11 +1,7 @@
-"""The areas of a district: the areas file read, and the geometries checked.
+"""The areas of a district: exactly one areas file read (:data:`AREA_FILES`), and the geometries checked.
 
-The areas (streets) are ``areas.geojson`` (GeoJSON, WGS-84), or ``areas.gpkg`` /
-``areas.shp`` for formats that carry their own CRS. Exactly one of them must exist. The
-features' properties are checked like a table (:mod:`capacity.io.checks`); the geometries
-here, for areas read from a file or built in code alike: present, polygon or multipolygon,
-closed rings, valid, a CRS that fits the coordinates, longitude/latitude after conversion to
-EPSG:4326, no two areas overlapping (candidate pairs from an STRtree, so near linear).
+Geometries, read or built in code: polygons with closed rings, valid, a CRS that fits the
+coordinates, longitude/latitude in EPSG:4326, no two overlapping (pairs from an STRtree).
 """
 
 from __future__ import annotations
