@@ -10,7 +10,6 @@ import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -31,21 +30,6 @@ AREA_FILES = ("areas.geojson", "areas.gpkg", "areas.shp")
 OVERLAP_TOLERANCE = 1e-3
 
 
-def _open_ring(geometry: Any) -> str | None:
-    """What is wrong with the rings of a GeoJSON (multi)polygon, if anything."""
-    if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
-        return None
-    try:
-        polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
-        for rings in polygons:
-            for k, ring in enumerate(rings, 1):
-                if len(ring) < 4 or list(ring[0]) != list(ring[-1]):
-                    return f"ring {k} of {len(ring)} positions from {list(ring[0])} to {list(ring[-1])}, not closed"
-    except (KeyError, TypeError, IndexError):
-        return "coordinates that are not arrays of positions"
-    return None
-
-
 def _geojson(path: Path, shown: str) -> list[Problem]:
     """What keeps a GeoJSON file from being read as areas: not JSON, not a FeatureCollection, no features, open rings."""
     text = read_text(path, shown, {}, "")
@@ -56,32 +40,22 @@ def _geojson(path: Path, shown: str) -> list[Problem]:
     except json.JSONDecodeError as error:
         return [Problem(shown, f"line {error.lineno}", "", f"expected valid JSON, found: {error.msg} (column {error.colno})")]
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        return [Problem(shown, "", "", f"expected a GeoJSON FeatureCollection, found {doc.get('type') if isinstance(doc, dict) else type(doc).__name__!r}")]
-    features = doc.get("features")
-    if not isinstance(features, list) or not features:
+        found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
+        return [Problem(shown, "", "", f"expected a GeoJSON FeatureCollection, found {found!r}")]
+    if not isinstance(doc.get("features"), list) or not doc["features"]:
         return [Problem(shown, "", "", "expected at least one feature (an area), found an empty FeatureCollection")]
-    rings = [(i, _open_ring(f.get("geometry") if isinstance(f, dict) else None)) for i, f in enumerate(features, 1)]
-    return [Problem(shown, f"feature {i}", "geometry", f"expected a polygon of closed rings (the last position repeating the first, "
-                    f"4 positions at least), found {ring}") for i, ring in rings if ring is not None]
-
-
-def _read_vector(path: Path, shown: str, problems: list[Problem]) -> gpd.GeoDataFrame | None:
-    """The features of an areas file, or ``None`` (and problems) if it cannot be read."""
-    found, frame = _geojson(path, shown) if path.suffix == ".geojson" else [], None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            layers = [] if path.suffix == ".geojson" else [str(name) for name in pyogrio.list_layers(path)[:, 0]]
-            if len(layers) > 1 and "areas" not in layers:
-                found.append(Problem(shown, "", "", f"expected one layer (or one named 'areas'), found layers {', '.join(layers)}"))
-            frame = None if found else gpd.read_file(path, engine="pyogrio", **({"layer": "areas"} if len(layers) > 1 else {}))
-    except Exception as error:  # pyogrio raises several error types for unreadable files
-        lines = str(error).strip().splitlines()
-        found.append(Problem(shown, "", "", f"expected a readable {path.suffix[1:]} file, found: {lines[0] if lines else type(error).__name__}"))
-    if frame is not None and len(frame) == 0:
-        found.append(Problem(shown, "", "", "expected at least one feature (an area), found none"))
-    problems += found
-    return None if found else frame
+    found = []
+    for i, feature in enumerate(doc["features"], 1):
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        if isinstance(geometry, dict) and geometry.get("type") in ("Polygon", "MultiPolygon"):
+            try:
+                rings = [r for p in ([geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]) for r in p]
+                bad = next((f"a ring of {len(r)} positions from {list(r[0])} to {list(r[-1])}" for r in rings if len(r) < 4 or list(r[0]) != list(r[-1])), "")
+            except (KeyError, TypeError, IndexError):
+                bad = "coordinates that are not arrays of positions"
+            found += [Problem(shown, f"feature {i}", "geometry", "expected a polygon of closed rings (the last position repeating the first, "
+                              f"4 positions at least), found {bad}")] if bad else []
+    return found
 
 
 def check_geometry(areas: gpd.GeoDataFrame, where: Where, problems: list[Problem]) -> gpd.GeoDataFrame | None:
@@ -144,10 +118,23 @@ def read_areas(folder: Path, display: Callable[[str], str], problems: list[Probl
         problems.append(Problem(display(present[1].name if present else AREA_FILES[0]), "", "",
                                 f"expected {what}, found {', '.join(p.name for p in present) if present else 'none'}"))
         return None, {}
-    path = present[0]
+    path, shown = present[0], display(present[0].name)
     files = {p.name: p for p in [path, *(path.with_suffix(s) for s in (".shx", ".dbf", ".prj", ".cpg") if path.suffix == ".shp")] if p.is_file()}
-    frame = _read_vector(path, display(path.name), problems)
-    if frame is None:
+    found, frame = _geojson(path, shown) if path.suffix == ".geojson" else [], None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            layers = [] if path.suffix == ".geojson" else [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+            if len(layers) > 1 and "areas" not in layers:
+                found.append(Problem(shown, "", "", f"expected one layer (or one named 'areas'), found layers {', '.join(layers)}"))
+            frame = None if found else gpd.read_file(path, engine="pyogrio", **({"layer": "areas"} if len(layers) > 1 else {}))
+    except Exception as error:  # pyogrio raises several error types for unreadable files
+        lines = str(error).strip().splitlines()
+        found.append(Problem(shown, "", "", f"expected a readable {path.suffix[1:]} file, found: {lines[0] if lines else type(error).__name__}"))
+    if frame is not None and len(frame) == 0:
+        found.append(Problem(shown, "", "", "expected at least one feature (an area), found none"))
+    problems += found
+    if found or frame is None:
         return None, files
     props = {c: np.array(["" if v is None or v != v else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in frame[c]],
                          dtype=object) for c in frame.columns if c != frame.geometry.name}  # as text: missing -> "", 3.0 -> "3"
