@@ -334,7 +334,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str, str | None, str]] = {
     "project_places_implausible": (projects_cell(2, "places", "250000"), "projects.csv", "row 2", "places", "an integer in 1..100000"),
     "class_size_implausible": (set_cell("stages.csv", 3, "class_size", "450"), "stages.csv", "row 3", "class_size", "an integer in 1..100"),
     "fertility_rate_implausible": (set_cell("fertility.csv", 4, "rate", "0.6"), "fertility.csv", "row 4", "rate", "[0, 0.5], found '0.6'"),
-    "life_table_T_implausible": (set_cell("life_table.csv", 22, "Lx", "2e7"), "life_table.csv", "row 22", "Lx", "(0, 13000000], found '2e7'"),
+    "life_table_T_implausible": (set_cell("life_table.csv", 22, "Lx", "2e9"), "life_table.csv", "row 22", "Lx", "(0, 100000000], found '2e9'"),
     "life_table_lx_above_radix": (set_cell("life_table.csv", 3, "lx", "100001"), "life_table.csv", "row 3", "lx", "(0, 100000], found"),
     "plan_value_implausible": (plan_cell(2, "value", "1e9"), "plan.csv", "row 2", "value", "[0, 10000000], found '1e9'"),
     "stage_age_implausible": (set_cell("stages.csv", 5, "last_age", "200"), "stages.csv", "row 5", "last_age", "in 0..20, found '200'"),

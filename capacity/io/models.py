@@ -80,7 +80,7 @@ class LifeTable(pa.DataFrameModel):
     sex: Series[str] = pa.Field(isin=SEXES)
     age: Series[int] = pa.Field(**AGE)
     lx: Series[float] = pa.Field(gt=0, le=100000)
-    Lx: Series[float] = pa.Field(gt=0, le=13_000_000)
+    Lx: Series[float] = pa.Field(gt=0, le=100_000_000)
 
 
 class Migration(pa.DataFrameModel):
