@@ -65,17 +65,9 @@ def report(problems: list[Problem], where: Where, positions: Sequence[int] | np.
 
 
 def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None, refs: Refs, problems: list[Problem]) -> pd.DataFrame | None:
-    """Check one table alone: columns, cells, ranges, allowed values, keys and foreign keys.
+    """One table alone (as read, or built in code): columns, cells, bounds, allowed values, keys, foreign keys (``refs``).
 
-    ``raw`` is the table as read (text cells) or as built in code, rows in order; ``refs``
-    maps ``"areas"`` / ``"stages"`` to the values a foreign key may take (``None``: unknown);
-    an ``open_age`` of ``None`` leaves that bound unchecked. Problems go to ``problems``,
-    header first, then by row.
-
-    Returns
-    -------
-    pandas.DataFrame or None
-        The table with typed columns, or ``None`` if anything was wrong.
+    Returns the table with typed columns, or ``None`` (problems in ``problems``, header first, then by row).
     """
     schema, keys, raw = copy.deepcopy(TABLES[name].model.to_schema()), list(TABLES[name].keys), raw.reset_index(drop=True)  # never edit to_schema()
     for spec in schema.columns.values():  # open_age and foreign keys known now

@@ -31,7 +31,6 @@ from capacity.resources import DATA_ENV
 
 __all__ = ["DATA_ENV", "SECTORS", "SEXES", "District", "default_district_path", "load_district"]
 
-
 SETTINGS_FILE = "district.toml"
 
 
@@ -77,14 +76,9 @@ class District:
         Area codes in axis order (sorted).
     stages : pandas.DataFrame
         ``stages.csv`` in file order.
-    population, migration : pandas.DataFrame
-        Sorted by area code, sex (female first), age.
-    fertility : pandas.DataFrame
-        Sorted by age.
-    life_table : pandas.DataFrame
-        Sorted by sex (female first), age.
-    places : pandas.DataFrame
-        Sorted by area code, stage (file order of ``stages.csv``), sector (public first).
+    population, migration, fertility, life_table, places : pandas.DataFrame
+        Sorted by their keys (area code, sex, age; age; sex, age; area code, stage, sector), sex
+        female first, stages in ``stages.csv`` order, sector public first.
     projects, sources : pandas.DataFrame
         In file order.
     files : dict of str to Path
@@ -240,9 +234,7 @@ class District:
 
     def input_hashes(self) -> dict[str, str]:
         """SHA-256 of every input file as read when loaded: file name (as in :attr:`files`) -> hex digest."""
-        if self._hashes:
-            return dict(self._hashes)
-        return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in self.files.items()}
+        return dict(self._hashes) or {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in self.files.items()}
 
 
 def _file_names(files: Mapping[str, Path], plan: bool) -> dict[str, str]:

@@ -62,38 +62,39 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
     if isinstance(text, Problem):
         problems.append(text)
         return None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header: list[str] = []
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    wide: list[tuple[int, int]] = []
-    previous = 0
-    try:
-        for record in reader:
-            start, previous = previous + 1, reader.line_num
-            if not "".join(record).strip():
-                continue
-            if not header:
-                header = [name.strip() for name in record]
-                twice = [name for i, name in enumerate(header) if name in header[:i]]
-                problems += [Problem(shown, f"row {start}", name, "expected each column once in the header, found it twice") for name in twice]
-                if twice:
-                    return None
-            elif len(record) != len(header):
-                wide.append((start, len(record)))
-            else:
-                rows.append(record)
-                lines.append(start)
-    except csv.Error as error:
-        problems.append(_malformed(text, previous + 1, shown, header, str(error)))
-        return None
-    if not header:
+    if '"' in text or "\r" in text.replace("\r\n", "\n"):  # quotes or lone CRs: the csv module, each record at the line it starts
+        reader, records, starts, previous = csv.reader(io.StringIO(text, newline=""), strict=True), [], [], 0
+        try:
+            for record in reader:
+                records.append(record)
+                starts.append(previous + 1)
+                previous = reader.line_num
+        except csv.Error as error:
+            header = next(([n.strip() for n in r] for r in records if "".join(r).strip()), [])
+            problems.append(_malformed(text, previous + 1, shown, header, str(error)))
+            return None
+    else:  # one record per line, split without the csv module (ten times faster)
+        records = [line.split(",") for line in text.replace("\r\n", "\n").split("\n")]
+        starts = list(range(1, len(records) + 1))
+    widths = np.fromiter(map(len, records), np.int64, len(records))
+    blank = np.fromiter((not "".join(r).strip() for r in records), bool, len(records))
+    if blank.all():
         problems.append(Problem(shown, "row 1", "", "expected a header row naming the columns, found an empty file"))
         return None
+    first = int(np.argmin(blank))
+    header = [name.strip() for name in records[first]]
+    twice = [name for i, name in enumerate(header) if name in header[:i]]
+    problems += [Problem(shown, f"row {starts[first]}", name, "expected each column once in the header, found it twice") for name in twice]
+    if twice:
+        return None
+    data = ~blank & (np.arange(len(records)) > first)
+    wide = np.flatnonzero(data & (widths != len(header)))
     more = f" ({len(wide)} such rows, only the first {LIMIT} listed)" if len(wide) > LIMIT else ""
-    problems += [Problem(shown, f"row {line}", "", f"expected {len(header)} fields as in the header, found {n}" + (more if k == 0 else ""))
-                 for k, (line, n) in enumerate(wide[:LIMIT])]
-    return pd.DataFrame(rows or np.empty((0, len(header)), dtype=str), columns=header, dtype=str), np.asarray(lines, dtype=np.int64)
+    problems += [Problem(shown, f"row {starts[i]}", "", f"expected {len(header)} fields as in the header, found {widths[i]}" + (more if k == 0 else ""))
+                 for k, i in enumerate(wide[:LIMIT])]
+    good = np.flatnonzero(data & (widths == len(header)))
+    rows = [records[i] for i in good] or np.empty((0, len(header)), dtype=str)
+    return pd.DataFrame(rows, columns=header, dtype=str), np.asarray(starts, dtype=np.int64)[good]
 
 
 def _malformed(text: str, start: int, shown: str, header: list[str], error: str) -> Problem:
