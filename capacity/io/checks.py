@@ -154,10 +154,12 @@ def check_grid(frame: pd.DataFrame, where: Where, open_age: int, areas: tuple[st
 
 def check_migration(migration: pd.DataFrame, population: pd.DataFrame, where: Mapping[str, Where], problems: list[Problem]) -> None:
     """Net migrants of a cell at most its population + :data:`~capacity.io.models.MIGRATION_MARGIN` either way."""
-    keys = ["area_code", "sex", "age"]
-    pop = population.reset_index(names="row").set_index(keys)
-    cell = pop.reindex(pd.MultiIndex.from_frame(migration[keys]))
-    net, people, rows = migration["net_migrants"].to_numpy(), cell["population"].to_numpy(), cell["row"].to_numpy()
+    keys, net = ["area_code", "sex", "age"], migration["net_migrants"].to_numpy()
+    if len(migration) == len(population) and all(np.array_equal(migration[k].to_numpy(), population[k].to_numpy()) for k in keys):
+        people, rows = population["population"].to_numpy(), np.arange(len(population))  # the same rows in the same order
+    else:
+        cell = population.reset_index(names="row").set_index(keys).reindex(pd.MultiIndex.from_frame(migration[keys]))
+        people, rows = cell["population"].to_numpy(), cell["row"].to_numpy()
     report(problems, where["migration"], np.flatnonzero(np.abs(net) > people + MIGRATION_MARGIN), "net_migrants",
            lambda i: f"expected a number in [-{fmt(people[i] + MIGRATION_MARGIN)}, {fmt(people[i] + MIGRATION_MARGIN)}] (the cell's population "
            f"{fmt(people[i])}, {where['population'].name} {where['population'].row(int(rows[i]))}, + {MIGRATION_MARGIN}), found '{fmt(net[i])}'")

@@ -62,8 +62,9 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
     if isinstance(text, Problem):
         problems.append(text)
         return None
-    if '"' in text or "\r" in text.replace("\r\n", "\n"):  # quotes or lone CRs: the csv module, each record at the line it starts
-        reader, records, starts, previous = csv.reader(io.StringIO(text, newline=""), strict=True), [], [], 0
+    lines, records, starts = text.replace("\r\n", "\n").split("\n"), [], []
+    if '"' in text or "\r" in text.replace("\r\n", ""):  # quotes or lone CRs: the csv module, each record at the line it starts
+        reader, previous = csv.reader(io.StringIO(text, newline=""), strict=True), 0
         try:
             for record in reader:
                 records.append(record)
@@ -71,35 +72,35 @@ def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, 
                 previous = reader.line_num
         except csv.Error as error:
             header = next(([n.strip() for n in r] for r in records if "".join(r).strip()), [])
-            problems.append(_malformed(text, previous + 1, shown, header, str(error)))
+            problems.append(_malformed(lines, previous + 1, shown, header, str(error)))
             return None
-    else:  # one record per line, split without the csv module (ten times faster)
-        records = [line.split(",") for line in text.replace("\r\n", "\n").split("\n")]
-        starts = list(range(1, len(records) + 1))
-    widths = np.fromiter(map(len, records), np.int64, len(records))
-    blank = np.fromiter((not "".join(r).strip() for r in records), bool, len(records))
+        lines = [",".join(r) for r in records]  # only to count the fields and find blank records below
+    widths = np.fromiter(map(len, records) if records else (line.count(",") + 1 for line in lines), np.int64, len(lines))
+    blank = np.fromiter((not line.replace(",", "").strip() for line in lines), bool, len(lines))
     if blank.all():
         problems.append(Problem(shown, "row 1", "", "expected a header row naming the columns, found an empty file"))
         return None
     first = int(np.argmin(blank))
-    header = [name.strip() for name in records[first]]
+    header = [name.strip() for name in (records[first] if records else lines[first].split(","))]
     twice = [name for i, name in enumerate(header) if name in header[:i]]
-    problems += [Problem(shown, f"row {starts[first]}", name, "expected each column once in the header, found it twice") for name in twice]
+    problems += [Problem(shown, f"row {starts[first] if records else first + 1}", name, "expected each column once in the header, found it twice")
+                 for name in twice]
     if twice:
         return None
-    data = ~blank & (np.arange(len(records)) > first)
+    data = ~blank & (np.arange(len(lines)) > first)
+    row = np.asarray(starts, dtype=np.int64) if records else np.arange(1, len(lines) + 1)
     wide = np.flatnonzero(data & (widths != len(header)))
     more = f" ({len(wide)} such rows, only the first {LIMIT} listed)" if len(wide) > LIMIT else ""
-    problems += [Problem(shown, f"row {starts[i]}", "", f"expected {len(header)} fields as in the header, found {widths[i]}" + (more if k == 0 else ""))
+    problems += [Problem(shown, f"row {row[i]}", "", f"expected {len(header)} fields as in the header, found {widths[i]}" + (more if k == 0 else ""))
                  for k, i in enumerate(wide[:LIMIT])]
     good = np.flatnonzero(data & (widths == len(header)))
-    rows = [records[i] for i in good] or np.empty((0, len(header)), dtype=str)
-    return pd.DataFrame(rows, columns=header, dtype=str), np.asarray(starts, dtype=np.int64)[good]
+    cells = np.array([records[i] for i in good] if records else ",".join(lines[i] for i in good).split(",") if len(good) else [],
+                     dtype=object).reshape(-1, len(header))  # one row per good record
+    return pd.DataFrame({h: pd.Series(cells[:, j], dtype=str) for j, h in enumerate(header)}), row[good]
 
 
-def _malformed(text: str, start: int, shown: str, header: list[str], error: str) -> Problem:
+def _malformed(lines: list[str], start: int, shown: str, header: list[str], error: str) -> Problem:
     """A record that is not well-formed CSV, at its first line: the column where a quoted field opens and never closes."""
-    lines = io.StringIO(text, newline="").readlines()
     fields, quoted, opened = 0, False, 0
     for char in lines[start - 1] if start <= len(lines) else "":
         if char == '"':
