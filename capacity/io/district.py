@@ -1,11 +1,9 @@
 """The validated inputs of a district, as one object with array accessors, and its loader.
 
-A :class:`District` is checked whenever it is built: read by :func:`load_district` (problems
-name file and line, ``population.csv, row 12``) or in code (problems name table and position,
-``population, position 11``); one :class:`capacity.errors.InputError` holds every problem.
-Array accessors follow the project-wide axis order (area, sex, age), with areas in
-``District.area_codes`` order (sorted codes), sex 0 = female and 1 = male, ages
-0 ... ``open_age``; stages in ``stages.csv`` order; sector 0 = public, 1 = private.
+A :class:`District` is checked whenever it is built, read by :func:`load_district` (problems name
+file and line) or in code (table and position). Arrays follow the axis order (area, sex, age):
+areas as ``District.area_codes`` (sorted), sex 0 = female, ages 0 ... ``open_age``; stages in
+``stages.csv`` order; sector 0 = public, 1 = private.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from capacity.errors import Problem
 
-__all__ = ["PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "describe_column", "describe_key", "settings_problems"]
+__all__ = ["PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "describe_column", "settings_problems"]
 
 #: Sex codes along the sex axis: index 0 = female, 1 = male.
 SEXES: tuple[str, str] = ("female", "male")
@@ -230,14 +230,6 @@ class DistrictFile(Settings):
     projects: Annotated[NonEmpty, AfterValidator(_inside)]
 
 
-def describe_key(model: type[BaseModel], name: str) -> str:
-    """What a valid value of a settings key looks like (``"an integer in 10..130"``)."""
-    info = model.model_fields[name]
-    if info.annotation is str:
-        return "a path inside the district folder" if name == "projects" else "a non-empty text" if info.is_required() else "text"
-    return describe_bounds(info.annotation is int, {op: getattr(m, op) for m in info.metadata for op in ("ge", "gt", "le", "lt") if hasattr(m, op)})
-
-
 def _toml_repr(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -258,11 +250,15 @@ def settings_problems(model: type[BaseModel], doc: Mapping[str, Any], file: str,
         return dict(doc)
     except ValidationError as error:
         bad = {str(e["loc"][0]): e for e in reversed(error.errors()) if e["loc"]}
-    for name in (n for n in model.model_fields if n in bad):
-        desc, value, text = describe_key(model, name), doc.get(name), bad[name]["type"]
+    for name, info in ((n, i) for n, i in model.model_fields.items() if n in bad):
+        value, text = doc.get(name), bad[name]["type"]
+        if info.annotation is str:
+            desc = "a path inside the district folder" if name == "projects" else "a non-empty text" if info.is_required() else "text"
+        else:
+            desc = describe_bounds(info.annotation is int, {op: getattr(m, op) for m in info.metadata for op in ("ge", "gt", "le", "lt") if hasattr(m, op)})
         if text == "missing":
             found = "found no such key"
-        elif model.model_fields[name].annotation is str:
+        elif info.annotation is str:
             found = (f"found {_toml_repr(value)}: {bad[name]['msg'].removeprefix('Value error, ')}" if text == "value_error" and isinstance(value, str)
                      else "found an empty string" if isinstance(value, str) else f"(a quoted string), found {_toml_repr(value)}")
         elif isinstance(value, bool | str) or not isinstance(value, int | float):
