@@ -611,3 +611,16 @@ def test_embedded_default_validates() -> None:
         pytest.skip("capacity/data/districts/haizhu/district.toml does not exist yet")
     d = load_district()
     assert d.area_codes
+
+
+def test_net_migrants_bound_rows_in_any_order(district_dir: Path) -> None:
+    """The bound relative to the cell's population holds when migration.csv lists the cells in another order."""
+    path = district_dir / "migration.csv"
+    rows = read_rows(path)
+    rows[7][3] = "20000"  # area 1, female, age 6: population 106
+    write_rows(path, rows[:1] + rows[1:][::-1])
+    with pytest.raises(InputError) as info:
+        load_district(district_dir)
+    line = len(rows) - 7 + 1
+    assert str(info.value).endswith(f"migration.csv, row {line}, column 'net_migrants': expected a number in [-10106, 10106] "
+                                    f"(the cell's population 106, {district_dir / 'population.csv'} row 8, + 10000), found '20000'")

@@ -61,11 +61,15 @@ class Stages(pa.DataFrameModel):
     label: Series[str] | None
 
 
-class Population(pa.DataFrameModel):
-    """``population.csv``: base population by area x sex x age."""
+class Cells(pa.DataFrameModel):
+    """The key columns of a table by area x sex x age."""
     area_code: Series[str] = pa.Field(**AREA)
     sex: Series[str] = pa.Field(isin=SEXES)
     age: Series[int] = pa.Field(**AGE)
+
+
+class Population(Cells):
+    """``population.csv``: base population by area x sex x age."""
     population: Series[float] = pa.Field(ge=0, le=1e6)
 
 
@@ -83,11 +87,8 @@ class LifeTable(pa.DataFrameModel):
     Lx: Series[float] = pa.Field(gt=0, le=100_000_000)
 
 
-class Migration(pa.DataFrameModel):
+class Migration(Cells):
     """``migration.csv``: net migrants per year by area x sex x age."""
-    area_code: Series[str] = pa.Field(**AREA)
-    sex: Series[str] = pa.Field(isin=SEXES)
-    age: Series[int] = pa.Field(**AGE)
     net_migrants: Series[float] = pa.Field(ge=-100000, le=100000)
 
 
