@@ -279,22 +279,24 @@ def load_district(path: str | Path | None = None) -> District:
 
     problems: list[Problem] = []
     hashes: dict[str, str] = {}
-    text = read_text(folder / SETTINGS_FILE, display(SETTINGS_FILE), hashes, SETTINGS_FILE) if (folder / SETTINGS_FILE).is_file() else \
-        Problem(display(SETTINGS_FILE), "", "", "expected the district settings file, found none")
-    try:
-        settings = settings_problems(DistrictFile, tomllib.loads(text), display(SETTINGS_FILE), "key", problems) if isinstance(text, str) else {}
-    except tomllib.TOMLDecodeError as error:
-        message, _, tail = str(error).partition(" (at line ")
-        text, settings = Problem("", "line " + tail.split(",")[0].rstrip(")") if tail else "", "", f"expected valid TOML, found: {message}"), {}
+    shown, settings = display(SETTINGS_FILE), {}
+    text = read_text(folder / SETTINGS_FILE, shown, hashes, SETTINGS_FILE) if (folder / SETTINGS_FILE).is_file() else \
+        Problem(shown, "", "", "expected the district settings file, found none")
     if isinstance(text, Problem):
-        problems.append(Problem(display(SETTINGS_FILE), text.where.replace("row", "line"), "", text.expected))
+        problems.append(Problem(shown, text.where.replace("row", "line"), "", text.expected))
+    else:
+        try:
+            settings = settings_problems(DistrictFile, tomllib.loads(text), shown, "key", problems)
+        except tomllib.TOMLDecodeError as error:
+            message, _, tail = str(error).partition(" (at line ")
+            problems.append(Problem(shown, "line " + tail.split(",")[0].rstrip(")") if tail else "", "", f"expected valid TOML, found: {message}"))
     areas, files = read_areas(folder, display, problems)
     hashes.update({n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in files.items()})
     names = {"areas": next(iter(files), AREA_FILES[0])} | {name: info.file for name, info in TABLES.items() if name != "areas"}
     if "projects" in settings:
         names["projects"] = rel = PurePosixPath(str(settings["projects"]).replace("\\", "/")).as_posix()
         if not (folder / rel).is_file() or not (folder / rel).resolve().is_relative_to(folder.resolve()):
-            problems.append(Problem(display(SETTINGS_FILE), "key projects", "", f"expected the path of an existing file, found '{rel}'"
+            problems.append(Problem(shown, "key projects", "", f"expected the path of an existing file, found '{rel}'"
                                     if not (folder / rel).is_file() else f"expected a path inside the district folder, found '{rel}': "
                                     "a link leading out of it"))
             del settings["projects"]
