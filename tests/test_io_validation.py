@@ -624,3 +624,16 @@ def test_net_migrants_bound_rows_in_any_order(district_dir: Path) -> None:
     line = len(rows) - 7 + 1
     assert str(info.value).endswith(f"migration.csv, row {line}, column 'net_migrants': expected a number in [-10106, 10106] "
                                     f"(the cell's population 106, {district_dir / 'population.csv'} row 8, + 10000), found '20000'")
+
+
+def test_geojson_crs_member_honoured(district_dir: Path) -> None:
+    """A GeoJSON in metres that declares its projected CRS in a ``crs`` member is converted to EPSG:4326."""
+    import geopandas as gpd
+
+    areas = gpd.read_file(district_dir / "areas.geojson").to_crs("EPSG:3857")
+    doc = json.loads(areas.to_json(drop_id=True))
+    doc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
+    (district_dir / "areas.geojson").write_text(json.dumps(doc), encoding="utf-8")
+    d = load_district(district_dir)
+    assert str(d.areas.crs) == "EPSG:4326"
+    assert d.areas.total_bounds[0] == pytest.approx(113.30, abs=1e-6)

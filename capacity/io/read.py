@@ -147,14 +147,10 @@ def number_problem(cells: pd.Series, desc: str, integer: bool) -> Callable[[int]
         cell = raw.strip()
         if cell in ("", "nan", "None"):
             return f"expected {desc}, found an empty cell"
-        if _THOUSANDS.fullmatch(cell):
-            return f"expected {desc}, found '{raw}': thousands separators are not allowed"
-        if integer and re.fullmatch(_INTEGER, cell):
-            return f"expected {desc}, found '{raw}' (too large)"
-        if integer and re.fullmatch(_NUMBER, cell):
-            return f"expected {desc}, found '{raw}' (not a whole number)"
-        if "," in cell and re.fullmatch(_NUMBER, cell.replace(",", ".")):
-            return f"expected {desc}, found '{raw}': the decimal mark is '.'"
-        return f"expected {desc}, found '{raw}'"
+        hint = (": thousands separators are not allowed" if _THOUSANDS.fullmatch(cell)
+                else " (too large)" if integer and re.fullmatch(_INTEGER, cell)
+                else " (not a whole number)" if integer and re.fullmatch(_NUMBER, cell)
+                else ": the decimal mark is '.'" if "," in cell and re.fullmatch(_NUMBER, cell.replace(",", ".")) else "")
+        return f"expected {desc}, found '{raw}'{hint}"
 
     return text
