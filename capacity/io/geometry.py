@@ -13,7 +13,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 import shapely
 
 from capacity.errors import Problem
@@ -118,6 +117,8 @@ def read_areas(folder: Path, display: Callable[[str], str], problems: list[Probl
         problems.append(Problem(display(present[1].name if present else AREA_FILES[0]), "", "",
                                 f"expected {what}, found {', '.join(p.name for p in present) if present else 'none'}"))
         return None, {}
+    import pyogrio  # not at import time: only reading needs it
+
     path, shown = present[0], display(present[0].name)
     files = {p.name: p for p in [path, *(path.with_suffix(s) for s in (".shx", ".dbf", ".prj", ".cpg") if path.suffix == ".shp")] if p.is_file()}
     found, frame = _geojson(path, shown) if path.suffix == ".geojson" else [], None
