@@ -23,8 +23,8 @@ import pandas as pd
 import shapely
 
 REPO = Path(__file__).resolve().parents[1]
-HAIZHU = REPO / "data" / "districts" / "haizhu"
-PROJECTS = REPO / "data" / "projects.csv"
+HAIZHU = REPO / "capacity" / "data" / "districts" / "haizhu"
+PROJECTS = HAIZHU / "projects.csv"
 
 CHILD = r"""
 import json, resource, sys, time

@@ -88,7 +88,7 @@ POP_LAST = 4 * (OPEN_AGE + 1)  # position of a row appended to population
 
 # kind: (edit, table, where, column, expected text)
 CODE_CASES: dict[str, tuple[Callable[[Kwargs], None], str, str, str | None, str]] = {
-    "negative_population": (cell("population", 3, "population", -1.0), "population", "position 3", "population", "expected a number >= 0"),
+    "negative_population": (cell("population", 3, "population", -1.0), "population", "position 3", "population", "expected a number in [0, 1000000]"),
     "nan_population": (cell("population", 4, "population", np.nan), "population", "position 4", "population", "found an empty cell"),
     "non_integer_age": (cell("population", 5, "age", 3.5), "population", "position 5", "age", "not a whole number"),
     "text_thousands": (cell("places", 2, "places", "1,234"), "places", "position 2", "places", "thousands separators"),

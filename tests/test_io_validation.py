@@ -189,6 +189,29 @@ def bad_field_count(folder: Path) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+def unclosed_quote(folder: Path) -> None:
+    """Edit: open a quote in the sex cell of line 12 of population.csv and never close it."""
+    path = folder / "population.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[11] = lines[11].replace(",female,", ',"female,', 1).replace(",male,", ',"male,', 1)
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def open_ring(doc: dict) -> None:
+    doc["features"][1]["geometry"]["coordinates"][0].pop()
+
+
+def projected_crs_member(doc: dict) -> None:
+    doc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
+
+
+def projects_link_outside(folder: Path) -> None:
+    """Edit: projects.csv becomes a link to a file outside the district folder."""
+    outside = folder.parent / "outside.csv"
+    (folder / "projects.csv").rename(outside)
+    (folder / "projects.csv").symlink_to(outside)
+
+
 # A polygon whose boundary crosses itself (a bow tie).
 BOWTIE = {"type": "Polygon", "coordinates": [[[113.30, 23.10], [113.31, 23.11], [113.31, 23.10], [113.30, 23.11], [113.30, 23.10]]]}
 # The second area shifted half a square onto the first.
@@ -212,7 +235,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str, str | None, str]] = {
     "non_integer": (set_cell(P, 5, "age", "3.5"), P, "row 5", "age", "not a whole number"),
     "thousands_separator": (set_cell(P, 9, "population", "1,234"), P, "row 9", "population", "thousands separators are not allowed"),
     "decimal_comma": (set_cell(M, 9, "net_migrants", "1,5"), M, "row 9", "net_migrants", "decimal mark"),
-    "negative_population": (set_cell(P, 30, "population", "-5"), P, "row 30", "population", "expected a number >= 0, found '-5'"),
+    "negative_population": (set_cell(P, 30, "population", "-5"), P, "row 30", "population", "expected a number in [0, 1000000], found '-5'"),
     "negative_places": (set_cell("places.csv", 4, "places", "-3"), "places.csv", "row 4", "places", "found '-3'"),
     "empty_cell": (set_cell(P, 12, "population", ""), P, "row 12", "population", "found an empty cell"),
     "nan_cell": (set_cell(M, 20, "net_migrants", "NaN"), M, "row 20", "net_migrants", "found 'NaN'"),
@@ -242,9 +265,9 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str, str | None, str]] = {
     "unknown_stage_projects": (projects_cell(2, "stage", "Primary"), "projects.csv", "row 2", "stage", "found 'Primary'"),
     "unknown_sex": (set_cell("life_table.csv", 3, "sex", "m"), "life_table.csv", "row 3", "sex", "one of 'female', 'male', found 'm'"),
     "unknown_sector": (set_cell("places.csv", 2, "sector", "govt"), "places.csv", "row 2", "sector", "found 'govt'"),
-    "fertility_rate_above_1": (set_cell("fertility.csv", 3, "rate", "1.2"), "fertility.csv", "row 3", "rate", "a number in [0, 1], found '1.2'"),
+    "fertility_rate_above_1": (set_cell("fertility.csv", 3, "rate", "1.2"), "fertility.csv", "row 3", "rate", "a number in [0, 0.5], found '1.2'"),
     "fertility_gap": (drop_lines("fertility.csv", lambda r: r[0] != "17"), "fertility.csv", "key age=17", "age", "contiguous ages 15..19"),
-    "fertility_age_out_of_range": (set_cell("fertility.csv", 2, "age", "9"), "fertility.csv", "row 2", "age", "in 10..55"),
+    "fertility_age_out_of_range": (set_cell("fertility.csv", 2, "age", "9"), "fertility.csv", "row 2", "age", "in 10..20"),
     "life_table_lx_increasing": (set_cell("life_table.csv", 6, "lx", "99999"), "life_table.csv", "row 6", "lx", "non-increasing"),
     "life_table_radix": (set_cell("life_table.csv", 2, "lx", "99000"), "life_table.csv", "row 2", "lx", "100000 (the radix)"),
     "life_table_Lx_above_lx": (set_cell("life_table.csv", 4, "Lx", "150000"), "life_table.csv", "row 4", "Lx", "expected Lx between"),
@@ -259,7 +282,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str, str | None, str]] = {
     "stage_last_before_first": (set_cell("stages.csv", 4, "last_age", "11"), "stages.csv", "row 4", "last_age", "found '11'"),
     "stage_duplicate": (append_row("stages.csv", 2), "stages.csv", "row 6", "stage", "second one for stage=kindergarten"),
     "enrolment_rate_out_of_range": (set_cell("stages.csv", 2, "enrolment_rate", "2.5"), "stages.csv", "row 2", "enrolment_rate", "in [0, 2]"),
-    "project_places_zero": (projects_cell(3, "places", "0"), "projects.csv", "row 3", "places", "an integer > 0, found '0'"),
+    "project_places_zero": (projects_cell(3, "places", "0"), "projects.csv", "row 3", "places", "an integer in 1..100000, found '0'"),
     "project_year_not_integer": (projects_cell(2, "opening_year", "2025.5"), "projects.csv", "row 2", "opening_year", "found '2025.5'"),
     "project_year_out_of_range": (projects_cell(5, "opening_year", "2200"), "projects.csv", "row 5", "opening_year", "in 1990..2100"),
     "project_duplicate": (append_row("projects.csv", 2), "projects.csv", "row 6", "stage", "project_id=P1, stage=primary"),
@@ -300,6 +323,37 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str, str | None, str]] = {
     "plan_share_above_1": (plan_cell(6, "value", "75"), "plan.csv", "row 6", "value", "a share in [0, 1], found '75'"),
     "plan_duplicate": (plan_cell(3, "stage", "primary"), "plan.csv", "row 3", "stage", "second one for indicator=need, stage=primary"),
     "sources_estimate_enum": (set_cell("sources.csv", 2, "estimate", "maybe"), "sources.csv", "row 2", "estimate", "'yes', 'no'"),
+    # plausibility bounds (docs/data-format.md)
+    "population_implausible": (set_cell(P, 9, "population", "1e308"), P, "row 9", "population", "a number in [0, 1000000], found '1e308'"),
+    "population_above_a_million": (set_cell(P, 10, "population", "1000001"), P, "row 10", "population", "found '1000001'"),
+    "net_migrants_implausible": (set_cell(M, 9, "net_migrants", "1e308"), M, "row 9", "net_migrants", "in [-100000, 100000], found '1e308'"),
+    "net_migrants_above_population": (set_cell(M, 7, "net_migrants", "-10200"), M, "row 7", "net_migrants",
+                                      "expected a number in [-10105, 10105] (the cell's population 105, "),
+    "places_implausible": (set_cell("places.csv", 3, "places", "9000000000000000000"), "places.csv", "row 3", "places",
+                           "an integer in 0..1000000, found '9000000000000000000'"),
+    "project_places_implausible": (projects_cell(2, "places", "250000"), "projects.csv", "row 2", "places", "an integer in 1..100000"),
+    "class_size_implausible": (set_cell("stages.csv", 3, "class_size", "450"), "stages.csv", "row 3", "class_size", "an integer in 1..100"),
+    "fertility_rate_implausible": (set_cell("fertility.csv", 4, "rate", "0.6"), "fertility.csv", "row 4", "rate", "[0, 0.5], found '0.6'"),
+    "life_table_T_implausible": (set_cell("life_table.csv", 22, "Lx", "2e9"), "life_table.csv", "row 22", "Lx", "(0, 100000000], found '2e9'"),
+    "life_table_lx_above_radix": (set_cell("life_table.csv", 3, "lx", "100001"), "life_table.csv", "row 3", "lx", "(0, 100000], found"),
+    "plan_value_implausible": (plan_cell(2, "value", "1e9"), "plan.csv", "row 2", "value", "[0, 10000000], found '1e9'"),
+    "stage_age_implausible": (set_cell("stages.csv", 5, "last_age", "200"), "stages.csv", "row 5", "last_age", "in 0..20, found '200'"),
+    "toml_open_age_implausible": (edit_toml("open_age = 20", "open_age = 150"), "district.toml", "key open_age", None, "in 10..130, found 150"),
+    # reported by users
+    "unclosed_quote_row_12": (unclosed_quote, P, "row 12", "sex", "a quoted field that is never closed"),
+    "areas_open_ring": (edit_areas(open_ring), "areas.geojson", "feature 2", "geometry", "a polygon of closed rings"),
+    "areas_empty_collection": (edit_areas(lambda doc: doc.update(features=[])), "areas.geojson", "", None,
+                               "expected at least one feature (an area), found an empty FeatureCollection"),
+    "areas_not_feature_collection": (edit_areas(lambda doc: doc.update(type="Feature")), "areas.geojson", "", None, "found 'Feature'"),
+    "areas_degrees_declared_projected": (edit_areas(projected_crs_member), "areas.geojson", "", "geometry",
+                                         "coordinates look like degrees; declare EPSG:4326 or remove the crs member"),
+    "projects_path_etc_passwd": (edit_toml('"projects.csv"', '"/etc/passwd"'), "district.toml", "key projects", None,
+                                 "found '/etc/passwd': an absolute path"),
+    "projects_path_parent_x": (edit_toml('"projects.csv"', '"../x.csv"'), "district.toml", "key projects", None, "found '../x.csv'"),
+    "projects_path_windows": (edit_toml('"projects.csv"', "'C:\\data\\projects.csv'"), "district.toml", "key projects", None, "an absolute path"),
+    "projects_link_outside": (projects_link_outside, "district.toml", "key projects", None, "a link leading out of it"),
+    "blank_lines_only": (write_text("stages.csv", "\n,,\n"), "stages.csv", "row 1", None, "found an empty file"),
+    "net_migrants_infinite": (set_cell(M, 11, "net_migrants", "-inf"), M, "row 11", "net_migrants", "found '-inf'"),
 }
 
 
@@ -319,9 +373,11 @@ def test_malformed_input(kind: str, district_dir: Path, capsys: pytest.CaptureFi
     """``capacity validate`` on a broken copy: status 2, one line naming file, row/key, column."""
     edit, file, where, column, text = CASES[kind]
     edit(district_dir)
+    before = {p: p.stat().st_mtime_ns for p in district_dir.parent.rglob("*")}
     capsys.readouterr()
     status = main(["validate", str(district_dir)])
     out, err = capsys.readouterr()
+    assert {p: p.stat().st_mtime_ns for p in district_dir.parent.rglob("*")} == before  # nothing written
     assert status == 2
     assert out == ""
     lines = err.splitlines()
@@ -341,7 +397,24 @@ def test_malformed_input_raises_input_error(district_dir: Path) -> None:
 
 
 def test_at_least_twenty_kinds() -> None:
-    assert len(CASES) >= 20
+    assert len(CASES) >= 100
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../x.csv", "link"])
+def test_projects_outside_never_read(district_dir: Path, path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A projects path leaving the folder is rejected by name; nothing of the file it names is read or printed, even with --all."""
+    secret = district_dir.parent / "x.csv"
+    secret.write_text("project_id\nSECRET-CONTENT\n", encoding="utf-8")
+    if path == "link":
+        (district_dir / "link.csv").symlink_to(secret)
+        path = "link.csv"
+    edit_toml('"projects.csv"', f'"{path}"')(district_dir)
+    capsys.readouterr()
+    assert main(["validate", "--all", str(district_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "SECRET" not in err and "root:" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1 and "district.toml, key projects:" in lines[0], err
 
 
 # ---------------------------------------------------------------------------- valid input
@@ -538,3 +611,29 @@ def test_embedded_default_validates() -> None:
         pytest.skip("capacity/data/districts/haizhu/district.toml does not exist yet")
     d = load_district()
     assert d.area_codes
+
+
+def test_net_migrants_bound_rows_in_any_order(district_dir: Path) -> None:
+    """The bound relative to the cell's population holds when migration.csv lists the cells in another order."""
+    path = district_dir / "migration.csv"
+    rows = read_rows(path)
+    rows[7][3] = "20000"  # area 1, female, age 6: population 106
+    write_rows(path, rows[:1] + rows[1:][::-1])
+    with pytest.raises(InputError) as info:
+        load_district(district_dir)
+    line = len(rows) - 7 + 1
+    assert str(info.value).endswith(f"migration.csv, row {line}, column 'net_migrants': expected a number in [-10106, 10106] "
+                                    f"(the cell's population 106, {district_dir / 'population.csv'} row 8, + 10000), found '20000'")
+
+
+def test_geojson_crs_member_honoured(district_dir: Path) -> None:
+    """A GeoJSON in metres that declares its projected CRS in a ``crs`` member is converted to EPSG:4326."""
+    import geopandas as gpd
+
+    areas = gpd.read_file(district_dir / "areas.geojson").to_crs("EPSG:3857")
+    doc = json.loads(areas.to_json(drop_id=True))
+    doc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
+    (district_dir / "areas.geojson").write_text(json.dumps(doc), encoding="utf-8")
+    d = load_district(district_dir)
+    assert str(d.areas.crs) == "EPSG:4326"
+    assert d.areas.total_bounds[0] == pytest.approx(113.30, abs=1e-6)

@@ -1,22 +1,12 @@
 """Reading and validating a district: files, or tables built in code.
 
-Modules: ``models`` (pandera models of the tables, a pydantic model of ``district.toml``),
-``read`` (strict reading of CSV and TOML), ``checks`` (checks of and across tables, linear
-in the rows), ``geometry`` (the areas), ``district`` (the District object and its loader).
-``load_district`` and ``District`` are imported lazily (they pull in geopandas and
-pandera), so importing :mod:`capacity.io` is cheap.
-
-Public API
-----------
-load_district(path=None) -> District
-    Read and validate a whole district folder; raises :class:`capacity.errors.InputError`.
-District
-    The validated inputs, with array accessors in (area, sex, age) order; built in code
-    with ``District.from_frames(...)``, it gets the same checks.
-default_district_path() -> Path
-    The embedded default (``capacity/data/districts/haizhu``, or ``$CAPACITY_DATA/districts/haizhu``).
-SEXES, SECTORS
-    Labels along the sex and sector axes.
+``load_district(path=None) -> District`` reads and checks a district folder (by default the
+embedded one, :func:`default_district_path`); ``District.from_frames(...)`` builds one from
+tables with the same checks; both raise :class:`capacity.errors.InputError`. ``SEXES`` and
+``SECTORS`` label the sex and sector axes. Modules: ``models`` (what valid inputs are),
+``read`` (strict CSV and text), ``checks`` (linear-time checks of and across tables),
+``geometry`` (the areas), ``district``. The names are imported lazily (they pull in
+geopandas and pandera), so importing :mod:`capacity.io` is cheap.
 """
 
 from __future__ import annotations

@@ -1,15 +1,12 @@
 """Checks of a district's tables, alone and across each other, in time linear in the rows.
 
-The same checks run on tables read from files and on tables built in code; only the way a
-row is named differs (:class:`Where`: ``row 12`` of a file, ``feature 3`` of the areas
-file, ``position 11`` of a table built in code). Each check reports at most :data:`LIMIT`
-problems, the first of which counts them all.
+Tables read from files and built in code get the same checks; :class:`Where` names their rows.
+Each check reports at most :data:`LIMIT` problems, the first of which counts them all.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,17 +17,17 @@ import pandas as pd
 import pandera.pandas as pa
 
 from capacity.errors import Problem
-from capacity.io.models import RENAMED_INDICATORS, TABLES, describe_column
+from capacity.io.models import MIGRATION_MARGIN, RENAMED_INDICATORS, SEXES, TABLES, describe_column, fmt
 from capacity.io.read import LIMIT, number_problem, parse_numbers
 
-__all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "check_tables"]
+__all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "by_row", "check_tables"]
 
 #: Relative tolerance of the life-table consistency checks.
 LIFE_TABLE_TOLERANCE = 1e-6
 #: ``lx`` at age 0.
 RADIX = 100000.0
-SEXES = ("female", "male")
 SHARES = ("public_affordable_share", "private_affordable_share")
+Refs = Mapping[str, tuple[str, ...] | None]
 
 
 @dataclass(frozen=True)
@@ -54,58 +51,32 @@ class Where:
         """Where problems with the columns are: the header row of a CSV file."""
         return "row 1" if self.noun == "row" else ""
 
+    @property
+    def item(self) -> str:
+        """What a row is: a feature of the areas file, else a row."""
+        return "feature" if self.noun == "feature" else "row"
+
 
 def report(problems: list[Problem], where: Where, positions: Sequence[int] | np.ndarray, column: str, text: Callable[[int], str]) -> None:
     """One problem per position, at most :data:`LIMIT`; the first counts them all."""
-    total = len(positions)
     for k, position in enumerate(positions[:LIMIT]):
-        more = f" ({total} such problems in this column, only the first {LIMIT} listed)" if k == 0 and total > LIMIT else ""
+        more = f" ({len(positions)} such problems in this column, only the first {LIMIT} listed)" if k == 0 and len(positions) > LIMIT else ""
         problems.append(Problem(where.name, where.row(int(position)), column, text(int(position)) + more))
 
 
-def _cell(raw: pd.Series, make: Callable[[str], str]) -> Callable[[int], str]:
-    return lambda i: make(str(raw.iloc[i]))
+def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None, refs: Refs, problems: list[Problem]) -> pd.DataFrame | None:
+    """One table alone (as read, or built in code): columns, cells, bounds, allowed values, keys, foreign keys (``refs``).
 
-
-def _found(desc: str) -> Callable[[str], str]:
-    def text(value: str) -> str:
-        if value.strip() == "":
-            return f"expected {desc}, found an empty cell"
-        new = RENAMED_INDICATORS.get(value)
-        hint = f": the indicator is now '{new[0]}' with stage '{new[1]}'" if new else ""
-        return f"expected {desc}, found '{value}'{hint}"
-
-    return text
-
-
-def _schema(name: str, open_age: int | None) -> tuple[pa.DataFrameSchema, list[str]]:
-    """The table's schema with ``open_age`` bounds resolved, and its key columns (checked apart)."""
-    schema = copy.deepcopy(TABLES[name].model.to_schema())  # to_schema() is cached: never edit it
-    keys = list(schema.unique or [c for c, column in schema.columns.items() if column.unique])
-    schema.unique = None
-    for column in schema.columns.values():
-        column.unique = False
-        if (column.metadata or {}).get("le") == "open_age" and open_age is not None:
-            column.checks = [c for c in column.checks if c.name != "less_than_or_equal_to"] + [pa.Check.le(open_age)]
-    return schema, keys
-
-
-def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None, refs: Mapping[str, tuple[str, ...] | None],
-                problems: list[Problem]) -> pd.DataFrame | None:
-    """Check one table alone: columns, cells, ranges, allowed values, keys and foreign keys.
-
-    ``raw`` is the table as read (text cells) or as built in code, rows in order; ``refs``
-    maps ``"areas"`` / ``"stages"`` to the values a foreign key may take (``None``: unknown);
-    an ``open_age`` of ``None`` leaves that bound unchecked. Problems go to ``problems``,
-    header first, then by row.
-
-    Returns
-    -------
-    pandas.DataFrame or None
-        The table with typed columns, or ``None`` if anything was wrong.
+    Returns the table with typed columns, or ``None`` (problems in ``problems``, header first, then by row).
     """
-    schema, keys = _schema(name, open_age)
-    raw = raw.reset_index(drop=True)
+    schema, keys, raw = copy.deepcopy(TABLES[name].model.to_schema()), list(TABLES[name].keys), raw.reset_index(drop=True)  # never edit to_schema()
+    for spec in schema.columns.values():  # open_age and foreign keys known now
+        meta = spec.metadata or {}
+        if meta.get("le") == "open_age" and open_age is not None:
+            le = next(c for c in spec.checks if c.name == "less_than_or_equal_to")
+            spec.checks = [c for c in spec.checks if c is not le] + [pa.Check.le(min(open_age, le.statistics["max_value"]))]
+        if refs.get(meta.get("references", "")) is not None:
+            spec.checks = [pa.Check.isin(refs[meta["references"]])]
     found = [Problem(where.name, where.header, str(c), f"expected only the columns {', '.join(repr(c) for c in schema.columns)}, "
                      f"found unknown column '{c}'") for c in raw.columns if c not in schema.columns]
     absent = [c for c in schema.columns if c not in raw.columns]
@@ -115,12 +86,10 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
     frame = pd.DataFrame(index=raw.index)
     bad_rows = np.zeros(len(raw), dtype=bool)
     for column, spec in schema.columns.items():
-        cells = raw[column]
+        cells, integer = raw[column], str(spec.dtype) == "int64"
         if str(spec.dtype) in ("int64", "float64"):
-            integer = str(spec.dtype) == "int64"
             frame[column], bad = parse_numbers(cells, integer)
-            desc = describe_column(spec)
-            report(found, where, np.flatnonzero(bad), column, _cell(cells, functools.partial(number_problem, desc=desc, integer=integer)))
+            report(found, where, np.flatnonzero(bad), column, number_problem(cells, describe_column(spec), integer))
             bad_rows |= bad
         else:
             frame[column] = (cells.where(cells.notna(), "") if cells.hasnans else cells).astype(str)
@@ -132,37 +101,33 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
         found += [Problem(where.name, where.header, str(c.column), f"expected {c.check}, found {c.failure_case}")
                   for c in cases[cases["index"].isna()].itertuples()]  # whole-column failures: none expected
         for (column, _), group in cases.dropna(subset=["index"]).groupby(["column", "check"], sort=False):
-            spec = schema.columns[column]
-            report(found, where, group["index"].astype(np.int64).to_numpy(), column, _cell(raw[column], _found(describe_column(spec))))
-    for column, spec in schema.columns.items():
-        values = refs.get((spec.metadata or {}).get("references", ""))
-        if values is not None:
-            outside = good.index[~good[column].isin(values)].to_numpy()
-            report(found, where, outside, column, _cell(raw[column], _found(describe_column(spec, values))))
-    if keys and not set(keys) & set(missing):
-        _duplicates(good, keys, where, raw, found)
+            report(found, where, group["index"].astype(np.int64).to_numpy(), column, _found(raw[column], describe_column(schema.columns[column])))
+    second = good.duplicated(keys, keep="first").to_numpy() if not set(keys) & set(missing) else np.zeros(len(good), dtype=bool)
+    if second.any():  # each row repeating the key of an earlier one, with the row of that one
+        first = good.index.to_series().groupby([good[k] for k in keys], sort=False).transform("first").to_numpy()
+        firsts = dict(zip(good.index.to_numpy()[second][:LIMIT], first[second][:LIMIT]))
+        report(found, where, good.index.to_numpy()[second], keys[-1], lambda i: f"expected one {where.item} per {' x '.join(keys)}, found a second "
+               f"one for {', '.join(f'{k}={raw[k].iloc[i]}' for k in keys)} (first at {where.row(firsts[i])})")
     if len(raw) < TABLES[name].min_rows:
         end = f"row {where.lines[-1] + 1 if where.lines is not None and len(where.lines) else 2}" if where.noun == "row" else ""
-        noun = "feature" if where.noun == "feature" else "row"
-        found.append(Problem(where.name, end, "", f"expected at least {TABLES[name].min_rows} data {noun}(s), found {len(raw)}"))
-    found.sort(key=lambda p: int(p.where.split()[-1]) if p.where else -1)
-    problems.extend(found)
+        found.append(Problem(where.name, end, "", f"expected at least {TABLES[name].min_rows} data {where.item}(s), found {len(raw)}"))
+    problems += sorted(found, key=by_row)
     return None if found else good.reset_index(drop=True)
 
 
-def _duplicates(frame: pd.DataFrame, keys: list[str], where: Where, raw: pd.DataFrame, problems: list[Problem]) -> None:
-    """Each row repeating the key of an earlier one, with the row of the first occurrence."""
-    second = frame.duplicated(keys, keep="first").to_numpy()
-    if second.any():
-        first = frame.index.to_series().groupby([frame[k] for k in keys], sort=False).transform("first").to_numpy()
-        firsts = dict(zip(frame.index.to_numpy()[second][:LIMIT], first[second][:LIMIT]))
-        noun = "feature" if where.noun == "feature" else "row"
+def _found(raw: pd.Series, desc: str) -> Callable[[int], str]:
+    def text(i: int) -> str:
+        value = str(raw.iloc[i])
+        new = RENAMED_INDICATORS.get(value)
+        hint = f": the indicator is now '{new[0]}' with stage '{new[1]}'" if new else ""
+        return f"expected {desc}, found " + (f"'{value}'{hint}" if value.strip() else "an empty cell")
 
-        def text(i: int) -> str:
-            key = ", ".join(f"{k}={raw[k].iloc[i]}" for k in keys)
-            return f"expected one {noun} per {' x '.join(keys)}, found a second one for {key} (first at {where.row(firsts[i])})"
+    return text
 
-        report(problems, where, frame.index.to_numpy()[second], keys[-1], text)
+
+def by_row(problem: Problem) -> int:
+    """Sort key of problems: those of a whole table first, then by row (or feature, position)."""
+    return int(problem.where.split()[-1]) if problem.where else -1
 
 
 # ---------------------------------------------------------------------------- across tables
@@ -187,28 +152,24 @@ def check_grid(frame: pd.DataFrame, where: Where, open_age: int, areas: tuple[st
                                 f"expected every age 0..{open_age} without gaps, found no row for age {m[-1]}{more}"))
 
 
-def check_fertility(frame: pd.DataFrame, where: Where, open_age: int | None, problems: list[Problem]) -> None:
-    """Ages of mothers contiguous and not above ``open_age``."""
-    ages = frame["age"].to_numpy()
-    if open_age is not None:
-        report(problems, where, np.flatnonzero(ages > open_age), "age",
-               lambda i: f"expected an age <= open_age ({open_age}, district.toml), found '{ages[i]}'")
-    lo, hi = int(ages.min()), int(ages.max())
-    problems += [Problem(where.name, f"key age={age}", "age", f"expected contiguous ages {lo}..{hi}, found no row for age {age}")
-                 for age in np.setdiff1d(np.arange(lo, hi + 1), ages)[:LIMIT]]
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+def check_migration(migration: pd.DataFrame, population: pd.DataFrame, where: Mapping[str, Where], problems: list[Problem]) -> None:
+    """Net migrants of a cell at most its population + :data:`~capacity.io.models.MIGRATION_MARGIN` either way."""
+    keys, net = ["area_code", "sex", "age"], migration["net_migrants"].to_numpy()
+    if len(migration) == len(population) and all(np.array_equal(migration[k].to_numpy(), population[k].to_numpy()) for k in keys):
+        people, rows = population["population"].to_numpy(), np.arange(len(population))  # the same rows in the same order
+    else:
+        cell = population.reset_index(names="row").set_index(keys).reindex(pd.MultiIndex.from_frame(migration[keys]))
+        people, rows = cell["population"].to_numpy(), cell["row"].to_numpy()
+    report(problems, where["migration"], np.flatnonzero(np.abs(net) > people + MIGRATION_MARGIN), "net_migrants",
+           lambda i: f"expected a number in [-{fmt(people[i] + MIGRATION_MARGIN)}, {fmt(people[i] + MIGRATION_MARGIN)}] (the cell's population "
+           f"{fmt(people[i])}, {where['population'].name} {where['population'].row(int(rows[i]))}, + {MIGRATION_MARGIN}), found '{fmt(net[i])}'")
 
 
 def check_life_table(frame: pd.DataFrame, where: Where, open_age: int, problems: list[Problem]) -> None:
     """Every sex x age present; ``lx`` from the radix non-increasing; ``Lx`` between ``lx`` values."""
     before = len(problems)
     check_grid(frame, where, open_age, None, problems)
-    if len(problems) > before:
-        return
-    for sex in SEXES:
+    for sex in SEXES if len(problems) == before else ():
         _life_table_sex(frame[frame["sex"] == sex].sort_values("age"), where, problems)
 
 
@@ -217,12 +178,12 @@ def _life_table_sex(sub: pd.DataFrame, where: Where, problems: list[Problem]) ->
     lx, Lx, rows = sub["lx"].to_numpy(), sub["Lx"].to_numpy(), sub.index.to_numpy()  # row k is age k
     at = {int(r): k for k, r in enumerate(rows)}
     if abs(lx[0] - RADIX) > tol:
-        problems.append(Problem(where.name, where.row(rows[0]), "lx", f"expected 100000 (the radix) at age 0, found '{_num(lx[0])}'"))
+        problems.append(Problem(where.name, where.row(rows[0]), "lx", f"expected 100000 (the radix) at age 0, found '{fmt(lx[0])}'"))
     report(problems, where, rows[np.flatnonzero(lx[1:] > lx[:-1] + tol) + 1], "lx",
-           lambda i: f"expected lx non-increasing with age (<= {_num(lx[at[i] - 1])}, lx at age {at[i] - 1}), found '{_num(lx[at[i]])}'")
+           lambda i: f"expected lx non-increasing with age (<= {fmt(lx[at[i] - 1])}, lx at age {at[i] - 1}), found '{fmt(lx[at[i]])}'")
     report(problems, where, rows[np.flatnonzero(~((lx[1:] - tol <= Lx[:-1]) & (Lx[:-1] <= lx[:-1] + tol)))], "Lx",
-           lambda i: f"expected Lx between lx at age {at[i] + 1} ({_num(lx[at[i] + 1])}) and lx at age {at[i]} "
-           f"({_num(lx[at[i]])}), found '{_num(Lx[at[i]])}'")
+           lambda i: f"expected Lx between lx at age {at[i] + 1} ({fmt(lx[at[i] + 1])}) and lx at age {at[i]} "
+           f"({fmt(lx[at[i]])}), found '{fmt(Lx[at[i]])}'")
 
 
 def check_stages(frame: pd.DataFrame, where: Where, problems: list[Problem]) -> None:
@@ -242,13 +203,12 @@ def check_stages(frame: pd.DataFrame, where: Where, problems: list[Problem]) -> 
 def check_plan(frame: pd.DataFrame, where: Where, stages: tuple[str, ...], problems: list[Problem]) -> None:
     """Needs and shares for a stage of ``stages.csv``, shares in [0, 1], ``public_places_added`` without a stage."""
     indicator, stage, value = frame["indicator"].to_numpy(), frame["stage"].to_numpy(), frame["value"].to_numpy()
-    staged = np.isin(indicator, ["need", *SHARES])
-    report(problems, where, np.flatnonzero(staged & ~np.isin(stage, stages)), "stage",
+    report(problems, where, np.flatnonzero(np.isin(indicator, ["need", *SHARES]) & ~np.isin(stage, stages)), "stage",
            lambda i: f"expected a stage of stages.csv for '{indicator[i]}', found '{stage[i]}'")
     report(problems, where, np.flatnonzero((indicator == "public_places_added") & (stage != "")), "stage",
            lambda i: f"expected an empty stage for 'public_places_added' (all stages), found '{stage[i]}'")
     report(problems, where, np.flatnonzero(np.isin(indicator, SHARES) & (value > 1)), "value",
-           lambda i: f"expected a share in [0, 1], found '{_num(value[i])}'")
+           lambda i: f"expected a share in [0, 1], found '{fmt(value[i])}'")
 
 
 def check_sources(frame: pd.DataFrame, where: Where, columns: Mapping[str, tuple[str, ...] | None], required: Sequence[str],
@@ -257,9 +217,8 @@ def check_sources(frame: pd.DataFrame, where: Where, columns: Mapping[str, tuple
     known = {os.path.normpath(n).replace(os.sep, "/"): n for n in columns}
     names = [known.get(os.path.normpath(f).replace(os.sep, "/")) for f in frame["file"]]
     files, cols = frame["file"].to_numpy(), frame["column"].to_numpy()
-    listed = ", ".join(f"'{n}'" for n in columns)
     report(problems, where, [i for i, n in enumerate(names) if n is None], "file",
-           lambda i: f"expected one of the district's files ({listed}), found '{files[i]}'")
+           lambda i: f"expected one of the district's files ({', '.join(repr(n) for n in columns)}), found '{files[i]}'")
     allowed = {n: ("*", *c) for n, c in columns.items() if c is not None}
     report(problems, where, [i for i, n in enumerate(names) if n in allowed and cols[i] not in allowed[n]], "column",
            lambda i: f"expected a column of {files[i]} ({', '.join(repr(c) for c in allowed[str(names[i])])}), found '{cols[i]}'")
@@ -296,19 +255,22 @@ def check_tables(raw: Mapping[str, pd.DataFrame | None], where: Mapping[str, Whe
         checked = check_table(name, table, where[name], open_age, refs, problems) if table is not None else None
         if checked is not None:
             ok[name] = checked
-            if name == "areas":
-                refs["areas"] = tuple(sorted(checked["area_code"]))
-            elif name == "stages":
-                refs["stages"] = tuple(checked["stage"])
+            if name in refs:
+                refs[name] = tuple(sorted(checked["area_code"])) if name == "areas" else tuple(checked["stage"])
     if "stages" in ok:
         check_stages(ok["stages"], where["stages"], problems)
     if "plan" in ok and refs["stages"] is not None:
         check_plan(ok["plan"], where["plan"], refs["stages"], problems)
+    grids = len(problems)
     for name in ("population", "migration"):
         if name in ok and open_age is not None and refs["areas"] is not None:
             check_grid(ok[name], where[name], open_age, refs["areas"], problems)
-    if "fertility" in ok:
-        check_fertility(ok["fertility"], where["fertility"], open_age, problems)
+    if "population" in ok and "migration" in ok and open_age is not None and refs["areas"] is not None and len(problems) == grids:
+        check_migration(ok["migration"], ok["population"], where, problems)
+    if "fertility" in ok:  # ages of mothers contiguous
+        ages = ok["fertility"]["age"].to_numpy()
+        problems += [Problem(where["fertility"].name, f"key age={age}", "age", f"expected contiguous ages {ages.min()}..{ages.max()}, found no "
+                             f"row for age {age}") for age in np.setdiff1d(np.arange(ages.min(), ages.max() + 1), ages)[:LIMIT]]
     if "life_table" in ok and open_age is not None:
         check_life_table(ok["life_table"], where["life_table"], open_age, problems)
     if "sources" in ok and raw.get("areas") is not None and raw.get("projects") is not None:

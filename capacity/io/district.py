@@ -1,15 +1,9 @@
 """The validated inputs of a district, as one object with array accessors, and its loader.
 
-:class:`District` holds everything a projection needs (see ``docs/data-format.md``). It is
-checked whenever it is built: :func:`load_district` reads a district folder, names problems
-by file and line (``population.csv, row 12``); a District built in code
-(:meth:`District.from_frames` or ``District(...)``) gets the same checks, its problems naming
-the table and the row position (``population, position 11``). Either way one
-:class:`capacity.errors.InputError` holds every problem.
-
-Array accessors follow the project-wide axis order (area, sex, age), with areas in
-``District.area_codes`` order (sorted codes), sex 0 = female and 1 = male, ages
-0 ... ``open_age``; stages in ``stages.csv`` order; sector 0 = public, 1 = private.
+A :class:`District` is checked whenever it is built, read by :func:`load_district` (problems name
+file and line) or in code (table and position). Arrays follow the axis order (area, sex, age):
+areas as ``District.area_codes`` (sorted), sex 0 = female, ages 0 ... ``open_age``; stages in
+``stages.csv`` order; sector 0 = public, 1 = private.
 """
 
 from __future__ import annotations
@@ -17,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -29,18 +23,11 @@ import pandas as pd
 from capacity.errors import InputError, Problem
 from capacity.io.checks import Where, check_tables
 from capacity.io.geometry import AREA_FILES, check_geometry, read_areas
-from capacity.io.models import TABLES, DistrictFile, Settings, settings_problems
+from capacity.io.models import SECTORS, SEXES, TABLES, DistrictFile, Settings, settings_problems
 from capacity.io.read import read_csv, read_text
 from capacity.resources import DATA_ENV
 
 __all__ = ["DATA_ENV", "SECTORS", "SEXES", "District", "default_district_path", "load_district"]
-
-
-#: Sex codes along the sex axis: index 0 = female, 1 = male.
-SEXES: tuple[str, str] = ("female", "male")
-
-#: Sectors along the sector axis: index 0 = public, 1 = private.
-SECTORS: tuple[str, str] = ("public", "private")
 
 SETTINGS_FILE = "district.toml"
 
@@ -87,14 +74,9 @@ class District:
         Area codes in axis order (sorted).
     stages : pandas.DataFrame
         ``stages.csv`` in file order.
-    population, migration : pandas.DataFrame
-        Sorted by area code, sex (female first), age.
-    fertility : pandas.DataFrame
-        Sorted by age.
-    life_table : pandas.DataFrame
-        Sorted by sex (female first), age.
-    places : pandas.DataFrame
-        Sorted by area code, stage (file order of ``stages.csv``), sector (public first).
+    population, migration, fertility, life_table, places : pandas.DataFrame
+        Sorted by their keys (area code, sex, age; age; sex, age; area code, stage, sector), sex
+        female first, stages in ``stages.csv`` order, sector public first.
     projects, sources : pandas.DataFrame
         In file order.
     files : dict of str to Path
@@ -131,27 +113,28 @@ class District:
         areas = self.areas
         if not self._checked:
             problems: list[Problem] = []
-            settings = {k: getattr(self, k) for k in Settings.model_fields}
-            settings_problems(Settings, settings, "District", "attribute", problems)
-            for name, value in {"areas": areas, **tables}.items():
-                kind = gpd.GeoDataFrame if name == "areas" else pd.DataFrame
-                if not isinstance(value, kind) and not (name == "plan" and value is None):
-                    problems.append(Problem(name, "", "", f"expected a {kind.__name__}, found {type(value).__name__}"))
+            settings_problems(Settings, {k: getattr(self, k) for k in Settings.model_fields}, "District", "attribute", problems)
+            kinds = {name: gpd.GeoDataFrame if name == "areas" else pd.DataFrame for name in TABLES}
+            problems += [Problem(name, "", "", f"expected a {kinds[name].__name__}, found {type(value).__name__}") for name, value in
+                         {"areas": areas, **tables}.items() if not isinstance(value, kinds[name]) and not (name == "plan" and value is None)]
             if any(not p.where for p in problems):
                 raise InputError(problems)
+            open_age = None if any(p.where == "attribute open_age" for p in problems) else self.open_age
             names = _file_names(self.files, self.plan is not None)
-            sidecars = tuple(set(self.files) - set(names.values()) - {SETTINGS_FILE})
-            open_age = self.open_age if "open_age" not in {p.where.split()[-1] for p in problems} else None
-            where = {name: Where(name) for name in TABLES}
-            checked, ok = _check(areas, tables, where, open_age, names, sidecars, problems)
-            if checked is not None and tuple(self.area_codes) != tuple(sorted(checked["area_code"])):
+            areas, tables = _check(areas, tables, {name: Where(name) for name in TABLES}, open_age, names, self.files, problems)
+            if areas is not None and tuple(self.area_codes) != tuple(sorted(areas["area_code"])):
                 problems.append(Problem("District", "attribute area_codes", "",
                                         f"expected the sorted area codes of areas, found {tuple(self.area_codes)!r}"))
-            if problems or checked is None:
+            if problems or areas is None:
                 raise InputError(problems)
-            areas, tables = checked, {k: ok.get(k) for k in tables}
-        for name, value in _ordered(areas, tables).items():
-            object.__setattr__(self, name, value)
+        orders = {"sex": SEXES, "stage": tuple(tables["stages"]["stage"]), "sector": SECTORS}
+        for name, frame in tables.items():  # population, migration, fertility, life table and places sorted by their keys
+            if frame is not None and name in ("population", "migration", "fertility", "life_table", "places"):
+                sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in TABLES[name].keys]
+                frame = frame.iloc[np.lexsort([s.to_numpy() for s in reversed(sort)])]
+            object.__setattr__(self, name, frame.reset_index(drop=True) if frame is not None else None)
+        object.__setattr__(self, "areas", areas.sort_values("area_code", kind="stable").reset_index(drop=True))
+        object.__setattr__(self, "area_codes", tuple(self.areas["area_code"]))
         object.__setattr__(self, "_checked", False)  # a copy (dataclasses.replace) is checked again
 
     @classmethod
@@ -182,14 +165,10 @@ class District:
                 f"stages {', '.join(self.stage_names)}, {self.projects['project_id'].nunique()} projects, "
                 f"from {self.path.name}/>")
 
-    # ------------------------------------------------------------------ plan
-
     @property
     def plan_needs(self) -> pd.DataFrame | None:
         """The plan's stated needs (stage, year, value), or None without ``plan.csv``."""
-        if self.plan is None:
-            return None
-        return self.plan[self.plan["indicator"] == "need"][["stage", "year", "value"]].reset_index(drop=True)
+        return None if self.plan is None else self.plan[self.plan["indicator"] == "need"][["stage", "year", "value"]].reset_index(drop=True)
 
     @property
     def plan_indicators(self) -> dict[str, float]:
@@ -198,12 +177,8 @@ class District:
         E.g. ``public_places_added`` and ``kindergarten_public_affordable_share``; empty
         without ``plan.csv``.
         """
-        if self.plan is None:
-            return {}
-        rows = self.plan[self.plan["indicator"] != "need"]
+        rows = self.plan[self.plan["indicator"] != "need"] if self.plan is not None else pd.DataFrame(columns=["indicator", "stage", "value"])
         return {f"{s}_{i}" if s else str(i): float(v) for i, s, v in zip(rows["indicator"], rows["stage"], rows["value"])}
-
-    # ------------------------------------------------------------------ axes
 
     @property
     def ages(self) -> np.ndarray:
@@ -225,117 +200,49 @@ class District:
         """Oldest age of mothers in ``fertility.csv``."""
         return int(self.fertility["age"].iloc[-1])
 
-    # ------------------------------------------------------------------ arrays
-
-    def _grid(self, frame: pd.DataFrame, column: str, axes: Mapping[str, Sequence[str]], shape: tuple[int, ...]) -> np.ndarray:
-        out = np.zeros(shape, dtype=np.float64)
-        index = [frame[k].map({v: i for i, v in enumerate(a)}).to_numpy(np.int64) for k, a in axes.items()]
-        if "age" in frame.columns and len(shape) > len(axes):
-            index.append(frame["age"].to_numpy(np.int64))
-        out[tuple(index)] = frame[column].to_numpy(np.float64)
-        return out
+    def _cells(self, frame: pd.DataFrame, column: str, *shape: int) -> np.ndarray:
+        return frame[column].to_numpy(np.float64, copy=True).reshape(*shape, self.open_age + 1)  # complete grids, sorted
 
     def population_array(self) -> np.ndarray:
         """Base population, shape (area, sex, age), float64."""
-        return self._grid(self.population, "population", {"area_code": self.area_codes, "sex": SEXES}, (len(self.area_codes), 2, self.open_age + 1))
+        return self._cells(self.population, "population", len(self.area_codes), 2)
 
     def migration_array(self) -> np.ndarray:
         """Net migrants per year (may be negative), shape (area, sex, age), float64."""
-        return self._grid(self.migration, "net_migrants", {"area_code": self.area_codes, "sex": SEXES}, (len(self.area_codes), 2, self.open_age + 1))
+        return self._cells(self.migration, "net_migrants", len(self.area_codes), 2)
 
     def fertility_array(self) -> np.ndarray:
         """Age-specific fertility rates over ages ``fertility_first_age ... fertility_last_age``, float64."""
-        return self.fertility["rate"].to_numpy(np.float64).copy()
+        return self.fertility["rate"].to_numpy(np.float64, copy=True)
 
     def Lx_array(self) -> np.ndarray:  # noqa: N802 (demographic notation)
         """Person-years lived ``Lx`` (at ``open_age``: ``T``, all years above it), shape (sex, age), float64."""
-        return self._grid(self.life_table, "Lx", {"sex": SEXES}, (2, self.open_age + 1))
+        return self._cells(self.life_table, "Lx", 2)
 
     def lx_array(self) -> np.ndarray:
         """Survivors ``lx`` to exact age (radix 100000), shape (sex, age), float64."""
-        return self._grid(self.life_table, "lx", {"sex": SEXES}, (2, self.open_age + 1))
+        return self._cells(self.life_table, "lx", 2)
 
     def places_array(self) -> np.ndarray:
         """Existing places in the base year (zero where not listed), shape (area, stage, sector), float64."""
+        out = np.zeros((len(self.area_codes), len(self.stage_names), 2))
         axes = {"area_code": self.area_codes, "stage": self.stage_names, "sector": SECTORS}
-        return self._grid(self.places, "places", axes, (len(self.area_codes), len(self.stage_names), 2))
-
-    # ------------------------------------------------------------------ provenance
+        out[tuple(self.places[k].map({v: i for i, v in enumerate(a)}).to_numpy(np.int64) for k, a in axes.items())] = self.places["places"]
+        return out
 
     def input_hashes(self) -> dict[str, str]:
         """SHA-256 of every input file as read when loaded: file name (as in :attr:`files`) -> hex digest."""
-        if self._hashes:
-            return dict(self._hashes)
-        return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in self.files.items()}
-
-
-def _ordered(areas: gpd.GeoDataFrame, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, Any]:
-    """The checked tables in the documented orders (and the area codes)."""
-    stages = tables["stages"]
-    assert stages is not None
-    orders = {"sex": SEXES, "stage": tuple(stages["stage"]), "sector": SECTORS}
-    keys = {"population": ["area_code", "sex", "age"], "migration": ["area_code", "sex", "age"], "fertility": ["age"],
-            "life_table": ["sex", "age"], "places": ["area_code", "stage", "sector"]}
-    out: dict[str, Any] = {"areas": areas.sort_values("area_code", kind="stable").reset_index(drop=True)}
-    out["area_codes"] = tuple(out["areas"]["area_code"])
-    for name, frame in tables.items():
-        if frame is not None and name in keys:
-            sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in keys[name]]
-            order = np.lexsort([s.to_numpy() for s in reversed(sort)])
-            frame = frame.iloc[order]
-        out[name] = frame.reset_index(drop=True) if frame is not None else None
-    return out
+        return dict(self._hashes) or {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in self.files.items()}
 
 
 def _file_names(files: Mapping[str, Path], plan: bool) -> dict[str, str]:
-    """The file of each part of a district as ``sources.csv`` names it."""
+    """The file of each part of a district as ``sources.csv`` names it: the standard names, or those of :attr:`District.files`."""
+    others = {info.file for info in TABLES.values()} - {"projects.csv"}
     names = {name: info.file for name, info in TABLES.items() if plan or name != "plan"}
-    standard = {info.file for info in TABLES.values()} | set(AREA_FILES) | {SETTINGS_FILE}
     for rel in files:
-        base = PurePosixPath(rel).name
-        if base in AREA_FILES:
-            names["areas"] = rel
-        elif base == "projects.csv" or (rel.endswith(".csv") and base not in standard):
-            names["projects"] = rel
+        if PurePosixPath(rel).name in AREA_FILES or (rel.endswith(".csv") and PurePosixPath(rel).name not in others):
+            names["areas" if PurePosixPath(rel).name in AREA_FILES else "projects"] = rel
     return names
-
-
-def _sources_files(names: Mapping[str, str], sidecars: Sequence[str] = ()) -> tuple[dict[str, tuple[str, ...] | None], list[str]]:
-    """The files ``sources.csv`` may name (-> their columns, ``None``: any) and those it must."""
-    columns: dict[str, tuple[str, ...] | None] = {SETTINGS_FILE: tuple(DistrictFile.model_fields)}
-    for name, rel in names.items():
-        fields = tuple(TABLES[name].model.to_schema().columns)
-        columns[rel] = (*fields, "geometry") if name == "areas" else fields
-    columns.update({s: None for s in sidecars})
-    return columns, [rel for name, rel in names.items() if name != "sources"]
-
-
-def _displayer(given: str | Path | None, folder: Path) -> Callable[[str], str]:
-    """File names in problems: relative to the folder as given (its name by default)."""
-    base = folder.name if given is None else str(given)
-    if given is not None and base.endswith(".toml"):
-        base = os.path.dirname(base) or "."
-    return lambda rel: os.path.normpath(os.path.join(base, rel))
-
-
-def _read_settings(path: Path, shown: str, problems: list[Problem], hashes: dict[str, str]) -> dict[str, Any]:
-    """``district.toml`` read and checked: its valid keys."""
-    if not path.is_file():
-        problems.append(Problem(shown, "", "", "expected the district settings file, found none"))
-        return {}
-    text, problem = read_text(path, shown, hashes, SETTINGS_FILE)
-    if problem is not None or text is None:
-        problems.append(Problem(shown, problem.where.replace("row", "line"), "", problem.expected) if problem else Problem(shown, "", "", ""))
-        return {}
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message, _, tail = str(error).partition(" (at line ")
-        where = "line " + tail.split(",")[0].rstrip(")") if tail else ""
-        problems.append(Problem(shown, where, "", f"expected valid TOML, found: {message}"))
-        return {}
-    valid = settings_problems(DistrictFile, dict(doc), shown, "key", problems)
-    return {k: doc[k] for k in valid}
 
 
 def load_district(path: str | Path | None = None) -> District:
@@ -360,62 +267,68 @@ def load_district(path: str | Path | None = None) -> District:
         expected.
     """
     folder = Path(path) if path is not None else default_district_path()
-    if folder.suffix == ".toml" and folder.is_file():
-        folder = folder.parent
-    display = _displayer(path, folder)
+    folder = folder.parent if folder.suffix == ".toml" and folder.is_file() else folder
     if not folder.is_dir():
         raise InputError.one(str(path if path is not None else folder), "", "",
                              "expected a district folder holding district.toml, found no such folder")
+    base = folder.name if path is None else str(path)
+    base = os.path.dirname(base) or "." if base.endswith(".toml") else base
+
+    def display(rel: str) -> str:
+        return os.path.normpath(os.path.join(base, rel))
+
     problems: list[Problem] = []
     hashes: dict[str, str] = {}
-    files: dict[str, Path] = {SETTINGS_FILE: folder / SETTINGS_FILE}
-    settings = _read_settings(folder / SETTINGS_FILE, display(SETTINGS_FILE), problems, hashes)
-    areas, area_files = read_areas(folder, display, problems)
-    files.update(area_files)
-    hashes.update({n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in area_files.items()})
-    names = {name: info.file for name, info in TABLES.items()}
-    names["areas"] = next(iter(area_files), AREA_FILES[0])
+    shown, settings = display(SETTINGS_FILE), {}
+    text = read_text(folder / SETTINGS_FILE, shown, hashes, SETTINGS_FILE) if (folder / SETTINGS_FILE).is_file() else \
+        Problem(shown, "", "", "expected the district settings file, found none")
+    if isinstance(text, Problem):
+        problems.append(Problem(shown, text.where.replace("row", "line"), "", text.expected))
+    else:
+        try:
+            settings = settings_problems(DistrictFile, tomllib.loads(text), shown, "key", problems)
+        except tomllib.TOMLDecodeError as error:
+            message, _, tail = str(error).partition(" (at line ")
+            problems.append(Problem(shown, "line " + tail.split(",")[0].rstrip(")") if tail else "", "", f"expected valid TOML, found: {message}"))
+    areas, files = read_areas(folder, display, problems)
+    hashes.update({n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in files.items()})
+    names = {"areas": next(iter(files), AREA_FILES[0])} | {name: info.file for name, info in TABLES.items() if name != "areas"}
+    if "projects" in settings:
+        names["projects"] = rel = PurePosixPath(str(settings["projects"]).replace("\\", "/")).as_posix()
+        if not (folder / rel).is_file() or not (folder / rel).resolve().is_relative_to(folder.resolve()):
+            problems.append(Problem(shown, "key projects", "", f"expected the path of an existing file, found '{rel}'"
+                                    if not (folder / rel).is_file() else f"expected a path inside the district folder, found '{rel}': "
+                                    "a link leading out of it"))
+            del settings["projects"]
+    if not (folder / names["plan"]).exists():
+        del names["plan"]
     raw: dict[str, pd.DataFrame | None] = {}
     where = {"areas": Where(display(names["areas"]), np.arange(1, len(areas) + 1) if areas is not None else None, "feature")}
-    for name in TABLES:
-        if name == "areas":
-            continue
-        rel = names[name]
-        if name == "projects":
-            if "projects" not in settings:
-                raw[name] = None
-                continue
-            rel = names[name] = PurePosixPath(str(settings["projects"]).replace("\\", "/")).as_posix()
-            if not (folder / rel).is_file():
-                problems.append(Problem(display(SETTINGS_FILE), "key projects", "",
-                                        f"expected the path of an existing file, found '{settings['projects']}'"))
-                raw[name] = None
-                continue
-        if name == "plan" and not (folder / rel).exists():
-            del names[name]
-            continue
-        files[rel] = folder / rel
-        read = read_csv(folder / rel, display(rel), problems, hashes, rel)
+    for name, rel in list(names.items())[1:]:
+        read = read_csv(folder / rel, display(rel), problems, hashes, rel) if name != "projects" or "projects" in settings else None
         raw[name] = read[0] if read is not None else None
         where[name] = Where(display(rel), read[1] if read is not None else None, "row")
-    sidecars = tuple(n for n in area_files if n != names["areas"])
-    checked, ok = _check(areas, raw, where, settings.get("open_age"), names, sidecars, problems, "projects" in settings)
+        files.update({rel: folder / rel} if read is not None else {})
+    checked, tables = _check(areas, raw, where, settings.get("open_age"), names, files, problems, "projects" in settings)
     if problems or checked is None:
         order = {display(n): i for i, n in enumerate([SETTINGS_FILE, *AREA_FILES, *names.values()])}
         raise InputError(sorted(problems, key=lambda p: order.get(p.file, len(order))))
-    tables: dict[str, Any] = {name: ok.get(name) for name in TABLES if name != "areas"}
     values = Settings.model_validate({k: v for k, v in settings.items() if k in Settings.model_fields}).model_dump()
-    return District(path=folder, areas=checked, area_codes=(), files=files, _hashes=hashes, _checked=True, **values, **tables)
+    return District(path=folder, areas=checked, area_codes=(), files={SETTINGS_FILE: folder / SETTINGS_FILE} | files, _hashes=hashes, _checked=True, **values, **tables)
 
 
 def _check(areas: gpd.GeoDataFrame | None, tables: Mapping[str, pd.DataFrame | None], where: Mapping[str, Where], open_age: int | None,
-           names: Mapping[str, str], sidecars: Sequence[str], problems: list[Problem], sources: bool = True,
-           ) -> tuple[gpd.GeoDataFrame | None, dict[str, pd.DataFrame]]:
-    """Check the areas and the tables of a district: the areas (EPSG:4326) and the tables that passed."""
+           names: Mapping[str, str], files: Mapping[str, Path], problems: list[Problem], sources: bool = True,
+           ) -> tuple[gpd.GeoDataFrame | None, dict[str, Any]]:
+    """Check the areas and the tables of a district: the areas (EPSG:4326) and the tables (``None`` if not valid)."""
     raw = {"areas": pd.DataFrame(areas.drop(columns=areas.geometry.name)) if areas is not None else None, **tables}
-    columns, required = _sources_files(names, sidecars)
-    ok = check_tables(raw, where, open_age, columns, required if sources else [], problems)
+    columns: dict[str, tuple[str, ...] | None] = {SETTINGS_FILE: tuple(DistrictFile.model_fields)}
+    for name, rel in names.items():
+        columns[rel] = (*TABLES[name].model.to_schema().columns, *(("geometry",) if name == "areas" else ()))
+    columns.update({rel: None for rel in files if rel not in columns})  # a shapefile's sidecars
+    ok = check_tables(raw, where, open_age, columns, [rel for name, rel in names.items() if name != "sources"] if sources else [], problems)
     checked = check_geometry(areas, where["areas"], problems) if areas is not None else None
+    valid = {name: ok.get(name) for name in tables}
     if checked is None or "areas" not in ok:
-        return None, ok
-    return gpd.GeoDataFrame(ok["areas"], geometry=checked.geometry.to_numpy(), crs=checked.crs), ok
+        return None, valid
+    return gpd.GeoDataFrame(ok["areas"], geometry=checked.geometry.to_numpy(), crs=checked.crs), valid
