@@ -17,7 +17,7 @@ Indicators of the plan table
     Share of the ``stage``'s private places that are affordable (普惠) in the base year.
 
 Older plan tables named the two shares ``<stage>_public_affordable_share`` and
-``<stage>_private_affordable_share``; :func:`plan_table` reads both spellings.
+``<stage>_private_affordable_share``; validation rejects those names and says the new one.
 
 The target year
 ---------------
@@ -45,9 +45,6 @@ INDICATORS = ("need", "public_places_added", "public_affordable_share", "private
 
 DEFAULT_TARGET_OFFSET = 5
 """Without a stated need, the target year is this many years after the base year."""
-
-_SHARES = ("public_affordable_share", "private_affordable_share")
-
 
 class PlanSource(Protocol):
     """What this module reads from a district: its plan table, stages and projects."""
@@ -82,12 +79,21 @@ def plan_table(district: PlanSource) -> pd.DataFrame:
     t = district.plan[cols].copy()
     t["stage"] = t["stage"].fillna("").astype(str)
     t["indicator"] = t["indicator"].astype(str)
-    for share in _SHARES:  # the older spelling: "<stage>_<share>"
-        legacy = t["indicator"].str.endswith("_" + share) & (t["indicator"] != share)
-        prefix = t.loc[legacy, "indicator"].str[:-len(share) - 1]
-        t.loc[legacy, "stage"] = prefix.where(t.loc[legacy, "stage"] == "", t.loc[legacy, "stage"])
-        t.loc[legacy, "indicator"] = share
     return t.reset_index(drop=True)
+
+
+def targets(district: PlanSource) -> dict[str, float]:
+    """The plan's targets other than needs, by name.
+
+    Returns
+    -------
+    dict
+        ``indicator`` -> value, or ``<stage>_<indicator>`` -> value for an indicator that
+        names a stage (e.g. ``kindergarten_public_affordable_share``).
+    """
+    t = plan_table(district)
+    t = t[t["indicator"] != "need"]
+    return {f"{s}_{i}" if s else str(i): float(v) for i, s, v in zip(t["indicator"], t["stage"], t["value"])}
 
 
 def _row(table: pd.DataFrame, indicator: str, stage: str = "") -> pd.Series | None:

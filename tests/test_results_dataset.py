@@ -125,16 +125,12 @@ class _Plan:
         self.projects = pd.DataFrame({"stage": [], "places": []})
 
 
-def test_plan_reads_both_spellings_of_the_shares() -> None:
-    new = _Plan([("need", "primary", 2026, 100, "x"), ("public_affordable_share", "kindergarten", 2026, 0.8, "x"),
-                 ("private_affordable_share", "kindergarten", 2023, 0.5, "x")])
-    old = _Plan([("need", "primary", 2026, 100, "x"), ("kindergarten_public_affordable_share", "kindergarten", 2026, 0.8, "x"),
-                 ("kindergarten_private_affordable_share", "", 2023, 0.5, "x")])
-    for p in (new, old):
-        t = plan.plan_table(p)
-        assert set(t["indicator"]) <= set(plan.INDICATORS)
-        shares = t[t["indicator"].str.endswith("share")]
-        assert list(shares["stage"]) == ["kindergarten", "kindergarten"]
+def test_plan_targets_name_their_stage() -> None:
+    p = _Plan([("need", "primary", 2026, 100, "x"), ("public_affordable_share", "kindergarten", 2026, 0.8, "x"),
+               ("private_affordable_share", "kindergarten", 2023, 0.5, "x"), ("public_places_added", "", 2026, 10, "x")])
+    assert plan.targets(p) == {"kindergarten_public_affordable_share": 0.8, "kindergarten_private_affordable_share": 0.5,
+                               "public_places_added": 10.0}
+    assert plan.need(p, "primary") == (100.0, 2026) and plan.need(p, "junior") is None
 
 
 def test_target_year_rule() -> None:

@@ -167,18 +167,17 @@ class District:
 
     @property
     def plan_needs(self) -> pd.DataFrame | None:
-        """The plan's stated needs (stage, year, value), or None without ``plan.csv``."""
-        return None if self.plan is None else self.plan[self.plan["indicator"] == "need"][["stage", "year", "value"]].reset_index(drop=True)
+        """The plan's stated needs (:func:`capacity.plan.needs`), or None without ``plan.csv``."""
+        from capacity import plan
+
+        return None if self.plan is None else plan.needs(self)
 
     @property
     def plan_indicators(self) -> dict[str, float]:
-        """The plan's other targets: ``indicator``, or ``<stage>_<indicator>`` for one with a stage.
+        """The plan's other targets (:func:`capacity.plan.targets`); empty without ``plan.csv``."""
+        from capacity import plan
 
-        E.g. ``public_places_added`` and ``kindergarten_public_affordable_share``; empty
-        without ``plan.csv``.
-        """
-        rows = self.plan[self.plan["indicator"] != "need"] if self.plan is not None else pd.DataFrame(columns=["indicator", "stage", "value"])
-        return {f"{s}_{i}" if s else str(i): float(v) for i, s, v in zip(rows["indicator"], rows["stage"], rows["value"])}
+        return plan.targets(self)
 
     @property
     def ages(self) -> np.ndarray:
