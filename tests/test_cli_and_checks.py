@@ -90,3 +90,27 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
                           text=True, cwd=REPO, executable="/bin/bash")
     assert proc.stderr == ""
     assert (tmp_path / "out" / "meta.json").is_file()
+
+
+@pytest.mark.parametrize("where", ["district", "inside", "parent"])
+def test_out_apart_from_the_district(tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str) -> None:
+    folder = write_district(tmp_path / "d" / "demo")
+    out = {"district": folder, "inside": folder / "out", "parent": tmp_path / "d"}[where]
+    before = sorted((p, p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file())
+    assert main(["run", "--district", str(folder), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("--out: expected an output folder apart from the input folder"), err
+    assert sorted((p, p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file()) == before
+
+
+def test_run_keeps_other_files_in_out(tmp_path: Path) -> None:
+    folder = write_district(tmp_path / "demo")
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("gap_map_baseline_primary_2025.png", "report.pdf", "NOTES.txt"):
+        (out / name).write_bytes(b"kept " + name.encode())
+    (out / "sweep").mkdir()
+    assert main(["run", "--district", str(folder), "--out", str(out), "--quiet"]) == 0
+    for name in ("gap_map_baseline_primary_2025.png", "report.pdf", "NOTES.txt"):
+        assert (out / name).read_bytes() == b"kept " + name.encode()
+    assert (out / "sweep").is_dir() and (out / "gap.csv").is_file()
