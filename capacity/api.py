@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -75,6 +75,19 @@ class Results(BaseResults):
         return explain_results(res, area=area, stage=stage, year=year, scenario=scenario)
 
 
+class _Ticker:
+    """Moves a progress bar to the number of draws a scenario has finished."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self.done = 0
+
+    def __call__(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n - self.done)
+            self.done = n
+
+
 def run(
     scenarios: Sequence[Scenario | str | Path] | Scenario | str | Path | None = None,
     district: District | str | Path | None = None,
@@ -129,12 +142,7 @@ def run(
 
         bar = tqdm(total=draws * len(loaded), unit="draw", desc="projecting", leave=False)
     for s in loaded:
-        def tick(n: int, done: list[int] = [0]) -> None:  # noqa: B006 -- one counter per scenario
-            if bar is not None:
-                bar.update(n - done[0])
-                done[0] = n
-
-        runs.append(model.run(district, s, draws=draws, seed=seed, progress=tick))
+        runs.append(model.run(district, s, draws=draws, seed=seed, progress=_Ticker(bar)))
     if bar is not None:
         bar.close()
     return from_runs(Results, runs, time.perf_counter() - start)

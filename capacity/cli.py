@@ -183,12 +183,12 @@ class Parser(argparse.ArgumentParser):
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             command = getattr(parsed, "command", None)
-            owner = self._commands.get(command, self) if command else self
+            owner = self.commands().get(command, self) if command else self
             owner.error("unrecognized arguments: " + " ".join(extras))
         return parsed
 
-    @property
-    def _commands(self) -> dict[str, argparse.ArgumentParser]:
+    def commands(self) -> dict[str, argparse.ArgumentParser]:
+        """The subcommands' parsers, by name."""
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction):
                 return dict(action.choices)
@@ -303,13 +303,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         Exit status: 0 ok, 1 unexpected error, 2 bad input or usage.
     """
     parser = build_parser()
+    assert isinstance(parser, Parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, usage errors
         code = exit_.code
         return code if isinstance(code, int) else EXIT_INPUT
     if getattr(args, "func", None) is None:
-        names = ", ".join(Parser._commands.fget(parser))  # type: ignore[attr-defined]
+        names = ", ".join(parser.commands())
         print(f"capacity: expected a command ({names}); see capacity --help", file=sys.stderr)
         return EXIT_INPUT
 
