@@ -93,16 +93,16 @@ def _intervals(fc: pd.DataFrame) -> pd.DataFrame:
     quantiles = sorted({q for pair in LEVELS.values() for q in pair})
     for _, group in fc.groupby(["method", "stage", "horizon"], sort=False):
         h = int(group["horizon"].iloc[0])
-        errors = log_error[group.index]
+        errors = np.asarray(log_error[group.index], dtype=float)
         origins = group["origin"].to_numpy()
         large = group["large"].to_numpy()
         for origin in np.unique(origins):
             rows = group.index[origins == origin]
-            past = (origins + h <= origin) & np.isfinite(errors.to_numpy())
+            past = (origins + h <= origin) & np.isfinite(errors)
             for cls in (False, True):
-                pool = errors.to_numpy()[past & (large == cls)]
+                pool = errors[past & (large == cls)]
                 if len(pool) < MIN_ERRORS:
-                    pool = errors.to_numpy()[past]
+                    pool = errors[past]
                 if len(pool) < MIN_ERRORS:
                     continue
                 q = dict(zip(quantiles, np.quantile(pool, quantiles), strict=True))

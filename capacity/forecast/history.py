@@ -172,14 +172,14 @@ def _problem(name: str, error: SchemaError | SchemaErrors) -> InputError:
 
 def validate_frames(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Validate history tables against their pandera models (one-line :class:`InputError`)."""
-    out = {}
+    out: dict[str, pd.DataFrame] = {}
     for name, frame in frames.items():
         model = MODELS[name]
         try:
             out[name] = model.validate(frame, lazy=True)
         except (SchemaError, SchemaErrors) as error:
             raise _problem(name, error) from None
-        keys = list(model.Config.unique)  # type: ignore[attr-defined]
+        keys = [str(k) for k in getattr(model.Config, "unique", [])]
         repeated = frame.duplicated(keys)
         if repeated.any():
             row = int(np.flatnonzero(repeated.to_numpy())[0]) + 2

@@ -100,8 +100,7 @@ class Method:
         if self.family == "last":
             return np.repeat(base[np.newaxis], steps, axis=0)
         years = self.years or naive_years
-        window = slice(max(0, origin - years), origin + 1)
-        counts = known[window]
+        counts = _window(known, years)
         if self.family == "cohort-component":
             migrants = migration_path(residual_migration(counts), steps, self.rule)
             return project_additive(base, migrants, _cwr(counts, "mean"), steps=steps)
@@ -118,10 +117,24 @@ class Method:
         return project_progression(base, ratios, steps=steps, open_last=table.open_last, entrants=entrants)
 
 
+def _window(known: Array, years: int) -> Array:
+    """The counts from the start of the ``years``-th latest pair of consecutive known years.
+
+    A year missing from the source (all NaN) gives no ratio: the window reaches further
+    back so that it holds ``years`` pairs of known consecutive years (the pairs across the
+    gap are NaN inside it and ignored by the averaging rules).
+    """
+    present = np.isfinite(known).any(axis=(1, 2, 3))
+    pairs = np.flatnonzero(present[:-1] & present[1:])
+    if len(pairs) == 0:
+        return known[-1:]
+    return known[int(pairs[-min(len(pairs), years)]):]
+
+
 def _cwr(counts: Array, rule: str) -> Array:
     """Child-woman ratios (age 0 per woman 15-49) by area x sex, averaged over the window."""
     ratios = entry_ratios(counts[..., 0], women_total(counts)[..., np.newaxis])
-    return np.nan_to_num(average(ratios, rule))
+    return np.asarray(np.nan_to_num(average(ratios, rule)))
 
 
 def _entrants(table: Table, origin: int, steps: int, counts: Array, rule: str) -> Array:
