@@ -101,19 +101,20 @@ class Method:
             return np.repeat(base[np.newaxis], steps, axis=0)
         years = self.years or naive_years
         counts = _window(known, years)
+        latest = counts[1:]  # the years ending each pair: `years` of them, for entry ratios
         if self.family == "cohort-component":
             migrants = migration_path(residual_migration(counts), steps, self.rule)
-            return project_additive(base, migrants, _cwr(counts, "mean"), steps=steps)
+            return project_additive(base, migrants, _cwr(latest, "mean"), steps=steps)
         rule = "mean" if self.family == "ratio" else self.rule
         ratios = average(progression_ratios(counts, open_last=table.open_last), rule)
         if self.family == "hamilton-perry":
-            cwr = np.nan_to_num(_cwr(counts, rule))[np.newaxis, :, :, np.newaxis, np.newaxis]
+            cwr = np.nan_to_num(_cwr(latest, rule))[np.newaxis, :, :, np.newaxis, np.newaxis]
             ccr = np.nan_to_num(ratios)[np.newaxis, ..., np.newaxis]
             projection = project_hamilton_perry(base, steps=steps, ccr=ccr, cwr=cwr)
             return np.asarray(projection.population[1:, ..., 0])
         if table.kind == "population":
-            return project_progression(base, ratios, steps=steps, open_last=True, cwr=_cwr(counts, rule))
-        entrants = _entrants(table, origin, steps, counts, rule)
+            return project_progression(base, ratios, steps=steps, open_last=True, cwr=_cwr(latest, rule))
+        entrants = _entrants(table, origin, steps, latest, rule)
         return project_progression(base, ratios, steps=steps, open_last=table.open_last, entrants=entrants)
 
 
@@ -127,7 +128,7 @@ def _window(known: Array, years: int) -> Array:
     present = np.isfinite(known).any(axis=(1, 2, 3))
     pairs = np.flatnonzero(present[:-1] & present[1:])
     if len(pairs) == 0:
-        return known[-1:]
+        return known[-2:]
     return known[int(pairs[-min(len(pairs), years)]):]
 
 
