@@ -151,3 +151,12 @@ def test_bad_method_specs(spec: str) -> None:
 
     with pytest.raises(InputError, match="--methods"):
         parse_method(spec)
+
+
+def test_combined_is_the_mean_of_progression_and_last() -> None:
+    counts = [[100.0, 95.0, 90.0], [104.0, 98.0, 96.0], [110.0, 101.0, 99.0]]
+    table = _enrolment(counts)
+    got = parse_method("combined:mean:2").project(table, 2, 1)[0, 0, 0]
+    m1, m2 = (98 / 100 + 101 / 104) / 2, (96 / 95 + 99 / 98) / 2
+    expected = [(107.0 + 110.0) / 2, (m1 * 110 + 101.0) / 2, (m2 * 101 + 99.0) / 2]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOL)

@@ -21,6 +21,8 @@ spec                           what                                             
                                ``last:1``, the classic one-interval method)
 ``cohort-component:MIG:YEARS`` survival + residual net migrants, ``MIG`` mean   population
                                or trend over YEARS; age 0 by child-woman ratio
+``combined:RULE:YEARS``        the mean of ``progression:RULE:YEARS`` and       all
+                               ``last`` (an equal-weight forecast combination)
 =============================  ===============================================  ==========
 """
 
@@ -54,8 +56,9 @@ DEFAULT_METHODS = (
     "progression:weighted:5", "progression:last:1",
     "hamilton-perry:last:1", "hamilton-perry:weighted:3",
     "cohort-component:mean:5", "cohort-component:trend:5", "cohort-component:mean:3",
+    "combined:mean:5", "combined:weighted:5",
 )
-FAMILIES = ("last", "ratio", "progression", "hamilton-perry", "cohort-component")
+FAMILIES = ("last", "ratio", "progression", "hamilton-perry", "cohort-component", "combined")
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,9 @@ class Method:
         base = np.nan_to_num(known[-1])
         if self.family == "last":
             return np.repeat(base[np.newaxis], steps, axis=0)
+        if self.family == "combined":
+            ratio = Method(self.spec, "progression", self.rule, self.years).project(table, origin, steps, naive_years)
+            return np.asarray(0.5 * (ratio + base[np.newaxis]))
         years = self.years or naive_years
         counts = _window(known, years)
         latest = counts[1:]  # the years ending each pair: `years` of them, for entry ratios
@@ -172,13 +178,13 @@ def parse_method(spec: str) -> Method:
     """
     parts = spec.strip().split(":")
     family = parts[0]
-    expected = ("expected last, ratio, progression[:RULE[:YEARS]], hamilton-perry[:RULE[:YEARS]] "
-                f"or cohort-component[:mean|trend[:YEARS]], found {spec!r}")
+    expected = ("expected last, ratio, progression[:RULE[:YEARS]], combined[:RULE[:YEARS]], "
+                f"hamilton-perry[:RULE[:YEARS]] or cohort-component[:mean|trend[:YEARS]], found {spec!r}")
     if family not in FAMILIES or (family in NAIVE and len(parts) > 1) or len(parts) > 3:
         raise InputError.one("--methods", "", "", expected)
     if family in NAIVE:
         return Method(spec, family)
-    default_rule, default_years = {"progression": ("mean", 5), "hamilton-perry": ("last", 1),
+    default_rule, default_years = {"progression": ("mean", 5), "combined": ("mean", 5), "hamilton-perry": ("last", 1),
                                    "cohort-component": ("mean", 5)}[family]
     rule = parts[1] if len(parts) > 1 else default_rule
     allowed = ("mean", "trend") if family == "cohort-component" else RULES
