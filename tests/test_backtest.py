@@ -116,8 +116,14 @@ def test_intervals_from_past_errors_only(tmp_path: Path) -> None:
     first = fc.loc[fc["lower_80"].notna(), "origin"].min()
     # 2 areas x 2 stages = 4 errors per origin and horizon: 20 errors need 5 earlier origins
     assert first >= 2006
-    inside = fc["lower_95"] <= fc["upper_95"]
-    assert inside[fc["lower_95"].notna()].all()
+    has = fc["lower_95"].notna()
+    assert (fc.loc[has, "lower_95"] <= fc.loc[has, "lower_80"]).all()
+    np.testing.assert_allclose((fc["lower_80"] * fc["upper_80"])[has], (fc["forecast"] ** 2)[has], rtol=1e-12)
+    # by hand: the first interval of area A, stage lower, h = 1 from the |log errors| of 3 earlier origins
+    row = fc[has & (fc["horizon"] == 1)].sort_values(["origin", "stage", "area_code"]).iloc[0]
+    past = fc[(fc["horizon"] == 1) & (fc["origin"] < row["origin"])]
+    q = np.quantile(np.abs(np.log(past["actual"] / past["forecast"])), 0.8)
+    assert abs(row["upper_80"] - row["forecast"] * np.exp(q)) < 1e-9 * row["forecast"]
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared backtest data absent")

@@ -10,12 +10,15 @@ the one with the least MAPE (mean over horizons) on forecasts whose outcome year
 ``<= Y`` (known in year Y); it is scored, as ``chosen``, only on origins ``>= Y``, next to
 every method on the same origins. Nothing scored is used to choose.
 
-**Prediction intervals from past errors.** A forecast from origin ``o`` at horizon ``h``
-gets the empirical 10/90 % and 2.5/97.5 % quantiles of the log errors
-:math:`\\ln(A/F)` of the same method, stage, horizon and area-size class (below or above
-the median stage size at the origin) from forecasts whose outcome was known at ``o``
-(``o' + h <= o``); with fewer than :data:`MIN_ERRORS` such errors, pooled over size
-classes, and with still fewer, no interval (counted in ``n_interval``). Forecasts from
+**Prediction intervals from past errors.** A forecast ``F`` from origin ``o`` at horizon
+``h`` gets the interval :math:`F e^{\\pm q_c}`, :math:`q_c` the empirical ``c`` quantile
+(``c`` = 0.80, 0.95) of the absolute log errors :math:`|\\ln(A/F)|` of the same method,
+stage, horizon and area-size class (below or above the median stage size at the origin)
+from forecasts whose outcome was known at ``o`` (``o' + h <= o``). Symmetric in logs, so
+a bias that changes sign between periods widens the interval rather than shifting it.
+With fewer than :data:`MIN_ERRORS` such errors the size classes are pooled; with still
+fewer, or errors of fewer than :data:`MIN_ORIGINS` origins (the errors of one origin share
+its shocks and understate the spread), no interval (counted in ``n_interval``). Forecasts from
 origins before the first scored one are made only to calibrate intervals.
 """
 
@@ -30,9 +33,12 @@ from capacity.errors import InputError
 from capacity.forecast.history import History
 from capacity.forecast.methods import Method
 
-__all__ = ["MIN_ERRORS", "Backtest", "run_backtest", "score"]
+__all__ = ["MIN_ERRORS", "MIN_ORIGINS", "Backtest", "run_backtest", "score"]
 
 MIN_ERRORS = 20
+#: Errors of one origin share its shocks: intervals need errors of at least this many origins.
+MIN_ORIGINS = 3
+#: Interval name -> its (lower, upper) probabilities; the width is the quantile ``upper - lower`` of |log error|.
 LEVELS = {"80": (0.10, 0.90), "95": (0.025, 0.975)}
 
 
@@ -90,7 +96,6 @@ def _intervals(fc: pd.DataFrame) -> pd.DataFrame:
         fc[f"upper_{name}"] = np.nan
     ok = (fc["actual"] > 0) & (fc["forecast"] > 0) & fc["actual"].notna()
     log_error = np.log(fc["actual"].where(ok) / fc["forecast"].where(ok))
-    quantiles = sorted({q for pair in LEVELS.values() for q in pair})
     for _, group in fc.groupby(["method", "stage", "horizon"], sort=False):
         h = int(group["horizon"].iloc[0])
         errors = np.asarray(log_error[group.index], dtype=float)
@@ -99,18 +104,20 @@ def _intervals(fc: pd.DataFrame) -> pd.DataFrame:
         for origin in np.unique(origins):
             rows = group.index[origins == origin]
             past = (origins + h <= origin) & np.isfinite(errors)
+            if len(np.unique(origins[past])) < MIN_ORIGINS:
+                continue
             for cls in (False, True):
                 pool = errors[past & (large == cls)]
                 if len(pool) < MIN_ERRORS:
                     pool = errors[past]
                 if len(pool) < MIN_ERRORS:
                     continue
-                q = dict(zip(quantiles, np.quantile(pool, quantiles), strict=True))
                 target = rows[large[origins == origin] == cls]
                 base = fc.loc[target, "forecast"].to_numpy()
                 for name, (lo, hi) in LEVELS.items():
-                    fc.loc[target, f"lower_{name}"] = base * np.exp(q[lo])
-                    fc.loc[target, f"upper_{name}"] = base * np.exp(q[hi])
+                    half = float(np.quantile(np.abs(pool), hi - lo))
+                    fc.loc[target, f"lower_{name}"] = base * np.exp(-half)
+                    fc.loc[target, f"upper_{name}"] = base * np.exp(half)
     return fc
 
 
