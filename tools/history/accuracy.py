@@ -57,6 +57,13 @@ def tables(result: Backtest, origins: tuple[int, int]) -> list[str]:
     n = chosen["n_interval"].sum()
     cover80 = (chosen["inside_80"] * chosen["n_interval"]).sum() / n if n else float("nan")
     cover95 = (chosen["inside_95"] * chosen["n_interval"]).sum() / n if n else float("nan")
+    pooled = sc[(sc["period"] == "all") & (sc["method"] != "chosen")]
+    m = pooled["n_interval"].sum()
+    p80 = (pooled["inside_80"] * pooled["n_interval"]).sum() / m if m else float("nan")
+    p95 = (pooled["inside_95"] * pooled["n_interval"]).sum() / m if m else float("nan")
+    lines += ["", f"Pooled over every method and all origins: {100 * p80:.1f} % inside the 80 % intervals, "
+              f"{100 * p95:.1f} % inside the 95 % intervals ({int(m):,} of {int(pooled['n'].sum()):,} forecasts "
+              "had an interval)."]
     lines += ["", f"Chosen method beats the naive ratio in {wins} of {cells} (stage, horizon) cells on the test origins. "
               f"Intervals of the chosen method on the test origins: {100 * cover80:.1f} % inside the 80 % interval, "
               f"{100 * cover95:.1f} % inside the 95 % interval ({int(n):,} forecasts with an interval).", ""]
