@@ -156,3 +156,22 @@ def test_norway_and_nz_converters(tmp_path: Path) -> None:
     assert list(s.sort_values("horizon")["mape"].round(1).iloc[[0, 2, 4]]) == [0.9, 2.0, 3.2]
     z = read_history(tmp_path / "nz")
     assert z.tables["enrolment"].entry_lag == 5
+
+
+@pytest.mark.parametrize(("file", "line", "text", "message"), [
+    ("enrolment.csv", 0, "area_code,year,lvl,pupils", "enrolment.csv, column 'level': expected the column (a header cell), found no such column"),
+    ("enrolment.csv", 2, "A,2000,x,5", "enrolment.csv, row 3, column 'level': expected a whole number, found 'x'"),
+    ("enrolment.csv", 2, "A,2000,1,-5", "enrolment.csv, row 3, column 'pupils': expected a number >= 0, found -5.0"),
+    ("enrolment.csv", 2, "A,2000,0,5", "enrolment.csv, row 3, column 'area_code, year, level': expected each key once, found a repeat of row 2"),
+    ("enrolment.csv", 2, "Z,2000,1,5", "enrolment.csv, row 3, column 'area_code': expected an area code of areas.csv, found 'Z'"),
+    ("areas.csv", 1, "A,a,maybe,", "areas.csv, row 2, column 'border_change': expected True or False, found 'maybe'"),
+    ("history.toml", 2, 'naive_years = "3"', "history.toml, key naive_years: expected a whole number (unquoted), found '3'"),
+])
+def test_bad_cells_one_line(tmp_path: Path, file: str, line: int, text: str, message: str) -> None:
+    folder = write_history(tmp_path / "h")
+    lines = (folder / file).read_text(encoding="utf-8").splitlines()
+    lines[line] = text
+    (folder / file).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_history(folder)
+    assert str(info.value).endswith(message)

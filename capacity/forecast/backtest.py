@@ -157,6 +157,9 @@ def run_backtest(history: History, methods: list[Method], origins: tuple[int, in
     if select_until is None:
         select_until = (first + last + 1) // 2
     years = np.concatenate([t.years for t in history.tables.values()])
+    lo, hi = int(years.min()) + 1, int(years.max()) - 1
+    if first < lo or last > hi:
+        raise InputError.one("--origins", "", "", f"expected origins inside {lo}..{hi} (a year known before and after each), found {first}:{last}")
     fc = _forecast_rows(history, methods, int(years.min()) + 1, last, horizons[1], excluded)
     if fc.empty:
         raise InputError.one("--origins", "", "", f"expected origins with later years in the history, found {first}:{last}")

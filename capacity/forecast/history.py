@@ -85,7 +85,6 @@ MODELS: dict[str, type[pa.DataFrameModel]] = {
     "areas": HistoryAreas, "population": HistoryPopulation,
     "births": HistoryBirths, "enrolment": HistoryEnrolment,
 }
-DTYPES = {"area_code": str, "area_name": str, "note": str, "sex": str}
 
 
 class StageSpec(BaseModel):
@@ -158,36 +157,96 @@ class History:
     tables: dict[str, Table]
 
 
+_TEXTS = {"int64": "a whole number", "float64": "a number", "bool": "True or False"}
+_BOUNDS = {"greater_than_or_equal_to": ">=", "less_than_or_equal_to": "<=", "greater_than": ">", "less_than": "<"}
+
+
+def _expected(check: str) -> str:
+    """What a pandera check asks for, in words (``greater_than_or_equal_to(0)`` -> ``a number >= 0``)."""
+    name, _, arg = check.partition("(")
+    arg = arg.rstrip(")")
+    if name in _BOUNDS:
+        return f"a number {_BOUNDS[name]} {arg}"
+    if name == "isin":
+        return "one of " + arg.strip("[]")
+    if name == "str_length":
+        return "a non-empty text"
+    if name == "multiple_fields_uniqueness":
+        return "each key once, found it again"
+    if name == "column_in_dataframe":
+        return "the column (a header cell)"
+    if name == "dtype":
+        return _TEXTS.get(arg.strip("'"), arg)
+    return check
+
+
 def _problem(name: str, error: SchemaError | SchemaErrors) -> InputError:
-    cases = error.failure_cases if isinstance(error, SchemaErrors) else error.failure_cases
+    cases = error.failure_cases
     if isinstance(cases, pd.DataFrame) and len(cases):
         first = cases.iloc[0]
         index = first.get("index")
         row = f"row {int(index) + 2}" if index is not None and pd.notna(index) else ""
         column = str(first.get("column") or "")
         check = str(first.get("check"))
-        return InputError.one(f"{name}.csv", row, column, f"expected {check}, found {first.get('failure_case')!r}")
+        if check == "multiple_fields_uniqueness":
+            return InputError.one(f"{name}.csv", row, column, "expected each key once, found a repeat")
+        case = first.get("failure_case")
+        case = case.item() if isinstance(case, np.generic) else case
+        found = "no such column" if check == "column_in_dataframe" else repr(case)
+        return InputError.one(f"{name}.csv", row, column, f"expected {_expected(str(first.get('check')))}, found {found}")
     return InputError.one(f"{name}.csv", "", "", f"expected a valid table, found {error}")
 
 
+def _coerce(name: str, frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> pd.DataFrame:
+    """Numbers and booleans from their text, naming the first cell that is neither."""
+    frame = frame.copy()
+    for column, spec in model.to_schema().columns.items():
+        if column not in frame.columns:
+            raise InputError.one(f"{name}.csv", "", str(column), "expected the column (a header cell), found no such column")
+        kind = str(spec.dtype)
+        raw = frame[column]
+        if kind in ("int64", "float64"):
+            value = pd.to_numeric(raw, errors="coerce")
+            bad = value.isna() | (~np.isfinite(value.astype(float)))
+            if kind == "int64":
+                bad |= value.astype(float) % 1 != 0
+        elif kind == "bool":
+            text = raw.astype(str).str.strip().str.lower()
+            value = text.map({"true": True, "false": False, "1": True, "0": False})
+            bad = value.isna()
+        else:
+            continue
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError.one(f"{name}.csv", f"row {row + 2}", str(column), f"expected {_TEXTS[kind]}, found {raw.iloc[row]!r}")
+        frame[column] = value.astype(kind)
+    return frame
+
+
 def validate_frames(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Validate history tables against their pandera models (one-line :class:`InputError`)."""
+    """Validate history tables against their pandera models (one-line :class:`InputError`).
+
+    Rows are named as in a file: ``row 2`` is the first row under the header.
+    """
     out: dict[str, pd.DataFrame] = {}
     for name, frame in frames.items():
         model = MODELS[name]
+        frame = _coerce(name, frame.reset_index(drop=True), model)
+        keys = [str(k) for k in getattr(model.Config, "unique", [])]
+        repeated = frame.duplicated(keys)
+        if repeated.any():
+            row = int(np.flatnonzero(repeated.to_numpy())[0])
+            first = int(np.flatnonzero((frame[keys] == frame[keys].iloc[row]).all(axis=1).to_numpy())[0])
+            raise InputError.one(f"{name}.csv", f"row {row + 2}", ", ".join(keys),
+                                 f"expected each key once, found a repeat of row {first + 2}")
         try:
             out[name] = model.validate(frame, lazy=True)
         except (SchemaError, SchemaErrors) as error:
             raise _problem(name, error) from None
-        keys = [str(k) for k in getattr(model.Config, "unique", [])]
-        repeated = frame.duplicated(keys)
-        if repeated.any():
-            row = int(np.flatnonzero(repeated.to_numpy())[0]) + 2
-            raise InputError.one(f"{name}.csv", f"row {row}", ", ".join(keys), "expected each key once, found a repeat")
     return out
 
 
-def _grid(frame: pd.DataFrame, value: str, levels_col: str, sexes: list[str] | None,
+def _grid(name: str, frame: pd.DataFrame, value: str, levels_col: str, sexes: list[str] | None,
           areas: tuple[str, ...]) -> tuple[Array, Array, Array]:
     years = np.arange(int(frame["year"].min()), int(frame["year"].max()) + 1)
     levels = np.arange(int(frame[levels_col].min()), int(frame[levels_col].max()) + 1)
@@ -196,8 +255,9 @@ def _grid(frame: pd.DataFrame, value: str, levels_col: str, sexes: list[str] | N
     area_pos = {a: i for i, a in enumerate(areas)}
     a = frame["area_code"].map(area_pos).to_numpy()
     if np.isnan(a.astype(float)).any():
-        bad = frame["area_code"][pd.isna(a)].iloc[0]
-        raise InputError.one("areas.csv", "", "area_code", f"expected every area of the tables, found no row for {bad!r}")
+        row = int(np.flatnonzero(pd.isna(a))[0])
+        raise InputError.one(f"{name}.csv", f"row {row + 2}", "area_code",
+                             f"expected an area code of areas.csv, found {frame['area_code'].iloc[row]!r}")
     y = frame["year"].to_numpy() - years[0]
     s = frame["sex"].map({x: i for i, x in enumerate(sexes)}).to_numpy() if sexes else np.zeros(len(frame), int)
     lv = frame[levels_col].to_numpy() - levels[0]
@@ -227,13 +287,16 @@ def read_history(folder: str | Path) -> History:
     except ValidationError as error:
         e = error.errors()[0]
         key = ".".join(str(p) for p in e["loc"])
-        raise InputError.one(str(toml_path), f"key {key}", "", f"expected {e['msg']}, found {e.get('input')!r}") from None
+        wanted = {"int_type": "a whole number (unquoted)", "string_type": "a quoted text", "bool_type": "true or false",
+                  "missing": "a value (required)", "extra_forbidden": "only the keys of docs/data-format.md",
+                  "list_type": "a list of [[stages]] tables"}.get(e["type"], e["msg"].lower())
+        found = "no such key" if e["type"] == "missing" else repr(e.get("input"))
+        raise InputError.one(str(toml_path), f"key {key}", "", f"expected {wanted}, found {found}") from None
     frames = {}
     for name in MODELS:
         path = root / f"{name}.csv"
         if path.is_file():
-            frames[name] = pd.read_csv(path, dtype={k: v for k, v in DTYPES.items()}, keep_default_na=False,
-                                       na_values={"note": []})
+            frames[name] = pd.read_csv(path, dtype=str, keep_default_na=False)
         elif name == "areas":
             raise InputError.one(str(path), "", "", "expected the areas of the history, found no such file")
     frames = validate_frames(frames)
@@ -241,16 +304,16 @@ def read_history(folder: str | Path) -> History:
     areas = tuple(str(a) for a in areas_frame["area_code"])
     tables: dict[str, Table] = {}
     if "population" in frames:
-        years, ages, counts = _grid(frames["population"], "population", "age", SEXES, areas)
+        years, ages, counts = _grid("population", frames["population"], "population", "age", SEXES, areas)
         if ages[0] != 0:
             raise InputError.one("population.csv", "", "age", f"expected ages from 0, found {ages[0]} first")
         tables["population"] = Table("population", years, areas, ages, counts, True)
     if "enrolment" in frames:
-        years, levels, counts = _grid(frames["enrolment"], "pupils", "level", None, areas)
+        years, levels, counts = _grid("enrolment", frames["enrolment"], "pupils", "level", None, areas)
         births = None
         if "births" in frames and settings.entry_lag > 0:
             b = frames["births"].assign(level=0, sex="female")
-            b_years, _, b_counts = _grid(b, "births", "level", None, areas)
+            b_years, _, b_counts = _grid("births", b, "births", "level", None, areas)
             births = np.full((len(years), len(areas)), np.nan)
             lo, hi = max(b_years[0], years[0]), min(b_years[-1], years[-1])
             if lo <= hi:
