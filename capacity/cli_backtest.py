@@ -70,20 +70,27 @@ def _chart(scores: Any, title: str) -> bytes:
 
     test = scores[scores["period"] == "test"]
     stages = list(dict.fromkeys(test["stage"]))
-    fig, axes = plt.subplots(1, len(stages), figsize=(4.2 * len(stages), 3.8), squeeze=False, sharey=True)
+    methods = list(dict.fromkeys(test["method"]))
+    tab = plt.get_cmap("tab20")
+    palette = [tab(i) for i in range(20) if i not in (14, 15)]  # no greys: grey is for the naive methods
+    fig, axes = plt.subplots(1, len(stages), figsize=(4.2 * len(stages), 4.6), squeeze=False, sharey=True)
     for ax, stage in zip(axes[0], stages, strict=True):
         part = test[test["stage"] == stage]
-        for method, rows in part.groupby("method", sort=False):
-            style = {"last": ":", "ratio": "--", "chosen": "-"}.get(str(method), "-")
-            width = 2.5 if method == "chosen" else 1.0
-            ax.plot(rows["horizon"], rows["mape"], style, lw=width, label=str(method), color="black" if method == "chosen" else None)
+        for i, method in enumerate(methods):
+            rows = part[part["method"] == method]
+            naive = {"last": ":", "ratio": "--"}
+            colour = "black" if method == "chosen" else "grey" if method in naive else palette[i % len(palette)]
+            ax.plot(rows["horizon"], rows["mape"], naive.get(method, "-"), lw=2.5 if method == "chosen" else 1.0,
+                    label=method, color=colour, marker="o", markersize=2.5)
         ax.set_title(stage, fontsize=10)
         ax.set_xlabel("horizon (years)")
+        ax.set_xticks(sorted(set(int(h) for h in test["horizon"])))
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("MAPE (%), test origins")
-    axes[0][-1].legend(fontsize=6, loc="upper left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=min(6, len(labels)), frameon=False)
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04 * (1 + (len(labels) - 1) // 6), 1, 1))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120, metadata={"Software": None})
     plt.close(fig)
