@@ -175,3 +175,13 @@ def test_bad_cells_one_line(tmp_path: Path, file: str, line: int, text: str, mes
     with pytest.raises(InputError) as info:
         read_history(folder)
     assert str(info.value).endswith(message)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared backtest data absent")
+def test_converter_refuses_the_repository() -> None:
+    from tools.history import nyc
+
+    inside = Path(__file__).resolve().parents[1] / "build" / "nyc-history"
+    with pytest.raises(SystemExit, match="outside the repository"):
+        nyc.main([str(inside), "--source", str(SHARED)])
+    assert not inside.exists()

@@ -160,3 +160,26 @@ def test_combined_is_the_mean_of_progression_and_last() -> None:
     m1, m2 = (98 / 100 + 101 / 104) / 2, (96 / 95 + 99 / 98) / 2
     expected = [(107.0 + 110.0) / 2, (m1 * 110 + 101.0) / 2, (m2 * 101 + 99.0) / 2]
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOL)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 6), st.sampled_from(["last", "ratio", "progression:median:3", "progression:weighted:5",
+                                            "hamilton-perry:mean:2", "cohort-component:trend:3", "combined:geometric:2"]))
+def test_no_look_ahead(origin: int, spec: str) -> None:
+    """A forecast from an origin depends on nothing after it: change the later years, same forecast."""
+    rng = np.random.default_rng(origin)
+    counts = rng.uniform(20, 200, (9, 2, 2, 60))
+    later = counts.copy()
+    later[origin + 1:] *= rng.uniform(0.2, 5.0, later[origin + 1:].shape)
+    years, areas = np.arange(2000, 2009), ("a", "b")
+    one = Table("population", years, areas, np.arange(60), counts, True)
+    two = Table("population", years, areas, np.arange(60), later, True)
+    method = parse_method(spec)
+    np.testing.assert_array_equal(method.project(one, origin, 3), method.project(two, origin, 3))
+    births = rng.uniform(100, 300, (9, 2))
+    later_births = births.copy()
+    later_births[origin + 1:] = 1e6
+    e1 = Table("enrolment", years, areas, np.arange(6), counts[..., :1, :6], False, births, 2)
+    e2 = Table("enrolment", years, areas, np.arange(6), later[..., :1, :6], False, later_births, 2)
+    if method.applies(e1):
+        np.testing.assert_array_equal(method.project(e1, origin, 3), method.project(e2, origin, 3))

@@ -54,6 +54,10 @@ def write_history(out: str | Path, settings: Mapping[str, object], stages: list[
     ``tables`` maps ``areas``, ``population``, ``births``, ``enrolment`` (the last three
     optional) to frames; ``history.toml`` is written last.
     """
+    repo = Path(__file__).resolve().parents[2]
+    target = Path(out).resolve()
+    if target == repo or target.is_relative_to(repo):
+        raise SystemExit(f"{out}: expected a folder outside the repository (the shared data are never copied into it)")
     validate_frames(dict(tables))
     files: dict[str, bytes] = {f"{name}.csv": _csv(frame) for name, frame in tables.items()}
     files["history.toml"] = history_toml(settings, stages).encode("utf-8")
