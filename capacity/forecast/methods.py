@@ -94,9 +94,22 @@ class Method:
     def project(self, table: Table, origin: int, steps: int, naive_years: int = 5) -> Array:
         """Counts of the ``steps`` years after year index ``origin`` (fitted up to it only).
 
+        Parameters
+        ----------
+        table : Table
+            The history table; only ``counts[: origin + 1]`` and births up to ``origin``
+            are read.
+        origin : int
+            Index of the origin year on ``table.years`` (>= 1).
+        steps : int
+            Years projected (>= 1).
+        naive_years : int
+            Years averaged by ``ratio`` (the history's ``naive_years``).
+
         Returns
         -------
         ndarray, shape (steps, area, sex, level)
+            Persons; ``[h - 1]`` is the year ``origin + h``.
         """
         known = table.counts[: origin + 1]
         base = np.nan_to_num(known[-1])
