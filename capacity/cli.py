@@ -282,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     from capacity.cli_plot import register
 
     register(sub)
+    from capacity.cli_backtest import register as register_backtest
+    register_backtest(sub)
     return parser
 
 

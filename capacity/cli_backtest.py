@@ -1,0 +1,145 @@
+"""Command line: ``capacity backtest HISTORY``, rolling-origin accuracy of the methods.
+
+:func:`register` adds the subcommand. It reads a history folder
+(``docs/data-format.md``, "History for backtests"), runs every method from every origin
+(:mod:`capacity.forecast.backtest`), prints the excluded areas and the method chosen per
+stage with its scores next to the naive ones, and writes into ``--out``: ``scores.csv``,
+``forecasts.csv``, ``error_by_horizon.png`` and ``meta.json`` (last).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from capacity.errors import InputError
+
+COLUMNS_FORECASTS = ["set", "method", "stage", "area_code", "origin", "horizon", "forecast", "actual", "size",
+                     "lower_80", "upper_80", "lower_95", "upper_95"]
+
+
+def _span(text: str) -> tuple[int, int]:
+    try:
+        first, _, last = text.partition(":")
+        lo, hi = int(first), int(last or first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected FIRST:LAST (whole numbers), found {text!r}") from None
+    if hi < lo:
+        raise argparse.ArgumentTypeError(f"expected FIRST <= LAST, found {text!r}")
+    return lo, hi
+
+
+def register(subparsers: Any) -> None:
+    """Add ``backtest`` to the ``capacity`` subcommands."""
+    p = subparsers.add_parser(
+        "backtest",
+        help="measure the accuracy of the forecasting methods on real history",
+        description="Rolling-origin backtest: for every origin, fit each method on the years up to it, project "
+        "the horizons, compare with what happened; the method per stage is chosen on outcomes known by "
+        "--select-until and scored on later origins. Writes scores.csv, forecasts.csv, "
+        "error_by_horizon.png and meta.json.",
+    )
+    p.add_argument("history", metavar="HISTORY", help="history folder (history.toml, areas.csv, population/births/enrolment.csv)")
+    p.add_argument("--origins", type=_span, default=None, metavar="FIRST:LAST",
+                   help="origin years scored (default: from the first year + naive_years to the last year - 1)")
+    p.add_argument("--horizons", type=_span, default=(1, 5), metavar="FIRST:LAST", help="horizons in years (default 1:5)")
+    p.add_argument("--methods", default="all", metavar="LIST",
+                   help="comma-separated method specs, e.g. last,ratio,progression:median:5 (default all)")
+    p.add_argument("--select-until", type=int, default=None, metavar="YEAR",
+                   help="choose each stage's method on outcomes up to YEAR, score it on origins from YEAR "
+                   "(default: the middle of --origins)")
+    p.add_argument("--out", default="backtest", metavar="DIR", help="output folder (default: backtest)")
+    p.set_defaults(func=cmd_backtest)
+
+
+def _csv(frame: Any) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n", float_format="%.6g")
+    return buffer.getvalue().encode("utf-8")
+
+
+def _chart(scores: Any, title: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    test = scores[scores["period"] == "test"]
+    stages = list(dict.fromkeys(test["stage"]))
+    methods = list(dict.fromkeys(test["method"]))
+    tab = plt.get_cmap("tab20")
+    palette = [tab(i) for i in range(20) if i not in (14, 15)]  # no greys: grey is for the naive methods
+    fig, axes = plt.subplots(1, len(stages), figsize=(4.2 * len(stages), 4.6), squeeze=False, sharey=True)
+    for ax, stage in zip(axes[0], stages, strict=True):
+        part = test[test["stage"] == stage]
+        for i, method in enumerate(methods):
+            rows = part[part["method"] == method]
+            naive = {"last": ":", "ratio": "--"}
+            colour = "black" if method == "chosen" else "grey" if method in naive else palette[i % len(palette)]
+            ax.plot(rows["horizon"], rows["mape"], naive.get(method, "-"), lw=2.5 if method == "chosen" else 1.0,
+                    label=method, color=colour, marker="o", markersize=2.5)
+        ax.set_title(stage, fontsize=10)
+        ax.set_xlabel("horizon (years)")
+        ax.set_xticks(sorted(set(int(h) for h in test["horizon"])))
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("MAPE (%), test origins")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=min(6, len(labels)), frameon=False)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.04 * (1 + (len(labels) - 1) // 6), 1, 1))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Run the backtest and write its files."""
+    import numpy as np
+
+    from capacity.atomic import check_output_folder, write_files
+    from capacity.forecast.backtest import run_backtest
+    from capacity.forecast.history import read_history
+    from capacity.forecast.methods import DEFAULT_METHODS, parse_method
+
+    history = read_history(args.history)
+    specs = DEFAULT_METHODS if args.methods.strip() == "all" else tuple(s for s in args.methods.split(",") if s.strip())
+    if not specs:
+        raise InputError.one("--methods", "", "", f"expected at least one method, found {args.methods!r}")
+    methods = [parse_method(s) for s in dict.fromkeys(specs)]
+    names = ("scores.csv", "forecasts.csv", "error_by_horizon.png", "meta.json")
+    check_output_folder(args.out, names, input_folders=[args.history])
+    years = np.concatenate([t.years for t in history.tables.values()])
+    origins = args.origins or (int(years.min()) + history.settings.naive_years, int(years.max()) - 1)
+    result = run_backtest(history, methods, origins, args.horizons, args.select_until)
+    for message in result.messages:
+        print(message)
+    sc = result.scores
+    test = sc[sc["period"] == "test"]
+    print(f"{result.name}: method per stage chosen on outcomes up to {result.select_until}, "
+          f"scored on origins {result.select_until}-{origins[1]} (MAPE %, h = {args.horizons[0]}..{args.horizons[1]}):")
+    for stage, method in result.chosen.items():
+        line = []
+        for label in ("chosen", "ratio", "last"):
+            rows = test[(test["stage"] == stage) & (test["method"] == label)].sort_values("horizon")
+            if len(rows):
+                line.append(f"{label} " + "/".join(f"{v:.2f}" for v in rows["mape"]))
+        print(f"  {stage}: {method}  |  " + "  ".join(line))
+    inputs = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(args.history).glob("*")) if p.is_file()}
+    files: dict[str, bytes] = {
+        "scores.csv": _csv(sc),
+        "forecasts.csv": _csv(result.forecasts[COLUMNS_FORECASTS]),
+        "error_by_horizon.png": _chart(sc, f"{result.name}: error against horizon"),
+    }
+    meta = {"command": "backtest", "set": result.name, "origins": list(origins), "horizons": list(args.horizons),
+            "methods": [m.spec for m in methods], "select_until": result.select_until, "chosen": result.chosen,
+            "excluded": result.messages, "inputs": inputs,
+            "outputs": {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}}
+    files["meta.json"] = (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    write_files(args.out, files, input_folders=[args.history])
+    print(f"wrote {', '.join(names)} into {args.out}")
+    return 0

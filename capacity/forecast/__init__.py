@@ -1,0 +1,1 @@
+"""Forecasting methods and rolling-origin backtests on history (``capacity backtest``)."""

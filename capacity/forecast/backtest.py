@@ -1,0 +1,192 @@
+"""Rolling-origin backtest: fit on the years up to each origin, project, compare, score.
+
+For every origin year ``o`` and method, the method sees the table up to ``o`` only and
+projects ``H`` years; every stage (a group of ages or levels) of every area is summed and
+compared with what happened in ``o + h``. Errors are percentages of the outcome:
+:math:`APE = 100 |F - A| / A`, signed :math:`100 (F - A) / A`.
+
+**Method choice fixed before scoring.** With ``select_until = Y``, each stage's method is
+the one with the least MAPE (mean over horizons) on forecasts whose outcome year is
+``<= Y`` (known in year Y); it is scored, as ``chosen``, only on origins ``>= Y``, next to
+every method on the same origins. Nothing scored is used to choose.
+
+**Prediction intervals from past errors.** A forecast ``F`` from origin ``o`` at horizon
+``h`` gets the interval :math:`F e^{\\pm q_c}`, :math:`q_c` the empirical ``c`` quantile
+(``c`` = 0.80, 0.95) of the absolute log errors :math:`|\\ln(A/F)|` of the same method,
+stage, horizon and area-size class (below or above the median stage size at the origin)
+from forecasts whose outcome was known at ``o`` (``o' + h <= o``). Symmetric in logs, so
+a bias that changes sign between periods widens the interval rather than shifting it.
+With fewer than :data:`MIN_ERRORS` such errors the size classes are pooled; with still
+fewer, or errors of fewer than :data:`MIN_ORIGINS` origins (the errors of one origin share
+its shocks and understate the spread), no interval (counted in ``n_interval``). Forecasts from
+origins before the first scored one are made only to calibrate intervals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from capacity.errors import InputError
+from capacity.forecast.history import History
+from capacity.forecast.methods import Method
+
+__all__ = ["MIN_ERRORS", "MIN_ORIGINS", "Backtest", "run_backtest", "score"]
+
+MIN_ERRORS = 20
+#: Errors of one origin share its shocks: intervals need errors of at least this many origins.
+MIN_ORIGINS = 3
+#: Interval name -> its (lower, upper) probabilities; the width is the quantile ``upper - lower`` of |log error|.
+LEVELS = {"80": (0.10, 0.90), "95": (0.025, 0.975)}
+
+
+@dataclass
+class Backtest:
+    """What a backtest produced: every forecast, the scores and the choice per stage."""
+    name: str
+    forecasts: pd.DataFrame
+    scores: pd.DataFrame
+    chosen: dict[str, str]
+    select_until: int
+    messages: list[str] = field(default_factory=list)
+
+
+def _forecast_rows(history: History, methods: list[Method], first_origin: int, last_origin: int,
+                   horizon: int, excluded: set[str]) -> pd.DataFrame:
+    frames = []
+    naive_years = history.settings.naive_years
+    for spec in history.settings.stages:
+        table = history.tables[spec.table]
+        keep = np.array([a not in excluded for a in table.areas])
+        levels = (table.levels >= spec.first) & (table.levels <= spec.last)
+        totals = table.counts[:, keep][..., levels].sum(axis=(2, 3))  # (year, area)
+        areas = np.array(table.areas)[keep]
+        last = int(table.years[-1])
+        for origin_year in range(max(first_origin, int(table.years[0]) + 1), min(last_origin, last - 1) + 1):
+            o = table.year_index(origin_year)
+            if not np.isfinite(totals[o]).all():
+                continue
+            steps = min(horizon, last - origin_year)
+            actual = totals[o + 1: o + 1 + steps]
+            size = totals[o]
+            for method in methods:
+                if not method.applies(table):
+                    continue
+                proj = method.project(table, o, steps, naive_years)
+                fc = proj[:, keep][..., levels].sum(axis=(2, 3))
+                n = fc.size
+                frames.append(pd.DataFrame({
+                    "method": method.spec, "stage": spec.stage,
+                    "area_code": np.tile(areas, steps), "origin": origin_year,
+                    "horizon": np.repeat(np.arange(1, steps + 1), len(areas)),
+                    "forecast": fc.reshape(n), "actual": actual.reshape(n),
+                    "size": np.tile(size, steps),
+                    "large": np.tile(size >= np.median(size), steps),
+                }))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _intervals(fc: pd.DataFrame) -> pd.DataFrame:
+    """Add ``lower_80, upper_80, lower_95, upper_95`` from earlier errors (see module doc)."""
+    fc = fc.copy()
+    for name in LEVELS:
+        fc[f"lower_{name}"] = np.nan
+        fc[f"upper_{name}"] = np.nan
+    ok = (fc["actual"] > 0) & (fc["forecast"] > 0) & fc["actual"].notna()
+    log_error = np.log(fc["actual"].where(ok) / fc["forecast"].where(ok))
+    for _, group in fc.groupby(["method", "stage", "horizon"], sort=False):
+        h = int(group["horizon"].iloc[0])
+        errors = np.asarray(log_error[group.index], dtype=float)
+        origins = group["origin"].to_numpy()
+        large = group["large"].to_numpy()
+        for origin in np.unique(origins):
+            rows = group.index[origins == origin]
+            past = (origins + h <= origin) & np.isfinite(errors)
+            if len(np.unique(origins[past])) < MIN_ORIGINS:
+                continue
+            for cls in (False, True):
+                pool = errors[past & (large == cls)]
+                if len(pool) < MIN_ERRORS:
+                    pool = errors[past]
+                if len(pool) < MIN_ERRORS:
+                    continue
+                target = rows[large[origins == origin] == cls]
+                base = fc.loc[target, "forecast"].to_numpy()
+                for name, (lo, hi) in LEVELS.items():
+                    half = float(np.quantile(np.abs(pool), hi - lo))
+                    fc.loc[target, f"lower_{name}"] = base * np.exp(-half)
+                    fc.loc[target, f"upper_{name}"] = base * np.exp(half)
+    return fc
+
+
+def score(fc: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """MAPE, median APE, mean signed error (%), interval coverage and counts per group."""
+    fc = fc[fc["actual"].notna() & (fc["actual"] > 0)]
+    ape = 100 * (fc["forecast"] - fc["actual"]).abs() / fc["actual"]
+    signed = 100 * (fc["forecast"] - fc["actual"]) / fc["actual"]
+    has = fc["lower_80"].notna()
+    inside80 = ((fc["lower_80"] <= fc["actual"]) & (fc["actual"] <= fc["upper_80"])).where(has)
+    inside95 = ((fc["lower_95"] <= fc["actual"]) & (fc["actual"] <= fc["upper_95"])).where(has)
+    frame = fc[keys].assign(ape=ape, signed=signed, in80=inside80.astype(float), in95=inside95.astype(float), has=has)
+    grouped = frame.groupby(keys, sort=False)
+    out = pd.DataFrame({
+        "mape": grouped["ape"].mean(), "median_ape": grouped["ape"].median(),
+        "mean_signed_error": grouped["signed"].mean(),
+        "inside_80": grouped["in80"].mean(), "inside_95": grouped["in95"].mean(),
+        "n": grouped["ape"].size(), "n_interval": grouped["has"].sum(),
+    })
+    return out.reset_index()
+
+
+def run_backtest(history: History, methods: list[Method], origins: tuple[int, int], horizons: tuple[int, int],
+                 select_until: int | None = None) -> Backtest:
+    """Backtest ``methods`` on ``history`` from every origin in ``origins`` (inclusive).
+
+    Returns
+    -------
+    Backtest
+        ``forecasts`` (one row per method x stage x area x origin x horizon, with
+        intervals), ``scores`` (per period x method x stage x horizon) and ``chosen``.
+    """
+    excluded = set(history.areas.loc[history.areas["border_change"], "area_code"])
+    messages = [f"excluded (border change flagged): {a} {n}" for a, n in
+                history.areas.loc[history.areas["border_change"], ["area_code", "area_name"]].itertuples(index=False)]
+    first, last = origins
+    if select_until is None:
+        select_until = (first + last + 1) // 2
+    years = np.concatenate([t.years for t in history.tables.values()])
+    lo, hi = int(years.min()) + 1, int(years.max()) - 1
+    if first < lo or last > hi:
+        raise InputError.one("--origins", "", "", f"expected origins inside {lo}..{hi} (a year known before and after each), found {first}:{last}")
+    fc = _forecast_rows(history, methods, int(years.min()) + 1, last, horizons[1], excluded)
+    if fc.empty:
+        raise InputError.one("--origins", "", "", f"expected origins with later years in the history, found {first}:{last}")
+    fc = _intervals(fc)
+    fc = fc[(fc["horizon"] >= horizons[0]) & (fc["horizon"] <= horizons[1])]
+    scored = fc[(fc["origin"] >= first) & (fc["origin"] <= last)]
+    target = scored["origin"] + scored["horizon"]
+    selection = scored[target <= select_until]
+    test = scored[scored["origin"] >= select_until]
+    if selection.empty or test.empty:
+        raise InputError.one("--select-until", "", "", f"expected a year leaving forecasts to choose on and origins to score ({first}..{last}), found {select_until}")
+    sel_scores = score(selection, ["method", "stage", "horizon"])
+    candidates = sel_scores[~sel_scores["method"].isin(["last", "ratio"])]
+    if candidates.empty:
+        candidates = sel_scores
+    mean_mape = candidates.groupby(["stage", "method"], sort=False)["mape"].mean().reset_index()
+    chosen = {str(s): str(g.sort_values(["mape", "method"]).iloc[0]["method"]) for s, g in mean_mape.groupby("stage", sort=False)}
+    chosen_rows = pd.concat([test[(test["stage"] == s) & (test["method"] == m)] for s, m in chosen.items()])
+    parts = [
+        sel_scores.assign(period="selection"),
+        score(test, ["method", "stage", "horizon"]).assign(period="test"),
+        score(chosen_rows.assign(method="chosen"), ["method", "stage", "horizon"]).assign(period="test"),
+        score(scored, ["method", "stage", "horizon"]).assign(period="all"),
+    ]
+    scores = pd.concat(parts, ignore_index=True)
+    scores.insert(0, "set", history.settings.name)
+    cols = ["set", "period", "method", "stage", "horizon", "mape", "median_ape", "mean_signed_error",
+            "inside_80", "inside_95", "n", "n_interval"]
+    forecasts = scored.drop(columns=["large"]).assign(set=history.settings.name)
+    return Backtest(history.settings.name, forecasts.reset_index(drop=True), scores[cols], chosen, select_until, messages)

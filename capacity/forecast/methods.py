@@ -1,0 +1,213 @@
+"""Forecasting methods behind one interface, fitted on the years up to an origin only.
+
+Every method is a :class:`Method`: ``project(table, origin, steps)`` returns the table's
+counts for the ``steps`` years after year index ``origin``, shape ``(step, area, sex,
+level)``, using ``table.counts[: origin + 1]`` (and births of years up to the origin)
+and nothing later. Methods are named by a spec ``name[:rule[:years]]``:
+
+=============================  ===============================================  ==========
+spec                           what                                             tables
+=============================  ===============================================  ==========
+``last``                       naive: the origin's counts carried forward       all
+``ratio``                      naive: progression / cohort-change ratios and    all
+                               entry, mean of the history's ``naive_years``
+``progression:RULE:YEARS``     grade progression: ratios averaged by RULE       all
+                               (mean, geometric, median, last, weighted) over
+                               YEARS past years; entry ratio to births ``k``
+                               years earlier (or child-woman ratio, or entry
+                               averaged by RULE)
+``hamilton-perry:RULE:YEARS``  :func:`capacity.core.hamilton_perry.project_     population
+                               hamilton_perry` with averaged ratios (default
+                               ``last:1``, the classic one-interval method)
+``cohort-component:MIG:YEARS`` survival + residual net migrants, ``MIG`` mean   population
+                               or trend over YEARS; age 0 by child-woman ratio
+``combined:RULE:YEARS``        the mean of ``progression:RULE:YEARS`` and       all
+                               ``last`` (an equal-weight forecast combination)
+=============================  ===============================================  ==========
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from capacity.core.hamilton_perry import project_hamilton_perry
+from capacity.core.progression import (
+    RULES,
+    average,
+    entry_ratios,
+    progression_ratios,
+    project_progression,
+    women_total,
+)
+from capacity.core.residual import migration_path, project_additive, residual_migration
+from capacity.errors import InputError
+from capacity.forecast.history import Table
+
+__all__ = ["DEFAULT_METHODS", "NAIVE", "Method", "parse_method"]
+
+Array = np.ndarray
+NAIVE = ("last", "ratio")
+#: The methods ``capacity backtest --methods all`` runs.
+DEFAULT_METHODS = (
+    "last", "ratio",
+    "progression:mean:3", "progression:mean:5", "progression:geometric:5", "progression:median:5",
+    "progression:weighted:5", "progression:last:1",
+    "hamilton-perry:last:1", "hamilton-perry:weighted:3",
+    "cohort-component:mean:5", "cohort-component:trend:5", "cohort-component:mean:3",
+    "combined:mean:5", "combined:weighted:5",
+)
+FAMILIES = ("last", "ratio", "progression", "hamilton-perry", "cohort-component", "combined")
+
+
+@dataclass(frozen=True)
+class Method:
+    """A forecasting method.
+
+    Attributes
+    ----------
+    spec : str
+        Its name as written (``progression:median:5``).
+    family : str
+        ``last``, ``ratio``, ``progression``, ``hamilton-perry`` or ``cohort-component``.
+    rule : str
+        Averaging rule (progression, Hamilton-Perry) or migration rule (``mean``/``trend``).
+    years : int
+        Past years of ratios (or residuals) used; 0 for ``ratio``: the history's ``naive_years``.
+    """
+
+    spec: str
+    family: str
+    rule: str = "mean"
+    years: int = 0
+
+    @property
+    def naive(self) -> bool:
+        """Whether this is one of the two naive baselines."""
+        return self.family in NAIVE
+
+    def applies(self, table: Table) -> bool:
+        """Whether the method can project this table."""
+        return table.kind == "population" or self.family not in ("hamilton-perry", "cohort-component")
+
+    def project(self, table: Table, origin: int, steps: int, naive_years: int = 5) -> Array:
+        """Counts of the ``steps`` years after year index ``origin`` (fitted up to it only).
+
+        Parameters
+        ----------
+        table : Table
+            The history table; only ``counts[: origin + 1]`` and births up to ``origin``
+            are read.
+        origin : int
+            Index of the origin year on ``table.years`` (>= 1).
+        steps : int
+            Years projected (>= 1).
+        naive_years : int
+            Years averaged by ``ratio`` (the history's ``naive_years``).
+
+        Returns
+        -------
+        ndarray, shape (steps, area, sex, level)
+            Persons; ``[h - 1]`` is the year ``origin + h``.
+        """
+        known = table.counts[: origin + 1]
+        base = np.nan_to_num(known[-1])
+        if self.family == "last":
+            return np.repeat(base[np.newaxis], steps, axis=0)
+        if self.family == "combined":
+            ratio = Method(self.spec, "progression", self.rule, self.years).project(table, origin, steps, naive_years)
+            return np.asarray(0.5 * (ratio + base[np.newaxis]))
+        years = self.years or naive_years
+        counts = _window(known, years)
+        latest = counts[1:]  # the years ending each pair: `years` of them, for entry ratios
+        if self.family == "cohort-component":
+            migrants = migration_path(residual_migration(counts), steps, self.rule)
+            return project_additive(base, migrants, _cwr(latest, "mean"), steps=steps)
+        rule = "mean" if self.family == "ratio" else self.rule
+        ratios = average(progression_ratios(counts, open_last=table.open_last), rule)
+        if self.family == "hamilton-perry":
+            cwr = np.nan_to_num(_cwr(latest, rule))[np.newaxis, :, :, np.newaxis, np.newaxis]
+            ccr = np.nan_to_num(ratios)[np.newaxis, ..., np.newaxis]
+            projection = project_hamilton_perry(base, steps=steps, ccr=ccr, cwr=cwr)
+            return np.asarray(projection.population[1:, ..., 0])
+        if table.kind == "population":
+            return project_progression(base, ratios, steps=steps, open_last=True, cwr=_cwr(latest, rule))
+        entrants = _entrants(table, origin, steps, latest, rule)
+        return project_progression(base, ratios, steps=steps, open_last=table.open_last, entrants=entrants)
+
+
+def _window(known: Array, years: int) -> Array:
+    """The counts from the start of the ``years``-th latest pair of consecutive known years.
+
+    A year missing from the source (all NaN) gives no ratio: the window reaches further
+    back so that it holds ``years`` pairs of known consecutive years (the pairs across the
+    gap are NaN inside it and ignored by the averaging rules).
+    """
+    present = np.isfinite(known).any(axis=(1, 2, 3))
+    pairs = np.flatnonzero(present[:-1] & present[1:])
+    if len(pairs) == 0:
+        return known[-2:]
+    return known[int(pairs[-min(len(pairs), years)]):]
+
+
+def _cwr(counts: Array, rule: str) -> Array:
+    """Child-woman ratios (age 0 per woman 15-49) by area x sex, averaged over the window."""
+    ratios = entry_ratios(counts[..., 0], women_total(counts)[..., np.newaxis])
+    return np.asarray(np.nan_to_num(average(ratios, rule)))
+
+
+def _entrants(table: Table, origin: int, steps: int, counts: Array, rule: str) -> Array:
+    """Entrants to the first level in each projected year, shape (steps, area, sex)."""
+    first = counts[..., 0]
+    if table.births is None or table.entry_lag <= 0:
+        held = np.nan_to_num(average(first, rule))
+        return np.repeat(held[np.newaxis], steps, axis=0)
+    lag = table.entry_lag
+    start = origin + 1 - counts.shape[0]
+    drivers = np.full(first.shape, np.nan)
+    for i in range(counts.shape[0]):
+        if start + i - lag >= 0:
+            drivers[i] = table.births[start + i - lag][:, np.newaxis]
+    ratio = np.nan_to_num(average(entry_ratios(first, drivers), rule))
+    births = table.births[: origin + 1]
+    out = np.empty((steps,) + first.shape[1:])
+    for h in range(1, steps + 1):
+        index = origin + h - lag
+        known = births[: min(index, origin) + 1]
+        finite = np.isfinite(known).all(axis=1)
+        row = known[np.flatnonzero(finite)[-1]] if finite.any() else np.zeros(first.shape[1])
+        out[h - 1] = ratio * row[:, np.newaxis]
+    return out
+
+
+def parse_method(spec: str) -> Method:
+    """A :class:`Method` from its spec (``progression:median:5``).
+
+    Raises
+    ------
+    InputError
+        An unknown name, rule or a bad number of years (one line).
+    """
+    parts = spec.strip().split(":")
+    family = parts[0]
+    expected = ("expected last, ratio, progression[:RULE[:YEARS]], combined[:RULE[:YEARS]], "
+                f"hamilton-perry[:RULE[:YEARS]] or cohort-component[:mean|trend[:YEARS]], found {spec!r}")
+    if family not in FAMILIES or (family in NAIVE and len(parts) > 1) or len(parts) > 3:
+        raise InputError.one("--methods", "", "", expected)
+    if family in NAIVE:
+        return Method(spec, family)
+    default_rule, default_years = {"progression": ("mean", 5), "combined": ("mean", 5), "hamilton-perry": ("last", 1),
+                                   "cohort-component": ("mean", 5)}[family]
+    rule = parts[1] if len(parts) > 1 else default_rule
+    allowed = ("mean", "trend") if family == "cohort-component" else RULES
+    if rule not in allowed:
+        raise InputError.one("--methods", "", "", f"expected a rule of {family} in {', '.join(allowed)}, found {rule!r}")
+    try:
+        years = int(parts[2]) if len(parts) > 2 else default_years
+    except ValueError:
+        years = -1
+    minimum = 2 if (family == "cohort-component" and rule == "trend") else 1
+    if not minimum <= years <= 20:
+        raise InputError.one("--methods", "", "", f"expected YEARS in {minimum}..20 in {spec!r}, found {parts[2]!r}")
+    return Method(spec, family, rule, years)

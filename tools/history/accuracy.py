@@ -1,0 +1,90 @@
+"""Print the tables of ``docs/accuracy.md``: ``python -m tools.history.accuracy [--source DIR]``.
+
+Converts the three shared sets into a temporary folder, backtests every default method
+(origins: Norway 2010-2021, New Zealand 2006-2015, New York 2008-2016; horizons 1-5; the
+method per stage chosen on outcomes known by the middle origin) and prints Markdown: per
+set and stage, MAPE by horizon of the chosen method and of the naive ones on the test
+origins, the naive ones on all origins (as the data README measures them), the share of
+(stage, horizon) cells where the chosen method beats the naive ratio, and the coverage of
+the 80 % and 95 % intervals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from capacity.forecast.backtest import Backtest, run_backtest
+from capacity.forecast.history import read_history
+from capacity.forecast.methods import DEFAULT_METHODS, parse_method
+from tools.history import norway, nyc, nz
+from tools.history.common import SHARED
+
+SETS = [(norway, (2010, 2021)), (nz, (2006, 2015)), (nyc, (2008, 2016))]
+
+
+def _row(scores: pd.DataFrame, period: str, method: str, stage: str) -> str:
+    rows = scores[(scores["period"] == period) & (scores["method"] == method) & (scores["stage"] == stage)]
+    values = dict(zip(rows["horizon"], rows["mape"], strict=True))
+    return " | ".join(f"{values[h]:.2f}" if h in values else "-" for h in range(1, 6))
+
+
+def tables(result: Backtest, origins: tuple[int, int]) -> list[str]:
+    """Markdown lines for one set."""
+    sc = result.scores
+    lines = [f"### {result.name}", "",
+             f"Chosen on outcomes up to {result.select_until}; test origins {result.select_until}-{origins[1]}; "
+             f"all origins {origins[0]}-{origins[1]}. MAPE %, h = 1 .. 5.", "",
+             "| stage | method | period | h=1 | h=2 | h=3 | h=4 | h=5 |", "|---|---|---|---|---|---|---|---|"]
+    wins = cells = 0
+    for stage, method in result.chosen.items():
+        lines.append(f"| {stage} | chosen: {method} | test | {_row(sc, 'test', 'chosen', stage)} |")
+        for naive in ("ratio", "last"):
+            lines.append(f"| {stage} | {naive} | test | {_row(sc, 'test', naive, stage)} |")
+        for naive in ("ratio", "last"):
+            lines.append(f"| {stage} | {naive} | all | {_row(sc, 'all', naive, stage)} |")
+        test = sc[(sc["period"] == "test") & (sc["stage"] == stage)]
+        chosen = test[test["method"] == "chosen"].set_index("horizon")["mape"]
+        ratio = test[test["method"] == "ratio"].set_index("horizon")["mape"]
+        both = chosen.index.intersection(ratio.index)
+        cells += len(both)
+        wins += int((chosen[both] < ratio[both]).sum())
+    test = sc[sc["period"] == "test"]
+    chosen = test[test["method"] == "chosen"]
+    n = chosen["n_interval"].sum()
+    cover80 = (chosen["inside_80"] * chosen["n_interval"]).sum() / n if n else float("nan")
+    cover95 = (chosen["inside_95"] * chosen["n_interval"]).sum() / n if n else float("nan")
+    pooled = sc[(sc["period"] == "all") & (sc["method"] != "chosen")]
+    m = pooled["n_interval"].sum()
+    p80 = (pooled["inside_80"] * pooled["n_interval"]).sum() / m if m else float("nan")
+    p95 = (pooled["inside_95"] * pooled["n_interval"]).sum() / m if m else float("nan")
+    lines += ["", f"Pooled over every method and all origins: {100 * p80:.1f} % inside the 80 % intervals, "
+              f"{100 * p95:.1f} % inside the 95 % intervals ({int(m):,} of {int(pooled['n'].sum()):,} forecasts "
+              "had an interval)."]
+    lines += ["", f"Chosen method beats the naive ratio in {wins} of {cells} (stage, horizon) cells on the test origins. "
+              f"Intervals of the chosen method on the test origins: {100 * cover80:.1f} % inside the 80 % interval, "
+              f"{100 * cover95:.1f} % inside the 95 % interval ({int(n):,} forecasts with an interval).", ""]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="print the backtest tables of docs/accuracy.md")
+    parser.add_argument("--source", default=str(SHARED), metavar="DIR")
+    args = parser.parse_args(argv)
+    methods = [parse_method(m) for m in DEFAULT_METHODS]
+    out: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for module, origins in SETS:
+            folder = Path(tmp) / module.__name__.rsplit(".", 1)[-1]
+            module.main([str(folder), "--source", args.source])
+            result = run_backtest(read_history(folder), methods, origins, (1, 5))
+            out += tables(result, origins)
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
