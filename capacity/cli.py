@@ -282,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     from capacity.cli_plot import register
 
     register(sub)
+    from capacity.cli_optimise import register as register_optimise
+    register_optimise(sub)
     return parser
 
 

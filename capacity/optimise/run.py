@@ -47,6 +47,9 @@ class Optimisation:
     p_shortfall: pd.DataFrame
     scenario_toml: str
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the district folder and scenario file read (kept apart from the outputs)
+    input_folders: list[Path] = field(default_factory=list)
+    input_files: list[Path] = field(default_factory=list)
 
     def files(self) -> dict[str, bytes]:
         """Every output file's bytes (``meta.json`` last)."""
@@ -59,11 +62,11 @@ class Optimisation:
                 "optimised.toml": self.scenario_toml.encode("utf-8"),
                 "meta.json": (json.dumps(self.meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")}
 
-    def write(self, out_dir: str | Path, **inputs: Any) -> Path:
-        """Write the files into ``out_dir`` through :func:`capacity.atomic.write_files`."""
+    def write(self, out_dir: str | Path) -> Path:
+        """Write the files into ``out_dir`` through :func:`capacity.atomic.write_files` (``meta.json`` last)."""
         from capacity.atomic import write_files
 
-        return write_files(out_dir, self.files(), **inputs)
+        return write_files(out_dir, self.files(), input_folders=self.input_folders, input_files=self.input_files)
 
 
 def _document(scenario: Scenario | str | Path) -> tuple[dict[str, Any], str]:
@@ -180,7 +183,8 @@ def optimise(scenario: Scenario | str | Path | None = None, district: District |
             "eval_seed": seed + 1 if eval_seed is None else eval_seed, "settings": settings.model_dump(),
             "first_year": t0, "requirement_from_year": req}
     return Optimisation(plan=plan, solution=solution, comparison=comparison, p_shortfall=p_short,
-                        scenario_toml=text, meta=meta)
+                        scenario_toml=text, meta=meta, input_folders=[district.path],
+                        input_files=[Path(file)] if Path(file).is_file() else [])
 
 
 def _written_cost(inputs: Inputs) -> float:
