@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace as _Row
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -107,7 +109,9 @@ def read_candidates(path: str | Path, areas: Sequence[str], stages: Sequence[str
         where = f"row {int(index) + 2}" if index is not None and index == index else "header"
         raise InputError.one(name, where, column, f"expected {first['check']}, found {first['failure_case']!r}") from None
     problems: list[Problem] = []
-    for i, row in enumerate(table.itertuples(index=False)):
+    records: list[dict[Any, Any]] = table.to_dict("records")
+    for i, rec in enumerate(records):
+        row = _Row(**rec)
         where = f"row {i + 2}"
         if row.area_code not in areas:
             problems.append(Problem(name, where, "area_code", f"expected one of the district's areas, found {row.area_code!r}"))

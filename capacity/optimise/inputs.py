@@ -9,6 +9,8 @@ whole, in one year of its window (its phases are not kept).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -94,34 +96,37 @@ def make_inputs(ds: xr.Dataset, district: District, settings: OptimiseTable, can
     rows = rows[rows["row"] >= 0]
     cancelled = set()
     if "cancelled" in sc:
-        flags = sc["cancelled"].to_numpy()
-        cancelled = {str(p) for p, f in zip(sc["project_id"].to_numpy(), flags.all(axis=-1)) if f}
+        flags = np.asarray(sc["cancelled"].to_numpy(), dtype=bool)
+        always = [bool(flags[i].all()) for i in range(flags.shape[0])]
+        cancelled = {str(p) for p, f in zip(sc["project_id"].to_numpy().tolist(), always) if f}
     actions: list[Action] = []
     for pid, group in rows.groupby("project_id", sort=False):
         if pid in cancelled:
             continue
+        members: list[dict[Any, Any]] = group.to_dict("records")
         planned = int(group["year"].min())
         decided = bool((group["places"] > 0).all()) and planned >= t0
         if not decided:
-            for r in group.itertuples():
-                base[years >= r.year, a_idx[r.area], s_idx[r.stage]] += r.places
+            for m in members:
+                base[years >= int(m["year"]), a_idx[str(m["area"])], s_idx[str(m["stage"])]] += float(m["places"])
             continue
         window = tuple(int(y) for y in years
                        if planned - settings.window_before <= y <= planned + settings.window_after)
-        cost = sum(project_cost_per_place(settings, r.stage) * r.places for r in group.itertuples())
+        cost = sum(project_cost_per_place(settings, str(m["stage"])) * float(m["places"]) for m in members)
         actions.append(Action(
             action_id=str(pid), kind="project",
-            effects=tuple((a_idx[r.area], s_idx[r.stage], float(r.places)) for r in group.itertuples()),
+            effects=tuple((a_idx[str(m["area"])], s_idx[str(m["stage"])], float(m["places"])) for m in members),
             years=window, cost=float(cost), required=not settings.allow_cancel, planned_year=planned))
-    for r in candidates.itertuples(index=False):
-        effects = [(a_idx[r.area_code], s_idx[r.stage], float(r.places_per_unit))]
-        if r.kind == "conversion":
-            effects.append((a_idx[r.area_code], s_idx[r.from_stage], -float(r.from_places_per_unit)))
+    candidate_rows: list[dict[Any, Any]] = candidates.to_dict("records")
+    for r in candidate_rows:
+        effects = [(a_idx[str(r["area_code"])], s_idx[str(r["stage"])], float(r["places_per_unit"]))]
+        if r["kind"] == "conversion":
+            effects.append((a_idx[str(r["area_code"])], s_idx[str(r["from_stage"])], -float(r["from_places_per_unit"])))
         actions.append(Action(
-            action_id=str(r.action_id), kind=str(r.kind), effects=tuple(effects),
-            years=tuple(int(y) for y in years if y >= int(r.earliest_year)), cost=float(r.cost_per_unit),
-            max_units=int(r.max_units), max_per_year=int(r.max_units_per_year), duration=int(r.duration_years),
-            site=str(r.site)))
+            action_id=str(r["action_id"]), kind=str(r["kind"]), effects=tuple(effects),
+            years=tuple(int(y) for y in years if y >= int(r["earliest_year"])), cost=float(r["cost_per_unit"]),
+            max_units=int(r["max_units"]), max_per_year=int(r["max_units_per_year"]),
+            duration=int(r["duration_years"]), site=str(r["site"])))
     return Inputs(
         years=years, demand=demand, base=base, actions=tuple(actions),
         shortfall_penalty=settings.shortfall_penalty, idle_cost=settings.idle_cost,

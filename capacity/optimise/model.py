@@ -183,7 +183,7 @@ def build(inp: Inputs) -> Programme:
     n_var = u0 + (n_t * n_s * n_w * n_a if transport else 0)
 
     def kvar(t: int, a: int, s: int) -> int:
-        return k0 + (t * n_a + a) * n_s + s
+        return int(k0 + (t * n_a + a) * n_s + s)
 
     c = np.zeros(n_var)
     var_lb = np.zeros(n_var)

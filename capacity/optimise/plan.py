@@ -61,7 +61,7 @@ def plan_table(inp: Inputs, p: Programme, sol: Solution, area_names: dict[str, s
                          "cost": act.cost * units * e / total})
     for i, act in enumerate(inp.actions):
         if act.kind == "project" and i not in opened:
-            for a, s, e in act.effects:
+            for a, s, _ in act.effects:
                 rows.append({"action_id": act.action_id, "kind": act.kind, "what": f"cancel (planned {act.planned_year})",
                              "area_code": inp.areas[a], "area_name": area_names.get(inp.areas[a], ""),
                              "stage": inp.stages[s], "from_stage": "", "year": pd.NA, "units": 0,
