@@ -311,7 +311,7 @@ class OptimiseTable(_Table):
     shortfall_penalty: Annotated[float, _number(0, 1e6)] = 2.0
     idle_cost: Annotated[float, _number(0, 1e6)] = 0.05
     budget_per_year: Annotated[float, _number(0, 1e9)] | dict[YearKey, Annotated[float, _number(0, 1e9)]] | None = None
-    budget_total: Annotated[float, _number(0, 1e10)] | None = None
+    budget_total: Annotated[float, _number(0, 1e10)] | Literal["as_written"] | None = None
     build_capacity_per_year: Annotated[float, _number(0, 1e7)] | None = None
     max_p_shortfall: Share | None = None
     requirement_from_year: Year | None = None

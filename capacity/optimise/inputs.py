@@ -127,10 +127,15 @@ def make_inputs(ds: xr.Dataset, district: District, settings: OptimiseTable, can
             years=tuple(int(y) for y in years if y >= int(r["earliest_year"])), cost=float(r["cost_per_unit"]),
             max_units=int(r["max_units"]), max_per_year=int(r["max_units_per_year"]),
             duration=int(r["duration_years"]), site=str(r["site"])))
+    budget_total: float | None = None
+    if settings.budget_total == "as_written":  # no more than the scenario's projects as written
+        budget_total = float(sum(a.cost for a in actions if a.kind == "project"))
+    elif settings.budget_total is not None:
+        budget_total = float(settings.budget_total)
     return Inputs(
         years=years, demand=demand, base=base, actions=tuple(actions),
         shortfall_penalty=settings.shortfall_penalty, idle_cost=settings.idle_cost,
-        budget_per_year=_budget(settings, years), budget_total=settings.budget_total,
+        budget_per_year=_budget(settings, years), budget_total=budget_total,
         build_capacity_per_year=settings.build_capacity_per_year, max_p_shortfall=settings.max_p_shortfall,
         requirement_from_year=requirement_year(settings, int(all_years[0])),
         distance_km=distance_km, travel_limit_km=travel_limit_km, areas=tuple(areas), stages=tuple(stages))
