@@ -3,8 +3,8 @@
 :func:`register` adds the subcommand. It calls :func:`capacity.optimise.optimise` for each
 scenario (default ``baseline``), prints the solver's report and the comparison of the
 scenario as written against the optimised plan, and writes ``plan.csv``,
-``comparison.csv``, ``p_shortfall.csv``, ``solution.csv``, ``optimised.toml`` and
-``meta.json`` into ``--out`` (a subfolder per scenario when several are given).
+``comparison.csv``, ``p_shortfall.csv``, ``solution.csv``, ``optimised.toml``,
+``actions_map.png`` (unless ``--no-map``) and ``meta.json`` into ``--out`` (a subfolder per scenario when several are given).
 See ``docs/optimise.md``.
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 def cmd_optimise(args: argparse.Namespace) -> int:
     """Optimise each scenario's plan and write the outputs."""
+    from capacity.io.district import load_district
     from capacity.optimise.run import optimise
 
     scenarios = list(args.scenarios) or ["baseline"]
@@ -32,8 +33,9 @@ def cmd_optimise(args: argparse.Namespace) -> int:
               f"project rows cancelled")
         if len(result.comparison):
             print(result.comparison.to_string(index=False, float_format=lambda v: f"{v:,.3g}" if v < 1 else f"{v:,.0f}"))
-        result.write(out)
-        print(f"wrote {out}/ (plan.csv, comparison.csv, p_shortfall.csv, solution.csv, optimised.toml, meta.json)")
+        result.write(out, district=None if args.no_map else load_district(args.district))
+        names = "plan.csv, comparison.csv, p_shortfall.csv, solution.csv, optimised.toml, meta.json"
+        print(f"wrote {out}/ ({names}{'' if args.no_map else ', actions_map.png'})")
     return 0
 
 
@@ -53,4 +55,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_common_options(p, "out", out_help="output folder; files are replaced atomically, others kept")
     p.add_argument("--eval-seed", type=int, default=None, metavar="N",
                    help="seed of the fresh draws the plan is evaluated on (default: --seed + 1)")
+    p.add_argument("--no-map", action="store_true", help="do not draw actions_map.png (the map of the recommended actions)")
     p.set_defaults(func=cmd_optimise)

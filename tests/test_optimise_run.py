@@ -56,7 +56,8 @@ def test_cli_writes_plan_and_a_scenario_that_runs(tmp_path: Path) -> None:
     out = tmp_path / "opt"
     assert main(["optimise", "--draws", "8", "--seed", "2", "--out", str(out), "--quiet"]) == 0
     names = {p.name for p in out.iterdir()}
-    assert names == {"plan.csv", "comparison.csv", "p_shortfall.csv", "solution.csv", "optimised.toml", "meta.json"}
+    assert names == {"plan.csv", "comparison.csv", "p_shortfall.csv", "solution.csv", "optimised.toml", "meta.json",
+                     "actions_map.png"}
     plan = pd.read_csv(out / "plan.csv")
     assert {"action_id", "what", "area_code", "year", "places", "cost"} <= set(plan.columns)
     comparison = pd.read_csv(out / "comparison.csv")
@@ -72,7 +73,7 @@ def test_cli_writes_plan_and_a_scenario_that_runs(tmp_path: Path) -> None:
     # the same inputs and seed give the same bytes
     again = tmp_path / "again"
     assert main(["optimise", "--draws", "8", "--seed", "2", "--out", str(again), "--quiet"]) == 0
-    for name in ("plan.csv", "optimised.toml", "comparison.csv"):
+    for name in ("plan.csv", "optimised.toml", "comparison.csv", "meta.json"):
         assert (again / name).read_bytes() == (out / name).read_bytes(), name
 
 
@@ -99,3 +100,14 @@ def test_optimise_own_candidates_file(tmp_path: Path) -> None:
     result = capacity.optimise(scenario, evaluate_plan=False)  # type: ignore[operator]
     assert set(result.plan["action_id"]) <= {*frame["action_id"], *capacity.load_district().projects["project_id"]}
     assert (result.plan["units"] > 0).all()  # no project cancelled
+
+
+def test_street_notes_of_the_map() -> None:
+    from capacity.optimise.figure import street_notes
+
+    plan = pd.DataFrame({"action_id": ["P1", "K1", "EP-1", "EP-1"], "kind": ["project", "project", "expansion", "expansion"],
+                         "area_code": ["a", "b", "a", "a"], "year": [2022, None, 2023, 2024], "units": [1, 0, 2, 1],
+                         "places": [810.0, 0.0, 90.0, 45.0]})
+    added, notes = street_notes(plan, {"P1": 2024, "K1": 2024})
+    assert added.to_dict() == {"a": 135.0}
+    assert notes == {"a": "P1 -2y", "b": "K1 ×"}

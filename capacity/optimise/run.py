@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,11 +63,30 @@ class Optimisation:
                 "optimised.toml": self.scenario_toml.encode("utf-8"),
                 "meta.json": (json.dumps(self.meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")}
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write the files into ``out_dir`` through :func:`capacity.atomic.write_files` (``meta.json`` last)."""
-        from capacity.atomic import write_files
+    def write(self, out_dir: str | Path, *, district: District | None = None, dpi: int = 150) -> Path:
+        """Write the files into ``out_dir`` through :func:`capacity.atomic.write_files` (``meta.json`` last).
 
-        return write_files(out_dir, self.files(), input_folders=self.input_folders, input_files=self.input_files)
+        With ``district``, also ``actions_map.png``, the map of the recommended actions
+        (:func:`capacity.optimise.figure.actions_map`).
+        """
+        from capacity.atomic import Content, write_files
+
+        files: dict[str, Content] = dict(self.files())
+        if district is not None:
+            files = {"actions_map.png": self._map_writer(district, dpi), **files}
+        return write_files(out_dir, files, input_folders=self.input_folders, input_files=self.input_files)
+
+    def _map_writer(self, district: District, dpi: int) -> Callable[[Path], None]:
+        from capacity.optimise.figure import actions_map
+
+        planned = {str(k): int(v) for k, v in self.meta.get("planned_opening_year", {}).items()}
+        title = f"{self.meta.get('scenario', '')}, {self.meta.get('draws', 0)} draws, seed {self.meta.get('seed', 0)}"
+
+        def draw(path: Path) -> None:
+            fig = actions_map(district, self.plan, planned, title=title, dpi=dpi)
+            fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})
+
+        return draw
 
 
 def _document(scenario: Scenario | str | Path) -> tuple[dict[str, Any], str]:
@@ -181,7 +201,8 @@ def optimise(scenario: Scenario | str | Path | None = None, district: District |
         p_short.insert(1, "area_name", p_short["area_code"].map(names))
     meta = {"command": "capacity optimise", "scenario": Path(file).name, "draws": draws, "seed": seed,
             "eval_seed": seed + 1 if eval_seed is None else eval_seed, "settings": settings.model_dump(),
-            "first_year": t0, "requirement_from_year": req}
+            "first_year": t0, "requirement_from_year": req,
+            "planned_opening_year": {a.action_id: a.planned_year for a in inputs.actions if a.kind == "project"}}
     return Optimisation(plan=plan, solution=solution, comparison=comparison, p_shortfall=p_short,
                         scenario_toml=text, meta=meta, input_folders=[district.path],
                         input_files=[Path(file)] if Path(file).is_file() else [])
