@@ -14,6 +14,7 @@ Figures printed:
 * how the solve time grows with the number of draws (the first D of 400 draws: draws are
   keyed, so they are the draws a run with D draws would make) and with the number of
   streets (the first 6, 12, 18 streets and the candidate actions in them);
+* the same with children assigned across streets within 3 km (10, 20, 50 draws);
 * the done-when check: ``optimise.budget_total = "as_written"`` (no more cost than the
   appendix), fitted on 200 draws of seed 1, then the scenario as written and the
   optimised scenario TOML both run by ``capacity.run`` on 200 fresh draws of seed 2.
@@ -92,6 +93,12 @@ def main() -> None:
         measure(subset(full, draws, len(full.areas)), f"{draws} draws, 18 streets")
     for areas in (6, 12):
         measure(subset(full, 200, areas), f"200 draws, {areas} streets")
+    # assignment across streets within 3 km: one transport problem per year, stage and draw
+    from capacity.model import area_distances_km
+
+    travel = dataclasses.replace(full, distance_km=area_distances_km(district), travel_limit_km=3.0)
+    for draws in ([10] if args.quick else [10, 20, 50]):
+        measure(subset(travel, draws, len(full.areas)), f"{draws} draws, 3 km travel")
 
     if args.quick:
         return
