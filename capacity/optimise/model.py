@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-__all__ = ["Action", "Inputs", "Programme", "build"]
+__all__ = ["Action", "Inputs", "Programme", "build", "places_range", "required_places"]
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,26 @@ def required_places(demand: NDArray[np.float64], alpha: float) -> NDArray[np.flo
     return out
 
 
+def places_range(inp: Inputs) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Bounds on the places any plan can reach, ``(year, area, stage)`` each.
+
+    Every action at its most units from its first possible year: the lower bound takes
+    only the places it removes, the upper bound only those it adds. The epigraph (5) needs
+    only the lines whose piece of the sample average meets this range (see :func:`build`).
+    """
+    years = [int(y) for y in inp.years]
+    lo = inp.base.astype(np.float64).copy()
+    hi = lo.copy()
+    for act in inp.actions:
+        starts = [years.index(int(y)) for y in act.years if int(y) in years]
+        if not starts:
+            continue
+        first = min(starts)
+        for a, s, e in act.effects:
+            (hi if e > 0 else lo)[first:, a, s] += e * act.max_units
+    return lo, hi
+
+
 def build(inp: Inputs) -> Programme:
     """Build the programme of ``docs/optimise.md`` from its inputs.
 
@@ -256,6 +276,11 @@ def build(inp: Inputs) -> Programme:
         m = np.arange(1, n_w + 1)
         kink = np.ones(srt.shape, dtype=bool)
         kink[..., :-1] = srt[..., :-1] > srt[..., 1:] + 1e-9
+        # only the lines whose piece [D_(m+1), D_(m)] meets the places any plan can reach
+        k_lo, k_hi = places_range(inp)
+        below = np.full(srt.shape, -np.inf)
+        below[..., :-1] = srt[..., 1:]
+        kink &= (srt > k_lo[..., None] - 1e-9) & (below < k_hi[..., None] + 1e-9)
         cell, mm = np.nonzero(kink.reshape(n_k, n_w))
         n_rows = len(cell)
         r = np.repeat(np.arange(n_rows), 2)

@@ -18,8 +18,14 @@ __all__ = ["dumps"]
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+def _string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters (with DEL) escaped."""
+    body = json.dumps(text, ensure_ascii=False)[1:-1]
+    return '"' + body.replace("\x7f", "\\u007f") + '"'
+
+
 def _key(key: str) -> str:
-    return key if _BARE.match(key) else json.dumps(key, ensure_ascii=False)
+    return key if _BARE.match(key) else _string(key)
 
 
 def _value(v: Any) -> str:
@@ -33,7 +39,7 @@ def _value(v: Any) -> str:
         text = repr(v)
         return text if any(ch in text for ch in ".en") else text + ".0"
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return _string(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, dict):
