@@ -109,7 +109,7 @@ def _candidates(settings: OptimiseTable, district: District, file: str) -> pd.Da
             path = Path(file).parent / path
         return read_candidates(path, district.area_codes, district.stage_names, shown=str(path))
     default = district.path / "candidates.csv"
-    if default.is_file():
+    if district.files and default.is_file():  # a district read from a folder (not built in code)
         return read_candidates(default, district.area_codes, district.stage_names, shown="candidates.csv")
     return pd.DataFrame(columns=COLUMNS)
 
