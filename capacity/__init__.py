@@ -8,6 +8,7 @@ Public API (imported lazily, so ``import capacity`` and the command line start f
 - :func:`run` -> :class:`Results` (tidy tables ``gap``, ``plan_comparison``,
   ``indicators``, ``schedule``; ``meta``; ``write(out_dir)``);
 - :func:`compare` -- paired differences between scenarios;
+- :func:`optimise` -- what to build, where and when (``docs/optimise.md``);
 - :func:`explain` -- the calculation behind one cell (module :mod:`capacity.explanation`,
   so that importing it never hides the function ``capacity.explain``).
 """
@@ -34,6 +35,7 @@ _EXPORTS = {
     "compare": "capacity.api",
     "Results": "capacity.api",
     "explain": "capacity.explanation",
+    "optimise": "capacity.optimise",
     "Explanation": "capacity.explanation",
     "InputError": "capacity.errors",
     "SpecificationError": "capacity.errors",

@@ -283,7 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register(sub)
     from capacity.cli_backtest import register as register_backtest
+    from capacity.cli_optimise import register as register_optimise
+
     register_backtest(sub)
+    register_optimise(sub)
     return parser
 
 

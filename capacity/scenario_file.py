@@ -295,6 +295,32 @@ class GapTable(_Table):
     travel_limit_km: Annotated[float, _number(0, 100)] | None = None
 
 
+class OptimiseTable(_Table):
+    """Settings of ``capacity optimise`` (``docs/optimise.md``); costs in 10,000 CNY (万元).
+
+    Defaults: projects may move 2 years earlier or 5 later or be cancelled; a place-year
+    short costs 2.0, a place-year idle 0.05, a project place 5.0; no budgets, no build
+    capacity limit, no chance constraint; HiGHS stops at a 1 % gap or after 60 s.
+    """
+
+    first_year: Year | None = None
+    window_before: Annotated[int, Field(ge=0, le=30)] = 2
+    window_after: Annotated[int, Field(ge=0, le=30)] = 5
+    allow_cancel: bool = True
+    project_cost_per_place: Annotated[float, _number(0, 1e4)] | dict[str, Annotated[float, _number(0, 1e4)]] = 5.0
+    shortfall_penalty: Annotated[float, _number(0, 1e6)] = 2.0
+    idle_cost: Annotated[float, _number(0, 1e6)] = 0.05
+    budget_per_year: Annotated[float, _number(0, 1e9)] | dict[YearKey, Annotated[float, _number(0, 1e9)]] | None = None
+    budget_total: Annotated[float, _number(0, 1e10)] | Literal["as_written"] | None = None
+    build_capacity_per_year: Annotated[float, _number(0, 1e7)] | None = None
+    max_p_shortfall: Share | None = None
+    requirement_from_year: Year | None = None
+    travel_limit_km: Annotated[float, _number(0, 100)] | None = None
+    candidates: StrictStr | None = None
+    mip_gap: Annotated[float, _number(0, 1)] = 0.01
+    time_limit_s: Annotated[float, _number(0.1, 86400)] = 60.0
+
+
 class ScenarioFile(_Table):
     """A scenario file after ``extend`` is resolved (every key optional)."""
 
@@ -309,6 +335,7 @@ class ScenarioFile(_Table):
     housing: HousingTable = HousingTable()
     demand: DemandTable = DemandTable()
     gap: GapTable = GapTable()
+    optimise: OptimiseTable = OptimiseTable()
 
 
 # --- errors -------------------------------------------------------------------------------

@@ -185,4 +185,6 @@ def build(out_dir: Path, sources: Path = SOURCES) -> None:
     _write_csv(out_dir / "places.csv", ["area_code", "stage", "sector", "places"], places)
     _write_csv(out_dir / "plan.csv", ["indicator", "stage", "year", "value", "source"], plan_rows())
     (out_dir / "projects.csv").write_bytes((sources / "haizhu_projects.csv").read_bytes())
+    # candidate actions of the optimiser: provenance in its own source column, not in sources.csv
+    (out_dir / "candidates.csv").write_bytes((sources / "haizhu_candidates.csv").read_bytes())
     _write_csv(out_dir / "sources.csv", ["file", "column", "estimate", "source", "method"], sources_rows(diag))
