@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from capacity import __version__
 from capacity.errors import InputError
 from capacity.io.district import District, load_district
 from capacity.optimise.candidates import COLUMNS, read_candidates
@@ -57,11 +59,14 @@ class Optimisation:
         def csv(frame: pd.DataFrame) -> bytes:
             return frame.to_csv(index=False, float_format="%.6g", lineterminator="\n").encode("utf-8")
 
-        return {"plan.csv": csv(self.plan), "comparison.csv": csv(self.comparison),
-                "p_shortfall.csv": csv(self.p_shortfall),
-                "solution.csv": csv(pd.DataFrame([self.solution.as_row()])),
-                "optimised.toml": self.scenario_toml.encode("utf-8"),
-                "meta.json": (json.dumps(self.meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")}
+        files = {"plan.csv": csv(self.plan), "comparison.csv": csv(self.comparison),
+                 "p_shortfall.csv": csv(self.p_shortfall),
+                 "solution.csv": csv(pd.DataFrame([self.solution.as_row()])),
+                 "optimised.toml": self.scenario_toml.encode("utf-8")}
+        record = dict(self.meta)
+        record["outputs_sha256"] = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+        files["meta.json"] = (json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        return files
 
     def write(self, out_dir: str | Path, *, district: District | None = None, dpi: int = 150) -> Path:
         """Write the files into ``out_dir`` through :func:`capacity.atomic.write_files` (``meta.json`` last).
@@ -199,7 +204,10 @@ def optimise(scenario: Scenario | str | Path | None = None, district: District |
         comparison.insert(2, "cost", [_written_cost(inputs), float(plan["cost"].sum())])
         p_short = street_p_shortfall(fds, req, {base.name: "p_shortfall_as_written", new_name: "p_shortfall_optimised"})
         p_short.insert(1, "area_name", p_short["area_code"].map(names))
-    meta = {"command": "capacity optimise", "scenario": Path(file).name, "draws": draws, "seed": seed,
+    meta = {"command": "capacity optimise", "capacity_version": __version__, "scenario": Path(file).name,
+            "inputs_sha256": district.input_hashes(),
+            "scenario_file_sha256": hashlib.sha256(Path(file).read_bytes()).hexdigest() if Path(file).is_file() else None,
+            "draws": draws, "seed": seed,
             "eval_seed": seed + 1 if eval_seed is None else eval_seed, "settings": settings.model_dump(),
             "first_year": t0, "requirement_from_year": req,
             "planned_opening_year": {a.action_id: a.planned_year for a in inputs.actions if a.kind == "project"}}
