@@ -25,9 +25,8 @@ FORMATS = ("csv", "netcdf")
 """Output formats: ``csv`` (the tables) and ``netcdf`` (the tables and ``results.nc``)."""
 
 NETCDF_ENGINE: Final = "scipy"
-"""NetCDF writer. Of the installed engines, h5netcdf needs h5py (not installed) and netCDF4
-is not installed; SciPy's netCDF-3 writer needs nothing more and puts no time stamp, host or
-library version into the file, so the same Dataset gives the same bytes (tested)."""
+"""NetCDF writer: SciPy's netCDF-3 writer needs nothing beyond SciPy and puts no time stamp,
+host or library version into the file, so the same Dataset gives the same bytes (tested)."""
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
