@@ -9,8 +9,11 @@
 * :func:`shortfall_probability_map` -- share of Monte Carlo draws with a shortfall
   (``p_shortfall`` of the gap table), on a sequential 0-1 scale.
 
-Streets are labelled with their Chinese name if a CJK font is installed (see
-:mod:`capacity.plot.fonts`), otherwise with their English name. Streets are drawn in the
+Every text is in the language asked for (``lang="zh"`` or ``"en"``, default the
+district's; :mod:`capacity.i18n`); streets are labelled in that language unless
+``labels`` says otherwise. Each map of :func:`small_multiples` has its own colour scale,
+centred on zero, so a shortfall of 500 junior places is not washed out by one of 5,000
+kindergarten places. Streets are drawn in the
 UTM zone of the district's centre so distances and shapes are true. Project locations are
 not known to the street: each project is drawn at its street's centroid, several in one
 street spread evenly on a small circle around it (in project order, so always the same).
@@ -25,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from capacity.plot.common import check_stage, check_year, pick_run, target_year
+from capacity.i18n import current, tr
+from capacity.plot.common import check_stage, check_year, in_language, pick_run, stage_label, target_year
 from capacity.plot.fonts import cjk_font, has_cjk
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,9 +43,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 GAP_CMAP = "RdBu"
 PROB_CMAP = "OrRd"
-GAP_UNITS = "places; negative = shortfall"
-DATA_NOTE = ("Data note: the base data are estimates (street boundaries, population, migration, existing "
-             "places, project sites and opening years); see sources.csv.")
 EDGE = "#4d4d4d"
 PROJECT_FACE = "#222222"
 MARKER_SCALE = 0.12  # marker area in pt^2 per place
@@ -92,11 +93,15 @@ def street_name(row: pd.Series, labels: str) -> str:
 
 
 def resolve_labels(labels: str) -> str:
-    """``auto`` -> ``zh`` if a CJK font is installed, else ``en``; ``zh`` without a font -> ``en``."""
+    """``auto`` -> the language in force; ``zh`` needs a CJK font (else InputError, never a fallback)."""
     if labels not in ("auto", "zh", "en", "none"):
         raise ValueError(f"expected labels 'auto', 'zh', 'en' or 'none', found {labels!r}")
-    if labels in ("auto", "zh"):
-        return "zh" if cjk_font() is not None else "en"
+    if labels == "auto":
+        labels = current()
+    if labels == "zh":
+        from capacity.plot.fonts import require
+
+        require()
     return labels
 
 
@@ -223,14 +228,14 @@ def project_legend(fig: Figure, year: int | None, anchor: tuple[float, float], f
     handles = []
     for places in SIZE_KEYS:
         handles.append(Line2D([], [], ls="", marker="o", markersize=math.sqrt(places * MARKER_SCALE),
-                              markerfacecolor=PROJECT_FACE, markeredgecolor="white", label=f"{places:,} places"))
-    when = f"by {year}" if year is not None else ""
+                              markerfacecolor=PROJECT_FACE, markeredgecolor="white", label=tr("map.places", n=places)))
+    when = tr("map.open_by", year=year) if year is not None else tr("map.open")
     handles.append(Line2D([], [], ls="", marker="o", markersize=7, markerfacecolor=PROJECT_FACE,
-                          markeredgecolor="white", label=f"open {when}".strip()))
+                          markeredgecolor="white", label=when))
     handles.append(Line2D([], [], ls="", marker="o", markersize=7, markerfacecolor="white",
-                          markeredgecolor=PROJECT_FACE, label="opening later"))
+                          markeredgecolor=PROJECT_FACE, label=tr("map.later")))
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=anchor, ncol=len(handles), fontsize=fontsize,
-               title="Construction projects (number under a circle: opening year)", title_fontsize=fontsize,
+               title=tr("map.projects"), title_fontsize=fontsize,
                frameon=False, borderaxespad=0.0, columnspacing=1.6, handletextpad=0.4,
                alignment="left")
 
@@ -257,7 +262,7 @@ def _nice(v: float) -> float:
 
 def footer(fig: Figure, district: District, extra: str = "") -> None:
     """Attribution and data note at the bottom of a figure."""
-    lines = [district.attribution, DATA_NOTE]
+    lines = [district.attribution, tr("data_note")]
     if extra:
         lines.append(extra)
     fig.text(0.01, 0.01, "\n".join(lines), fontsize=5.5, color="#444444", ha="left", va="bottom",
@@ -288,9 +293,16 @@ def _figure(figsize: tuple[float, float], dpi: float) -> Figure:
 
 
 def _title(district: District, labels: str = "zh") -> str:
-    if labels == "zh" and district.name_zh and cjk_font() is not None:
+    if current() == "zh":
+        return district.name_zh or district.name
+    if labels == "zh" and district.name_zh:
         return f"{district.name} ({district.name_zh})"
     return district.name
+
+
+def _draws(run: ScenarioView) -> str:
+    sep = "，" if current() == "zh" else ", "
+    return sep + tr("mean_of_draws", n=run.draws) if run.draws else ""
 
 
 def _aspect(areas: gpd.GeoDataFrame) -> float:
@@ -327,20 +339,21 @@ def _headline(fig: Figure, lay: _Layout, title: str, sub: str) -> None:
              fontproperties=cjk_font(8) if has_cjk(sub) else None)
 
 
-def _gap_colorbar(fig: Figure, coll: Any, cax: Axes, fontsize: float = 7.5) -> None:
+def _gap_colorbar(fig: Figure, coll: Any, cax: Axes, fontsize: float = 7.5, label: bool = True) -> None:
     cb = fig.colorbar(coll, cax=cax)
-    cb.set_label(f"Gap ({GAP_UNITS})", fontsize=fontsize)
+    if label:
+        cb.set_label(tr("gap_units"), fontsize=fontsize)
     cb.ax.tick_params(labelsize=fontsize - 0.5)
     cb.ax.yaxis.set_major_formatter(_thousands())
-    cb.ax.text(0.5, 1.015, "surplus", transform=cb.ax.transAxes, ha="center", va="bottom", fontsize=fontsize,
+    cb.ax.text(0.5, 1.015, tr("surplus"), transform=cb.ax.transAxes, ha="center", va="bottom", fontsize=fontsize,
                color="#2166ac", fontweight="bold")
-    cb.ax.text(0.5, -0.015, "shortfall", transform=cb.ax.transAxes, ha="center", va="top", fontsize=fontsize,
+    cb.ax.text(0.5, -0.015, tr("shortfall"), transform=cb.ax.transAxes, ha="center", va="top", fontsize=fontsize,
                color="#b2182b", fontweight="bold")
 
 
 def _prob_colorbar(fig: Figure, coll: Any, cax: Axes, fontsize: float = 7.5) -> None:
     cb = fig.colorbar(coll, cax=cax)
-    cb.set_label("probability of a shortfall (share of draws)", fontsize=fontsize)
+    cb.set_label(tr("p_label"), fontsize=fontsize)
     cb.ax.yaxis.set_major_formatter(_percent())
     cb.ax.tick_params(labelsize=fontsize - 0.5)
 
@@ -351,6 +364,7 @@ def _thousands() -> Any:
     return FuncFormatter(lambda v, _: f"{v:+,.0f}" if v else "0")
 
 
+@in_language
 def gap_map(results: Results, stage: str, year: int | None = None, *, scenario: str | None = None,
             labels: str = "auto", projects: bool = True, width: float = 10.0, dpi: float = 100) -> Figure:
     """Choropleth of the gap (places - demand) per street for one stage and year.
@@ -365,7 +379,9 @@ def gap_map(results: Results, stage: str, year: int | None = None, *, scenario: 
     scenario : str, optional
         Default the first scenario of ``results``.
     labels : {"auto", "zh", "en", "none"}
-        Street names: Chinese if a CJK font is installed (``auto``), English, or none.
+        Street names: in the figure's language (``auto``), Chinese, English, or none.
+    lang : {"en", "zh"}, optional
+        Language of every text (default: the district's ``language``, else English).
     projects : bool
         Draw the stage's construction projects.
     width : float
@@ -387,11 +403,9 @@ def gap_map(results: Results, stage: str, year: int | None = None, *, scenario: 
         draw_projects(ax, points, year, size=6.5, label_size=7)
         project_legend(fig, year, (0.1 / lay.w, (0.42 + 0.58) / lay.h))
     _gap_colorbar(fig, coll, cax)
-    sub = (f"{_title(district, labels)}, scenario '{run.scenario.name}'"
-           + (f", mean of {run.draws} draws" if run.draws else "")
-           + f". District total: shortfall {total['shortfall']:,.0f} places in the streets short, "
-           f"surplus {total['surplus']:,.0f} in the others (no offsetting between streets).")
-    _headline(fig, lay, f"{run.stage_label(stage)}: places minus demand per street, {year}", sub)
+    sub = tr("map.gap_sub", district=_title(district, labels), scenario=tr("scenario_q", name=run.scenario.name),
+             draws=_draws(run), short=total["shortfall"], surplus=total["surplus"])
+    _headline(fig, lay, tr("map.gap_title", stage=stage_label(run, stage), year=year), sub)
     footer(fig, district)
     return fig
 
@@ -404,6 +418,7 @@ def _as_list(v: Any) -> list[Any] | None:
     return list(v)
 
 
+@in_language
 def small_multiples(results: Results, stages: Sequence[str] | str | None = None,
                     years: Sequence[int] | int | None = None, *, scenario: str | None = None,
                     labels: str = "auto", projects: bool = True, value: str = "gap",
@@ -429,19 +444,22 @@ def small_multiples(results: Results, stages: Sequence[str] | str | None = None,
     if prob and run.draws == 0:
         raise ValueError("expected a run with draws > 0: the probability of a shortfall needs Monte Carlo draws")
     series = [_values(results, run, s, y, value) for s, y in panels]
-    if prob:
-        from matplotlib.colors import Normalize
+    from matplotlib.colors import Normalize
 
-        norm: Normalize = Normalize(0.0, 1.0)
+    if prob:
+        norms: list[Normalize] = [Normalize(0.0, 1.0)] * len(series)
         cmap, fmt = PROB_CMAP, "{:.0%}"
     else:
-        norm = gap_norm(np.concatenate([v.to_numpy() for v in series]))
+        norms = [gap_norm(v.to_numpy()) for v in series]
         cmap, fmt = GAP_CMAP, "{:+,.0f}"
     n = len(panels)
     cols = 1 if n == 1 else 2
     rows = math.ceil(n / cols)
-    header, foot, cbar, title_h, gap_x = 0.8, 0.42, 1.15, 0.25, 0.1
-    panel_w = (width - cbar - 0.1 - gap_x * (cols - 1)) / cols
+    own_scale = not prob and n > 1  # a colour bar per map, each centred on zero
+    header, foot, title_h, gap_x = 0.8, 0.42, 0.25, 0.1
+    cbar = 0.0 if own_scale else 1.15
+    bar_w = 0.75 if own_scale else 0.0
+    panel_w = (width - cbar - 0.1 - gap_x * (cols - 1)) / cols - bar_w
     panel_h = panel_w / _aspect(areas)
     height = header + rows * (panel_h + title_h) + foot
     fig = _figure((width, height), dpi)
@@ -449,31 +467,41 @@ def small_multiples(results: Results, stages: Sequence[str] | str | None = None,
     draw_points = projects and not prob
     size = 5.2 if cols > 1 else 7.0
     coll = None
-    for i, ((s, y), vals) in enumerate(zip(panels, series)):
+    for i, ((s, y), vals, norm) in enumerate(zip(panels, series, norms)):
         r, c = divmod(i, cols)
         bottom = foot + (rows - 1 - r) * (panel_h + title_h)
-        ax = fig.add_axes(lay.box(0.1 + c * (panel_w + gap_x), bottom, panel_w, panel_h))
+        left = 0.1 + c * (panel_w + bar_w + gap_x)
+        ax = fig.add_axes(lay.box(left, bottom, panel_w, panel_h))
         points = project_points(run, areas, s) if draw_points else None
         coll = draw_streets(ax, areas, vals, norm, cmap, labels=labels, value_fmt=fmt, label_size=size,
                             at=label_points(areas, points))
         if points is not None:
             draw_projects(ax, points, y, size=size * 0.9, label_size=size)
-        ax.set_title(run.stage_label(s) if len(stage_list) > 1 else str(y), fontsize=9.5, pad=3, fontweight="bold")
+        ax.set_title(stage_label(run, s) if len(stage_list) > 1 else str(y), fontsize=9.5, pad=3, fontweight="bold")
+        if own_scale:
+            cax = fig.add_axes(lay.box(left + panel_w + 0.05, bottom + 0.2 * panel_h, 0.1, 0.6 * panel_h))
+            _gap_colorbar(fig, coll, cax, 6, label=False)
     assert coll is not None
     map_h = rows * (panel_h + title_h)
-    cax = fig.add_axes(lay.box(width - cbar + 0.2, foot + 0.15 * map_h, 0.15, 0.7 * map_h))
-    if prob:
-        _prob_colorbar(fig, coll, cax, 7)
-    else:
-        _gap_colorbar(fig, coll, cax, 7)
-    what = "Probability of a shortfall" if prob else "Places minus demand"
+    if not own_scale:
+        cax = fig.add_axes(lay.box(width - cbar + 0.2, foot + 0.15 * map_h, 0.15, 0.7 * map_h))
+        if prob:
+            _prob_colorbar(fig, coll, cax, 7)
+        else:
+            _gap_colorbar(fig, coll, cax, 7)
+    what = tr("map.multi_p") if prob else tr("map.multi_gap")
     if len(stage_list) > 1:
-        title = f"{what} per street by stage, {year_list[0]}"
+        title = tr("map.by_stage", what=what, year=year_list[0])
     else:
-        title = f"{what} per street: {run.stage_label(stage_list[0])}, {', '.join(map(str, year_list))}"
-    sub = f"{_title(district, labels)}, scenario '{run.scenario.name}'" + (f", {run.draws} draws" if run.draws else "")
+        title = tr("map.over_years", what=what, stage=stage_label(run, stage_list[0]),
+                   years=", ".join(map(str, year_list)))
+    sep = "，" if current() == "zh" else ", "
+    sub = (_title(district, labels) + sep + tr("scenario_q", name=run.scenario.name)
+           + (sep + tr("n_draws", n=run.draws) if run.draws else ""))
     if draw_points:
-        sub += ". Circles: construction projects sized by places, opening year underneath (filled = open, hollow = later)."
+        sub += tr("map.circles")
+    if own_scale:
+        sub += (" " + tr("gap_units") + ". " if current() == "en" else tr("gap_units") + "。") + tr("map.scale_note")
     _headline(fig, lay, title, sub)
     footer(fig, district)
     return fig
@@ -485,6 +513,7 @@ def _percent() -> Any:
     return PercentFormatter(xmax=1.0, decimals=0)
 
 
+@in_language
 def shortfall_probability_map(results: Results, stage: str | None = None, year: int | None = None, *,
                               scenario: str | None = None, labels: str = "auto", width: float = 10.0,
                               dpi: float = 100) -> Figure:
@@ -497,7 +526,7 @@ def shortfall_probability_map(results: Results, stage: str | None = None, year: 
         raise ValueError("expected a run with draws > 0: the probability of a shortfall needs Monte Carlo draws")
     if stage is None:
         return small_multiples(results, None, year, scenario=scenario, labels=labels, value="p_shortfall",
-                               width=width, dpi=dpi)
+                               width=width, dpi=dpi, lang=current())
     from matplotlib.colors import Normalize
 
     check_stage(run, stage)
@@ -510,9 +539,9 @@ def shortfall_probability_map(results: Results, stage: str | None = None, year: 
     coll = draw_streets(ax, areas, values, Normalize(0.0, 1.0), PROB_CMAP, labels=labels, value_fmt="{:.0%}",
                         label_size=7)
     _prob_colorbar(fig, coll, cax)
-    _headline(fig, lay, f"{run.stage_label(stage)}: probability of a shortfall per street, {year}",
-              f"{_title(district, labels)}, scenario '{run.scenario.name}', share of {run.draws} draws (seed {run.seed}) "
-              "in which demand exceeds places (by more than half a child)")
+    _headline(fig, lay, tr("map.p_title", stage=stage_label(run, stage), year=year),
+              tr("map.p_sub", district=_title(district, labels), scenario=tr("scenario_q", name=run.scenario.name),
+                 n=run.draws, seed=run.seed))
     footer(fig, district)
     return fig
 
