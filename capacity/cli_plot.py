@@ -45,6 +45,17 @@ def _formats(text: str) -> tuple[str, ...]:
     return items
 
 
+def _export_formats(text: str) -> tuple[str, ...]:
+    from capacity.export import EXPORT_FORMATS
+
+    items = tuple(dict.fromkeys(t.strip().lower() for t in text.split(",") if t.strip()))
+    bad = [t for t in items if t not in EXPORT_FORMATS]
+    if not items or bad:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(EXPORT_FORMATS)}, "
+                                         f"found {text!r}")
+    return items
+
+
 def add_common_options(p: argparse.ArgumentParser, out_default: str | None = "out",
                        out_help: str = "output folder; files are added or replaced, others kept") -> None:
     """--district, --draws, --seed, --out, --quiet, --lang: the options every running command shares."""
@@ -199,7 +210,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     results = _run(args)
     _, year = _check(results, args)
-    written = export(results, args.out, year=year)
+    written = export(results, args.out, year=year, formats=args.export_formats, lang=args.lang)
     return _done(written, start, args, results.district)
 
 
@@ -259,14 +270,17 @@ def register(subparsers: Any, add_common: Callable[..., None] | None = None) -> 
     p.set_defaults(func=cmd_chart)
 
     p = subparsers.add_parser(
-        "export", help="write the streets with their gap figures as GeoPackage and GeoJSON",
-        description="Write gap.gpkg (layer gap: one feature per scenario, street, stage and year; layer "
+        "export", help="write GIS files, an Excel workbook or an offline web map",
+        description="With --format gis (default), write gap.gpkg (layer gap: one feature per scenario, street, stage and year; layer "
         "gap_<year>: one feature per scenario and street, a column per stage), gap.geojson (the long layer) and "
-        "gap_<year>.geojson (the wide layer).")
+        "gap_<year>.geojson (the wide layer); with xlsx capacity.xlsx (README sheet, then gap, plan_comparison, indicators, schedule with headers in --lang); with html map.html, one self-contained file that works offline (streets coloured by gap, year slider, stage and scenario selectors, tooltips, projects).")
     _scenario_arg(p)
     common(p, "out")
     p.add_argument("--year", type=int, default=None, metavar="YEAR",
-                   help="year of the wide layer (default: the plan's target year)")
+                   help="year of the wide layer and the web map's first year (default: the plan's target year)")
+    p.add_argument("--format", dest="export_formats", type=_export_formats, default=("gis",), metavar="LIST",
+                   help="comma-separated: gis (gap.gpkg, gap.geojson, gap_<year>.geojson; default), xlsx "
+                   "(capacity.xlsx: a sheet per table and a README sheet), html (map.html: an offline web map)")
     p.set_defaults(func=cmd_export)
 
     p = subparsers.add_parser(

@@ -164,6 +164,30 @@ EN: dict[str, str] = {
     "col.shortfall": "shortfall",
     "col.surplus": "surplus",
     "col.p_shortfall": "P(shortfall)",
+    "col.surplus_after_projects": "surplus (streets)",
+    "col.demand_horizon": "demand, horizon",
+    "col.places_horizon": "places, horizon",
+    "col.shortfall_horizon": "shortfall (streets), horizon",
+    "col.surplus_horizon": "surplus (streets), horizon",
+    "col.demand_public": "demand for public places",
+    "col.places_public": "public places",
+    "col.gap_public": "gap, public",
+    "col.level": "level",
+    "col.indicator": "indicator",
+    "col.value": "value",
+    "col.target": "target",
+    "col.project_id": "project",
+    "col.name_en": "name (English)",
+    "col.name_zh": "name (Chinese)",
+    "col.ownership": "ownership",
+    "col.opening_year": "opening year",
+    "col.needed_year": "year first needed",
+    "col.status": "status",
+    "col.years_late": "years late",
+    "col.place_years_short": "place-years short",
+    "col.place_years_idle": "place-years idle",
+    "col.p_late": "P(late)",
+    "col.p_cancelled": "P(cancelled)",
     # command line
     "cli.head": "{district} {first}-{last}, {how}, seed {seed}",
     "cli.deterministic": "deterministic",
@@ -296,6 +320,30 @@ ZH: dict[str, str] = {
     "col.shortfall": "不足",
     "col.surplus": "富余",
     "col.p_shortfall": "不足概率",
+    "col.surplus_after_projects": "富余（街道合计）",
+    "col.demand_horizon": "需求（期末）",
+    "col.places_horizon": "学位（期末）",
+    "col.shortfall_horizon": "不足（街道合计，期末）",
+    "col.surplus_horizon": "富余（街道合计，期末）",
+    "col.demand_public": "公办学位需求",
+    "col.places_public": "公办学位",
+    "col.gap_public": "公办缺口",
+    "col.level": "层级",
+    "col.indicator": "指标",
+    "col.value": "数值",
+    "col.target": "目标",
+    "col.project_id": "项目",
+    "col.name_en": "名称（英文）",
+    "col.name_zh": "名称（中文）",
+    "col.ownership": "办学性质",
+    "col.opening_year": "开办年份",
+    "col.needed_year": "首次需要年份",
+    "col.status": "状态",
+    "col.years_late": "滞后年数",
+    "col.place_years_short": "缺位学年数",
+    "col.place_years_idle": "闲置学位年数",
+    "col.p_late": "滞后概率",
+    "col.p_cancelled": "取消概率",
     "cli.head": "{district} {first}-{last}年，{how}，随机种子{seed}",
     "cli.deterministic": "确定性计算",
     "cli.largest": "街道缺口最大者，{scenario}，{year}年（负数为不足）：",
@@ -390,7 +438,12 @@ def area_label(name_zh: str, name_en: str, code: str = "") -> str:
 def column(name: str) -> str:
     """Header of a table column (``col.<name>``), or the column's own name if the catalogue has none."""
     key = f"col.{name}"
-    return tr(key) if key in EN else name
+    if key in EN:
+        return tr(key)
+    base, _, q = name.rpartition("_")
+    if q in ("p10", "p50", "p90") and f"col.{base}" in EN:
+        return f"{tr(f'col.{base}')} {q.upper()}"
+    return name
 
 
 def status(name: str) -> str:

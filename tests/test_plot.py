@@ -37,7 +37,9 @@ def det() -> capacity.Results:
 
 @pytest.fixture(scope="module")
 def drawn() -> capacity.Results:
-    delays = Path(capacity.api.default_scenario_path()).with_name("construction_delays.toml")
+    from capacity.api import default_scenario_path
+
+    delays = Path(default_scenario_path()).with_name("construction_delays.toml")
     return capacity.run([delays], draws=8, seed=1)
 
 
@@ -239,6 +241,7 @@ def test_report_in_chinese_reads_as_chinese(det, tmp_path):
     assert "Findings" not in text and "School places in" not in text
 
 
+@pytest.mark.slow
 def test_report_in_english_reads_as_english(det, tmp_path):
     from capacity.report import write_report
 
@@ -290,6 +293,9 @@ def test_cli_commands_write_their_files(main, tmp_path, capsys):
         assert (out / name).is_file(), name
     assert main(["export", "--out", str(out), "--quiet"]) == 0
     assert (out / "gap.gpkg").is_file() and (out / "gap_2025.geojson").is_file()
+    assert main(["export", "--out", str(out), "--quiet", "--format", "xlsx,html", "--lang", "zh"]) == 0
+    assert (out / "capacity.xlsx").is_file() and "海珠区" in (out / "map.html").read_text(encoding="utf-8")
+    assert main(["export", "--out", str(out), "--quiet", "--format", "pdf"]) == 2
     assert main(["report", "--out", str(out), "--quiet"]) == 0
     assert _pdf_pages((out / "report.pdf").read_bytes()) == 9
     assert "report.pdf" in capsys.readouterr().out
@@ -331,3 +337,47 @@ def test_matplotlib_is_not_imported_by_the_api_or_cli():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------- Excel
+
+
+def test_xlsx_has_a_sheet_per_table_with_the_figures_of_the_csvs(drawn, tmp_path):
+    import openpyxl
+
+    from capacity.export import export
+
+    paths = export(drawn, tmp_path, formats=("xlsx",), lang="zh")
+    assert [p.name for p in paths] == ["capacity.xlsx"]
+    wb = openpyxl.load_workbook(paths[0])
+    assert wb.sheetnames == ["README", "gap", "plan_comparison", "indicators", "schedule"]
+    files = drawn.files()
+    for name in ("gap", "plan_comparison", "indicators", "schedule"):
+        ws = wb[name]
+        csv = pd.read_csv(io.BytesIO(files[f"{name}.csv"]), dtype={"area_code": str})
+        rows = list(ws.values)
+        assert len(rows) == len(csv) + 1 and ws.freeze_panes == "A2"
+        headers = rows[0]
+        for j, col in enumerate(csv.columns):
+            if csv[col].dtype.kind in "if":
+                got = np.array([np.nan if r[j] is None else r[j] for r in rows[1:]], float)
+                np.testing.assert_allclose(got, csv[col].to_numpy(float), err_msg=f"{name}.{col}")
+        assert ws.cell(row=1, column=1).comment is not None or headers[0] == "scenario"
+    gap = wb["gap"]
+    assert "缺口" in [c.value for c in gap[1]] and "小学" in {r[4] for r in list(gap.values)[1:40]}
+    assert len(gap.conditional_formatting) >= 1
+    fmt = {c.value: gap.cell(row=2, column=i + 1).number_format for i, c in enumerate(gap[1])}
+    assert fmt["需求"] == "#,##0" and fmt["不足概率"] == "0%"
+    readme = [str(c) for row in wb["README"].values for c in row if c is not None]
+    assert "construction_delays" in readme and any("estimate" in t or "估算" in t for t in readme)
+    assert any(len(t) == 64 for t in readme)  # inputs' SHA-256
+
+
+def test_xlsx_is_reproducible_and_english_by_default(det, tmp_path):
+    from capacity.xlsx import workbook_bytes
+
+    assert workbook_bytes(det) == workbook_bytes(det)
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes(det)))
+    assert [c.value for c in wb["gap"][1]][:3] == ["scenario", "year", "area code"]
