@@ -9,7 +9,8 @@
 * :func:`shortfall_probability_map` -- share of Monte Carlo draws with a shortfall
   (``p_shortfall`` of the gap table), on a sequential 0-1 scale.
 
-Every text is in the language asked for (``lang="zh"`` or ``"en"``, default the
+Street labels are moved off each other and off the project circles and their opening
+years (:func:`declutter`, adjustText). Every text is in the language asked for (``lang="zh"`` or ``"en"``, default the
 district's; :mod:`capacity.i18n`); streets are labelled in that language unless
 ``labels`` says otherwise. Each map of :func:`small_multiples` has its own colour scale,
 centred on zero, so a shortfall of 500 junior places is not washed out by one of 5,000
@@ -116,7 +117,7 @@ def _text(ax: Axes, x: float, y: float, text: str, size: float, **kw: Any) -> An
 
 def draw_streets(ax: Axes, areas: gpd.GeoDataFrame, values: pd.Series, norm: Normalize, cmap: str,
                  *, labels: str = "en", value_fmt: str | None = "{:+,.0f}", label_size: float = 6.5,
-                 at: dict[str, tuple[float, float]] | None = None) -> Any:
+                 at: dict[str, tuple[float, float]] | None = None, texts: list[Any] | None = None) -> Any:
     """Fill the streets by ``values`` (indexed by area_code); returns the collection."""
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import PathPatch
@@ -137,13 +138,37 @@ def draw_streets(ax: Axes, areas: gpd.GeoDataFrame, values: pd.Series, norm: Nor
             x, y = at[str(code)] if at is not None else (row["label_point"].x, row["label_point"].y)
             name = street_name(row, labels)
             v = values.get(code, np.nan)
-            if value_fmt is not None and np.isfinite(v):
-                _text(ax, x, y, name, label_size, ha="center", va="bottom", zorder=8)
-                _text(ax, x, y, value_fmt.format(v), label_size * 0.92, ha="center", va="top", zorder=8,
-                      color="#111111")
-            else:
-                _text(ax, x, y, name, label_size, ha="center", va="center", zorder=8)
+            text = f"{name}\n{value_fmt.format(v)}" if value_fmt is not None and np.isfinite(v) else name
+            label = _text(ax, x, y, text, label_size, ha="center", va="center", zorder=8, linespacing=1.05)
+            if texts is not None:
+                texts.append(label)
     return coll
+
+
+def declutter(ax: Axes, texts: list[Any], objects: list[Any]) -> None:
+    """Move street labels off each other and off the project circles (adjustText), within the map.
+
+    A label moves as little as it must, and stays inside the axes; its street is still the
+    one under or next to it (labels start at a point inside their street).
+    """
+    if not texts:
+        return
+    from adjustText import adjust_text
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = ax.get_figure(root=True)
+    assert fig is not None
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)  # measures texts
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    fig.draw_without_rendering()
+    inverse = ax.transData.inverted()
+    boxes = []
+    for art in objects:
+        box = art.get_window_extent(renderer).transformed(inverse)
+        if np.isfinite(box.get_points()).all() and box.width > 0:
+            boxes.append(box)
+    adjust_text(texts, ax=ax, objects=boxes or None, expand=(1.08, 1.25), force_text=(0.15, 0.3),
+                force_static=(0.2, 0.4), max_move=(12, 12), iter_lim=50, ensure_inside_axes=True)
 
 
 def project_points(run: ScenarioView, areas: gpd.GeoDataFrame, stage: str) -> pd.DataFrame:
@@ -195,24 +220,29 @@ def layout_projects(points: pd.DataFrame, label_size: float) -> pd.DataFrame:
 
 
 def draw_projects(ax: Axes, points: pd.DataFrame, year: int | None, size: float = 6.0,
-                  label_size: float = 6.5) -> None:
-    """Circles sized by places: filled if open by ``year``, hollow if later; opening year under each."""
+                  label_size: float = 6.5) -> list[Any]:
+    """Circles sized by places: filled if open by ``year``, hollow if later; opening year under each.
+
+    Returns the circles and year labels (for :func:`declutter` to keep street labels off them).
+    """
     from matplotlib.transforms import ScaledTranslation
 
+    drawn: list[Any] = []
     if points.empty:
-        return
+        return drawn
     points = layout_projects(points, label_size)
     fig = ax.figure
     for _, p in points.iterrows():
         opened = year is None or p["opening_year"] <= year
         shift = ScaledTranslation(p["dx"] / 72, p["dy"] / 72, fig.dpi_scale_trans)
         area = p["places"] * MARKER_SCALE
-        ax.scatter([p["x"]], [p["y"]], s=[area], transform=ax.transData + shift, zorder=6,
-                   c=PROJECT_FACE if opened else "white", edgecolors="white" if opened else PROJECT_FACE,
-                   linewidths=0.8 if opened else 1.1)
-        ax.annotate(str(int(p["opening_year"])), (p["x"], p["y"]), xycoords=ax.transData + shift,
-                    xytext=(0, -(math.sqrt(area) / 2 + 0.8)), textcoords="offset points", fontsize=size,
-                    ha="center", va="top", zorder=7, color="#111111", path_effects=_halo())
+        drawn.append(ax.scatter([p["x"]], [p["y"]], s=[area], transform=ax.transData + shift, zorder=6,
+                                c=PROJECT_FACE if opened else "white", edgecolors="white" if opened else PROJECT_FACE,
+                                linewidths=0.8 if opened else 1.1))
+        drawn.append(ax.annotate(str(int(p["opening_year"])), (p["x"], p["y"]), xycoords=ax.transData + shift,
+                                 xytext=(0, -(math.sqrt(area) / 2 + 0.8)), textcoords="offset points", fontsize=size,
+                                 ha="center", va="top", zorder=9, color="#111111", path_effects=_halo()))
+    return drawn
 
 
 def _halo() -> list[Any]:
@@ -397,11 +427,14 @@ def gap_map(results: Results, stage: str, year: int | None = None, *, scenario: 
     total = _district_total(results, run, stage, year)
     fig, ax, cax, lay = _single_map(run, areas, width, dpi, legend=projects)
     points = project_points(run, areas, stage) if projects else None
+    texts: list[Any] = []
     coll = draw_streets(ax, areas, values, gap_norm(values.to_numpy()), GAP_CMAP, labels=labels,
-                        at=label_points(areas, points), label_size=7)
+                        at=label_points(areas, points), label_size=7, texts=texts)
     if points is not None:
-        draw_projects(ax, points, year, size=6.5, label_size=7)
+        declutter(ax, texts, draw_projects(ax, points, year, size=6.5, label_size=7))
         project_legend(fig, year, (0.1 / lay.w, (0.42 + 0.58) / lay.h))
+    else:
+        declutter(ax, texts, [])
     _gap_colorbar(fig, coll, cax)
     sub = tr("map.gap_sub", district=_title(district, labels), scenario=tr("scenario_q", name=run.scenario.name),
              draws=_draws(run), short=total["shortfall"], surplus=total["surplus"])
@@ -473,10 +506,11 @@ def small_multiples(results: Results, stages: Sequence[str] | str | None = None,
         left = 0.1 + c * (panel_w + bar_w + gap_x)
         ax = fig.add_axes(lay.box(left, bottom, panel_w, panel_h))
         points = project_points(run, areas, s) if draw_points else None
+        texts: list[Any] = []
         coll = draw_streets(ax, areas, vals, norm, cmap, labels=labels, value_fmt=fmt, label_size=size,
-                            at=label_points(areas, points))
-        if points is not None:
-            draw_projects(ax, points, y, size=size * 0.9, label_size=size)
+                            at=label_points(areas, points), texts=texts)
+        declutter(ax, texts, draw_projects(ax, points, y, size=size * 0.9, label_size=size) if points is not None
+                  else [])
         ax.set_title(stage_label(run, s) if len(stage_list) > 1 else str(y), fontsize=9.5, pad=3, fontweight="bold")
         if own_scale:
             cax = fig.add_axes(lay.box(left + panel_w + 0.05, bottom + 0.2 * panel_h, 0.1, 0.6 * panel_h))
@@ -536,8 +570,10 @@ def shortfall_probability_map(results: Results, stage: str | None = None, year: 
     areas = projected_areas(district)
     values = _values(results, run, stage, year, "p_shortfall")
     fig, ax, cax, lay = _single_map(run, areas, width, dpi, legend=False)
+    texts: list[Any] = []
     coll = draw_streets(ax, areas, values, Normalize(0.0, 1.0), PROB_CMAP, labels=labels, value_fmt="{:.0%}",
-                        label_size=7)
+                        label_size=7, texts=texts)
+    declutter(ax, texts, [])
     _prob_colorbar(fig, coll, cax)
     _headline(fig, lay, tr("map.p_title", stage=stage_label(run, stage), year=year),
               tr("map.p_sub", district=_title(district, labels), scenario=tr("scenario_q", name=run.scenario.name),
