@@ -29,3 +29,27 @@ def test_language_is_scoped_and_checked():
     assert i18n.tr("places") == "places" and i18n.area_label("赤岗街道", "Chigang") == "Chigang"
     with pytest.raises(ValueError, match="expected a language"), i18n.use("fr"):
         pass
+def test_district_default_language(tmp_path):
+    import capacity
+    from capacity.template import write_template
+
+    folder = write_template(tmp_path / "d")
+    settings = folder / "district.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + '\nlanguage = "zh"\n', encoding="utf-8")
+    district = capacity.load_district(folder)
+    assert i18n.district_language(district) == "zh"
+    assert i18n.resolve(None, district) == "zh" and i18n.resolve("en", district) == "en"
+    assert i18n.resolve(None, capacity.load_district()) == "en"
+
+
+def test_district_language_must_be_en_or_zh(tmp_path):
+    import capacity
+    from capacity.errors import InputError
+    from capacity.template import write_template
+
+    folder = write_template(tmp_path / "d")
+    settings = folder / "district.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + '\nlanguage = "fr"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="language") as err:
+        capacity.load_district(folder)
+    print(err.value)
