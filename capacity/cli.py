@@ -169,7 +169,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     shown = summary[summary["year"].isin(pick)]
     cols = [c for c in ("scenario", "base", "year", "stage", "d_demand", "d_places", "d_shortfall",
                         "d_shortfall_p10", "d_shortfall_p90", "p_worse") if c in shown]
-    print(shown[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    from capacity import i18n
+
+    with i18n.use(i18n.resolve(getattr(args, "lang", None), results.district)):
+        print(_localised(shown[cols], results).to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     if args.out:
         files = {"compare.csv": csv_bytes(diff)}
         if args.format == "netcdf":

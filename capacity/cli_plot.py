@@ -64,8 +64,8 @@ def add_common_options(p: argparse.ArgumentParser, out_default: str | None = "ou
     p.add_argument("--draws", type=_non_negative, default=0, metavar="N",
                    help="Monte Carlo draws (default 0: one deterministic run)")
     p.add_argument("--seed", type=_non_negative, default=0, metavar="N", help="root random seed (default 0)")
-    p.add_argument("--out", default=out_default, metavar="DIR",
-                   help=f"{out_help} (default: {out_default})")
+    shown = out_default if out_default is not None else "none: print only, write no file"
+    p.add_argument("--out", default=out_default, metavar="DIR", help=f"{out_help} (default: {shown})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--lang", choices=("en", "zh"), default=None,
                    help="language of the printed summary, figures, report and workbook: en or zh (default: the "
