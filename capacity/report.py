@@ -5,9 +5,10 @@ Pages, in order:
 1. findings: a written summary generated from the results (:mod:`capacity.briefing`):
    per stage, which streets fall short in the plan's target year, by how much, the worst,
    from when the district falls short, with draws the probability, what the plan's
-   projects change; then the plan comparison as a table;
+   projects change; then the first scenario's plan comparison as a table;
 2. the scenario comparison: the streets' shortfall per scenario, stage, target year and
-   horizon (one table, however many scenarios);
+   horizon (one table, however many scenarios), what each scenario assumes, and the same
+   shortfalls as grouped bars;
 3. for the first scenario: the plan comparison chart, gap maps of every stage in the
    target year and the horizon (each map on its own scale), with draws the probability of
    a shortfall, demand against places, the construction schedule;
@@ -17,8 +18,9 @@ Pages, in order:
    source, as a table; the map attribution; the run's version, seed and draws (the
    inputs' SHA-256 are in ``meta.json``).
 
-The page count grows with the number of scenarios only through the two tables (about 20
-scenarios per comparison page), not by a set of pages per scenario: :func:`page_count`.
+The page count grows with the number of scenarios only through the tables (about 20
+scenarios per comparison page, 4 per assumptions page), not by a set of pages per
+scenario: :func:`page_count`.
 Every text is in the language asked for (``lang``; default the district's, else English);
 Chinese is set in the CJK font shipped with the package and embedded as TrueType, so the
 PDF's text can be searched and copied (:mod:`capacity.plot.fonts`).
@@ -52,7 +54,8 @@ def _fmt(v: Any, pct: bool = False) -> str:
 def _plan_table(results: Results) -> tuple[list[str], list[list[str]], list[float], list[str]]:
     first = results.view()
     pc = results.plan_comparison
-    cols = ["scenario", "stage", "target_year", "plan_need", "appendix_places", "projected_need",
+    pc = pc[pc["scenario"] == first.name]  # the other scenarios are on the comparison page
+    cols = ["stage", "target_year", "plan_need", "appendix_places", "projected_need",
             "gap_after_projects", "shortfall_after_projects", "peak_demand_year", "peak_demand"]
     if "projected_need_p10" in pc:
         cols[6:6] = ["projected_need_p10", "projected_need_p90"]
@@ -64,8 +67,6 @@ def _plan_table(results: Results) -> tuple[list[str], list[list[str]], list[floa
             v = row[c]
             if c == "stage":
                 cells.append(stage_name(first.stage_label(str(v)), str(v)))
-            elif c == "scenario":
-                cells.append(str(v))
             elif c.startswith("p_"):
                 cells.append(_fmt(v, pct=True))
             elif c.endswith("year"):
@@ -73,8 +74,8 @@ def _plan_table(results: Results) -> tuple[list[str], list[list[str]], list[floa
             else:
                 cells.append(_fmt(v))
         rows.append(cells)
-    widths = [2.2 if c == "scenario" else 1.6 if c == "stage" else 1.0 for c in cols]
-    align = ["left", "left"] + ["right"] * (len(cols) - 2)
+    widths = [1.6 if c == "stage" else 1.0 for c in cols]
+    align = ["left"] + ["right"] * (len(cols) - 1)
     return [column(c) for c in cols], rows, widths, align
 
 
@@ -121,7 +122,43 @@ def comparison_pages(results: Results, year: int | None = None) -> list[Figure]:
                         fontsize=8.5)
     pages += table_pages(tr("rep.scenarios"), "", [column("scenario"), ""], descriptions, [1.0, 5.0], fontsize=8.0,
                          first=pages[-1], top=_below(pages[-1]))[1:]
+    bottom = _below(pages[-1])
+    if len(pages) == 1 and bottom > 0.3:
+        _comparison_bars(pages[0], table, years, bottom - 0.02)
     return pages
+
+
+def _comparison_bars(fig: Figure, table: Any, years: list[int], top: float) -> None:
+    """Grouped bars under the comparison table: per year a panel, per stage a group, per scenario a bar."""
+    import numpy as np
+
+    from capacity.plot.common import STAGE_COLOURS
+
+    first_stages = list(dict.fromkeys(str(c[0]) for c in table.columns))
+    n = len(table.index)
+    width = 0.8 / max(n, 1)
+    colours = [STAGE_COLOURS[(k + 1) % len(STAGE_COLOURS)] for k in range(n)]
+    for j, year in enumerate(years):
+        ax = fig.add_axes((0.06 + j * 0.47, 0.08, 0.42, top - 0.14))
+        x = np.arange(len(first_stages))
+        for k, name in enumerate(table.index):
+            vals = [float(table.loc[name, (s, year)]) if (s, year) in table.columns else 0.0 for s in first_stages]
+            ax.bar(x + (k - (n - 1) / 2) * width, vals, width=width * 0.9, color=colours[k], label=str(name))
+        ax.set_xticks(x, [stage_name(s, s) if current() == "zh" else s for s in first_stages], fontsize=7.5)
+        ax.set_title(f"{tr('col.shortfall_after_projects')}, {year}", fontsize=8.5, loc="left")
+        ax.set_ylim(bottom=0)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.yaxis.set_major_formatter(_thousands())
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        if j == 0 and n > 1:
+            ax.legend(fontsize=7, frameon=False, loc="upper left")
+
+
+def _thousands() -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
 def _below(fig: Figure) -> float:
