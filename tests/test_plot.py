@@ -381,3 +381,23 @@ def test_xlsx_is_reproducible_and_english_by_default(det, tmp_path):
 
     wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes(det)))
     assert [c.value for c in wb["gap"][1]][:3] == ["scenario", "year", "area code"]
+
+
+def test_demand_chart_counts_from_zero_places_as_steps_shortfall_hatched(drawn):
+    fig = PlotAccessor(drawn).demand_vs_places(lang="en")
+    for ax in fig.axes:
+        assert ax.get_ylim()[0] == 0
+        places = [line for line in ax.get_lines() if line.get_drawstyle() == "steps-mid"]
+        assert len(places) == 1
+        hatched = [c for c in ax.collections if c.get_hatch()]
+        tints = [c for c in ax.collections if not c.get_hatch()]
+        assert len(hatched) == 1 and tints  # shortfall apart from the P10-P90 bands
+
+
+def test_plan_comparison_one_panel_per_quantity_negative_need_explained(det):
+    fig = PlotAccessor(det).plan_comparison(lang="en")
+    assert len(fig.axes) == 4
+    notes = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("fewer children" in t for t in notes)  # kindergarten's projected need is negative
+    fig = PlotAccessor(det).plan_comparison(lang="zh")
+    assert any("儿童数少于" in t.replace("\n", "") for ax in fig.axes for t in [x.get_text() for x in ax.texts])
