@@ -401,3 +401,11 @@ def test_plan_comparison_one_panel_per_quantity_negative_need_explained(det):
     assert any("fewer children" in t for t in notes)  # kindergarten's projected need is negative
     fig = PlotAccessor(det).plan_comparison(lang="zh")
     assert any("儿童数少于" in t.replace("\n", "") for ax in fig.axes for t in [x.get_text() for x in ax.texts])
+
+
+def test_cli_chinese_without_a_font_exits_2_with_the_fix(main, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(fonts, "cjk_font_path", lambda: None)
+    assert main(["map", "--stage", "primary", "--lang", "zh", "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "CAPACITY_CJK_FONT" in err and "fonts-noto-cjk" in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
