@@ -41,7 +41,7 @@ _KEYS = ("demand", "places", "gap", "shortfall", "surplus", "scenario", "stage",
 
 def _paths(results: Results) -> tuple[list[dict[str, Any]], float, dict[str, tuple[float, float]]]:
     """Street outlines as SVG path data, the view box height, and each street's centroid (view units)."""
-    from capacity.plot.maps import projected_areas
+    from capacity.plot.layers import projected_areas
 
     areas = projected_areas(results.district)
     minx, miny, maxx, maxy = areas.total_bounds
