@@ -134,7 +134,7 @@ class DevTools:
 def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from capacity.export import export
 
-    res = capacity.run(["baseline", "low_fertility"], draws=4, seed=1)
+    res = capacity.run(["baseline", "low_fertility"], draws=2, seed=1)
     out = tmp_path_factory.mktemp("web")
     (path,) = export(res, out, formats=("html",), lang="zh")
     return path
