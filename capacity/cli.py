@@ -73,7 +73,23 @@ def _print_plan_comparison(results: Any) -> None:
             shown[c] = shown[c].map(lambda v: f"{v:.0%}")
         elif shown[c].dtype.kind == "f":
             shown[c] = shown[c].map(lambda v: "" if v != v else f"{v:,.0f}")
-    print(shown.to_string(index=False))
+    print(_localised(shown, results).to_string(index=False))
+
+
+def _localised(frame: Any, results: Any) -> Any:
+    """Headers, stage and street names of a printed table in the language in force (capacity.i18n)."""
+    from capacity import i18n
+
+    if i18n.current() == "en":
+        return frame
+    frame = frame.copy()
+    view = results.view()
+    if "stage" in frame:
+        frame["stage"] = [i18n.stage_name(view.stage_label(s), s) for s in frame["stage"]]
+    if "area_code" in frame and "area_name" in frame:
+        zh = dict(zip(view.district.areas["area_code"], view.district.areas["name_zh"]))
+        frame["area_name"] = [zh.get(c, n) for c, n in zip(frame["area_code"], frame["area_name"])]
+    return frame.rename(columns=i18n.column)
 
 
 def summary_years(view: Any) -> list[int]:
@@ -86,29 +102,40 @@ def summary_years(view: Any) -> list[int]:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run scenarios, print the plan comparison and write the outputs into ``--out``."""
     import capacity.api as api
-    from capacity.results.tables import largest_gaps
-    from capacity.results.write import estimates
+    from capacity import i18n
 
     results = api.run(_scenarios(args), args.district, draws=args.draws, seed=args.seed,
                       progress=not args.quiet)
     out = results.write(args.out, format=args.format)
     first = results.view()
-    print(f"{first.district.name} {first.years[0]}-{first.years[-1]}, "
-          f"{'deterministic' if args.draws == 0 else f'{args.draws} draws'}, seed {args.seed}")
+    with i18n.use(i18n.resolve(getattr(args, "lang", None), results.district)):
+        _print_run_summary(args, results, first, out)
+    return EXIT_OK
+
+
+def _print_run_summary(args: argparse.Namespace, results: Any, first: Any, out: Any) -> None:
+    """What ``capacity run`` prints, in the language in force."""
+    from capacity.i18n import current, tr
+    from capacity.results.tables import largest_gaps
+    from capacity.results.write import estimates
+
+    d = first.district
+    how = tr("cli.deterministic") if args.draws == 0 else tr("n_draws", n=args.draws)
+    print(tr("cli.head", district=(d.name_zh or d.name) if current() == "zh" else d.name, first=first.years[0],
+             last=first.years[-1], how=how, seed=args.seed))
     _print_plan_comparison(results)
     for view in results.views():
         for year in summary_years(view):
             top = largest_gaps(view.ds, year)
             if len(top):
-                print(f"\nlargest street gaps, {view.name}, {year} (negative = shortfall):")
-                print(top[["area_code", "area_name", "stage", "demand", "places", "gap"]].to_string(
-                    index=False, float_format=lambda v: f"{v:,.0f}"))
+                print("\n" + tr("cli.largest", scenario=view.name, year=year))
+                print(_localised(top[["area_code", "area_name", "stage", "demand", "places", "gap"]], results)
+                      .to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
     est = estimates(results.district)
-    print(f"note: estimated inputs ({len(est)}): {', '.join(est)}")
+    print(tr("cli.estimates", n=len(est), names=", ".join(est)))
     names = ["gap.csv", "plan_comparison.csv", "indicators.csv", "schedule.csv"]
     names += ["results.nc"] if args.format == "netcdf" else []
-    print(f"wrote {out}/ ({', '.join([*names, 'meta.json'])})")
-    return EXIT_OK
+    print(tr("cli.wrote_run", out=out, names=", ".join([*names, "meta.json"])))
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -142,7 +169,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     shown = summary[summary["year"].isin(pick)]
     cols = [c for c in ("scenario", "base", "year", "stage", "d_demand", "d_places", "d_shortfall",
                         "d_shortfall_p10", "d_shortfall_p90", "p_worse") if c in shown]
-    print(shown[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    from capacity import i18n
+
+    with i18n.use(i18n.resolve(getattr(args, "lang", None), results.district)):
+        print(_localised(shown[cols], results).to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     if args.out:
         files = {"compare.csv": csv_bytes(diff)}
         if args.format == "netcdf":

@@ -45,17 +45,31 @@ def _formats(text: str) -> tuple[str, ...]:
     return items
 
 
+def _export_formats(text: str) -> tuple[str, ...]:
+    from capacity.export import EXPORT_FORMATS
+
+    items = tuple(dict.fromkeys(t.strip().lower() for t in text.split(",") if t.strip()))
+    bad = [t for t in items if t not in EXPORT_FORMATS]
+    if not items or bad:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(EXPORT_FORMATS)}, "
+                                         f"found {text!r}")
+    return items
+
+
 def add_common_options(p: argparse.ArgumentParser, out_default: str | None = "out",
                        out_help: str = "output folder; files are added or replaced, others kept") -> None:
-    """--district, --draws, --seed, --out, --quiet: the options every running command shares."""
+    """--district, --draws, --seed, --out, --quiet, --lang: the options every running command shares."""
     p.add_argument("--district", default=None, metavar="PATH",
                    help="district folder (default: the embedded Haizhu district)")
     p.add_argument("--draws", type=_non_negative, default=0, metavar="N",
                    help="Monte Carlo draws (default 0: one deterministic run)")
     p.add_argument("--seed", type=_non_negative, default=0, metavar="N", help="root random seed (default 0)")
-    p.add_argument("--out", default=out_default, metavar="DIR",
-                   help=f"{out_help} (default: {out_default})")
+    shown = out_default if out_default is not None else "none: print only, write no file"
+    p.add_argument("--out", default=out_default, metavar="DIR", help=f"{out_help} (default: {shown})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--lang", choices=("en", "zh"), default=None,
+                   help="language of the printed summary, figures, report and workbook: en or zh (default: the "
+                   "district's `language`, else en)")
 
 
 def _scenario_arg(p: argparse.ArgumentParser) -> None:
@@ -100,9 +114,26 @@ def _check(results: Any, args: argparse.Namespace) -> tuple[list[str], int | Non
         if year not in years:
             raise _bad("--year", f"expected a year {years[0]}-{years[-1]}, found {year}")
     area = getattr(args, "area", None)
-    if area is not None and area != run.district.code and area not in run.district.area_codes:
-        raise _bad("--area", f"expected an area code of the district or {run.district.code}, found {area!r}")
+    if area is not None:
+        args.area = resolve_area(run.district, area)
     return chosen, year
+
+
+def resolve_area(district: Any, text: str) -> str:
+    """The area code of ``text``: a code, a Chinese name (with or without 街道) or an English name (any case)."""
+    if text == district.code or text in district.area_codes:
+        return str(text)
+    if text in (district.name, district.name_zh):
+        return str(district.code)
+    key = text.strip().lower()
+    for _, row in district.areas.iterrows():
+        zh = str(row["name_zh"])
+        names = {zh, zh.removesuffix("街道"), str(row["name_en"]).lower(),
+                 str(row["name_en"]).lower().removesuffix(" subdistrict").removesuffix(" street")}
+        if text in names or key in names:
+            return str(row["area_code"])
+    raise _bad("--area", f"expected an area code, Chinese or English name of a street of the district or "
+               f"{district.code}, found {text!r}")
 
 
 def _save(fig: Any, args: argparse.Namespace, stem: str, written: list[Path]) -> None:
@@ -111,10 +142,14 @@ def _save(fig: Any, args: argparse.Namespace, stem: str, written: list[Path]) ->
     written.extend(save_figure(fig, args.out, stem, formats=args.formats, dpi=args.dpi))
 
 
-def _done(written: list[Path], start: float) -> int:
+def _done(written: list[Path], start: float, args: argparse.Namespace | None = None, district: Any = None) -> int:
+    from capacity import i18n
+
     names = sorted({p.name for p in written})
     folder = written[0].parent if written else Path(".")
-    print(f"wrote {len(names)} file(s) into {folder}/ in {time.perf_counter() - start:.1f} s")
+    lang = i18n.resolve(getattr(args, "lang", None), district)
+    with i18n.use(lang):
+        print(i18n.tr("cli.wrote", n=len(names), folder=folder, seconds=time.perf_counter() - start))
     for name in names:
         print(f"  {name}")
     return 0
@@ -133,19 +168,19 @@ def cmd_map(args: argparse.Namespace) -> int:
         name = run.name
         y = year if year is not None else run.target_year()
         for stage in stages:
-            _save(plot.gap_map(stage, y, scenario=name, labels=args.labels), args, f"gap_map_{name}_{stage}_{y}",
-                  written)
+            _save(plot.gap_map(stage, y, scenario=name, labels=args.labels, lang=args.lang), args,
+                  f"gap_map_{name}_{stage}_{y}", written)
             if run.draws > 0:
-                _save(plot.shortfall_probability_map(stage, y, scenario=name, labels=args.labels), args,
-                      f"p_shortfall_map_{name}_{stage}_{y}", written)
+                _save(plot.shortfall_probability_map(stage, y, scenario=name, labels=args.labels, lang=args.lang),
+                      args, f"p_shortfall_map_{name}_{stage}_{y}", written)
         if len(stages) > 1:
-            _save(plot.small_multiples(None, y, scenario=name, labels=args.labels), args,
+            _save(plot.small_multiples(None, y, scenario=name, labels=args.labels, lang=args.lang), args,
                   f"gap_maps_{name}_{y}", written)
         if args.years:
             for stage in stages:
-                _save(plot.small_multiples(stage, args.years, scenario=name, labels=args.labels), args,
-                      f"gap_maps_{name}_{stage}_{'-'.join(map(str, args.years))}", written)
-    return _done(written, start)
+                _save(plot.small_multiples(stage, args.years, scenario=name, labels=args.labels, lang=args.lang),
+                      args, f"gap_maps_{name}_{stage}_{'-'.join(map(str, args.years))}", written)
+    return _done(written, start, args, results.district)
 
 
 def cmd_chart(args: argparse.Namespace) -> int:
@@ -161,11 +196,11 @@ def cmd_chart(args: argparse.Namespace) -> int:
     for name in results.scenarios:
         stage = args.stage
         suffix = f"_{stage}" if stage else ""
-        _save(plot.demand_vs_places(stage, area=area, scenario=name), args,
+        _save(plot.demand_vs_places(stage, area=area, scenario=name, lang=args.lang), args,
               f"demand_vs_places_{name}_{area}{suffix}", written)
-        _save(plot.schedule_timeline(scenario=name), args, f"schedule_{name}", written)
-        _save(plot.plan_comparison(scenario=name), args, f"plan_comparison_{name}", written)
-    return _done(written, start)
+        _save(plot.schedule_timeline(scenario=name, lang=args.lang), args, f"schedule_{name}", written)
+        _save(plot.plan_comparison(scenario=name, lang=args.lang), args, f"plan_comparison_{name}", written)
+    return _done(written, start, args, results.district)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -175,8 +210,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     results = _run(args)
     _, year = _check(results, args)
-    written = export(results, args.out, year=year)
-    return _done(written, start)
+    written = export(results, args.out, year=year, formats=args.export_formats, lang=args.lang)
+    return _done(written, start, args, results.district)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -188,8 +223,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     results = _run(args)
     _, year = _check(results, args)
-    path = write_report(results, Path(args.out) / args.name, year=year)
-    return _done([path], start)
+    path = write_report(results, Path(args.out) / args.name, year=year, lang=args.lang)
+    return _done([path], start, args, results.district)
 
 
 def register(subparsers: Any, add_common: Callable[..., None] | None = None) -> None:
@@ -218,7 +253,7 @@ def register(subparsers: Any, add_common: Callable[..., None] | None = None) -> 
     p.add_argument("--years", type=int, nargs="+", default=None, metavar="YEAR",
                    help="also draw each stage over these years side by side")
     p.add_argument("--labels", choices=("auto", "zh", "en", "none"), default="auto",
-                   help="street names: Chinese if a CJK font is installed (auto, default), English, or none")
+                   help="street names: in the language of --lang (auto, default), Chinese, English, or none")
     _figure_options(p)
     p.set_defaults(func=cmd_map)
 
@@ -229,19 +264,23 @@ def register(subparsers: Any, add_common: Callable[..., None] | None = None) -> 
     _scenario_arg(p)
     common(p, "out")
     p.add_argument("--stage", default=None, metavar="STAGE", help="one stage (default: every stage, 2 x 2 panels)")
-    p.add_argument("--area", default=None, metavar="CODE", help="a street's area code (default: the district)")
+    p.add_argument("--area", default=None, metavar="AREA",
+                   help="a street: its code, Chinese name (赤岗 or 赤岗街道) or English name (default: the district)")
     _figure_options(p)
     p.set_defaults(func=cmd_chart)
 
     p = subparsers.add_parser(
-        "export", help="write the streets with their gap figures as GeoPackage and GeoJSON",
-        description="Write gap.gpkg (layer gap: one feature per scenario, street, stage and year; layer "
+        "export", help="write GIS files, an Excel workbook or an offline web map",
+        description="With --format gis (default), write gap.gpkg (layer gap: one feature per scenario, street, stage and year; layer "
         "gap_<year>: one feature per scenario and street, a column per stage), gap.geojson (the long layer) and "
-        "gap_<year>.geojson (the wide layer).")
+        "gap_<year>.geojson (the wide layer); with xlsx capacity.xlsx (README sheet, then gap, plan_comparison, indicators, schedule with headers in --lang); with html map.html, one self-contained file that works offline (streets coloured by gap, year slider, stage and scenario selectors, tooltips, projects).")
     _scenario_arg(p)
     common(p, "out")
     p.add_argument("--year", type=int, default=None, metavar="YEAR",
-                   help="year of the wide layer (default: the plan's target year)")
+                   help="year of the wide layer and the web map's first year (default: the plan's target year)")
+    p.add_argument("--format", dest="export_formats", type=_export_formats, default=("gis",), metavar="LIST",
+                   help="comma-separated: gis (gap.gpkg, gap.geojson, gap_<year>.geojson; default), xlsx "
+                   "(capacity.xlsx: a sheet per table and a README sheet), html (map.html: an offline web map)")
     p.set_defaults(func=cmd_export)
 
     p = subparsers.add_parser(

@@ -1,4 +1,5 @@
-"""Streets with their gap figures as GIS files (GeoPackage, GeoJSON).
+"""Streets with their gap figures as GIS files (GeoPackage, GeoJSON); :func:`export` also
+writes the Excel workbook (:mod:`capacity.xlsx`) and the offline web map (:mod:`capacity.webmap`).
 
 Layers
 ------
@@ -94,17 +95,38 @@ def write_geojson(results: Results, path: str | Path, *, wide_year: int | None =
     return _atomic(Path(path), _geojson_writer(results, wide_year))
 
 
-def export(results: Results, out_dir: str | Path, *, year: int | None = None) -> list[Path]:
-    """Write ``gap.gpkg``, ``gap.geojson`` and ``gap_<year>.geojson`` into ``out_dir``."""
+#: What ``capacity export --format`` can write.
+EXPORT_FORMATS: tuple[str, ...] = ("gis", "xlsx", "html")
+
+
+def export(results: Results, out_dir: str | Path, *, year: int | None = None, formats: tuple[str, ...] = ("gis",),
+           lang: str | None = None) -> list[Path]:
+    """Write the exports into ``out_dir`` (each file atomically); returns their paths.
+
+    ``gis``: ``gap.gpkg``, ``gap.geojson`` and ``gap_<year>.geojson``; ``xlsx``:
+    ``capacity.xlsx`` (:mod:`capacity.xlsx`); ``html``: ``map.html``, the offline web map
+    (:mod:`capacity.webmap`). ``lang`` is the language of the workbook and the web map.
+    """
     from capacity.atomic import write_files
 
+    bad = [f for f in formats if f not in EXPORT_FORMATS]
+    if bad:
+        raise ValueError(f"expected formats of {', '.join(EXPORT_FORMATS)}, found {', '.join(bad)}")
     out = Path(out_dir)
     year = default_year(results) if year is None else int(year)
-    files: dict[str, Callable[[Path], None]] = {
-        "gap.gpkg": _geopackage_writer(results, year),
-        "gap.geojson": _geojson_writer(results, None),
-        f"gap_{year}.geojson": _geojson_writer(results, year),
-    }
+    files: dict[str, Callable[[Path], None]] = {}
+    if "gis" in formats:
+        files["gap.gpkg"] = _geopackage_writer(results, year)
+        files["gap.geojson"] = _geojson_writer(results, None)
+        files[f"gap_{year}.geojson"] = _geojson_writer(results, year)
+    if "xlsx" in formats:
+        from capacity.xlsx import xlsx_writer
+
+        files["capacity.xlsx"] = xlsx_writer(results, lang)
+    if "html" in formats:
+        from capacity.webmap import html_writer
+
+        files["map.html"] = html_writer(results, lang, year=year)
     write_files(out, files, last=None, **results.input_paths())
     return [out / name for name in files]
 
@@ -143,4 +165,4 @@ def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
     return gpd.read_file(path, layer=layer, engine="pyogrio")
 
 
-__all__ = ["WIDE_FIGURES", "export", "long_layer", "read_layer", "wide_layer", "write_geojson", "write_geopackage"]
+__all__ = ["EXPORT_FORMATS", "WIDE_FIGURES", "export", "long_layer", "read_layer", "wide_layer", "write_geojson", "write_geopackage"]

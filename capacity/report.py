@@ -1,75 +1,44 @@
-"""One PDF report for planners (matplotlib's PdfPages).
+"""One PDF briefing for the people who decide (matplotlib's PdfPages), in English or Chinese.
 
 Pages, in order:
 
-1. summary: district, scenarios, run settings and the plan comparison table;
-2. for each scenario: the plan comparison chart; gap maps of every stage in the plan's
-   target year and in the horizon year; with draws, the probability of a shortfall in
-   the target year; demand against places for the district; the construction schedule;
-   the scenario's assumptions (resolved settings and the scenario file with its comments);
-3. data provenance: which inputs are estimates (``sources.csv``), their sources and
-   methods, the map attribution and the inputs' SHA-256.
+1. findings: a written summary generated from the results (:mod:`capacity.briefing`):
+   per stage, which streets fall short in the plan's target year, by how much, the worst,
+   from when the district falls short, with draws the probability, what the plan's
+   projects change; then the first scenario's plan comparison as a table;
+2. the scenario comparison: the streets' shortfall per scenario, stage, target year and
+   horizon (one table, however many scenarios), what each scenario assumes, and the same
+   shortfalls as grouped bars;
+3. for the first scenario: the plan comparison chart, gap maps of every stage in the
+   target year and the horizon (each map on its own scale), with draws the probability of
+   a shortfall, demand against places, the construction schedule;
+4. assumptions: the scenarios' settings as a table (a row per setting, a column per
+   scenario);
+5. provenance: every input figure's file, column, kind (published or estimate) and
+   source, as a table; the map attribution; the run's version, seed and draws (the
+   inputs' SHA-256 are in ``meta.json``).
 
-:func:`page_count` tells how many pages :func:`write_report` writes for given results.
+The page count grows with the number of scenarios only through the tables (about 20
+scenarios per comparison page, 4 per assumptions page), not by a set of pages per
+scenario: :func:`page_count`.
+Every text is in the language asked for (``lang``; default the district's, else English);
+Chinese is set in the CJK font shipped with the package and embedded as TrueType, so the
+PDF's text can be searched and copied (:mod:`capacity.plot.fonts`).
 """
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import capacity
+from capacity.i18n import column, current, stage_name, tr
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from capacity.results.result import Results, ScenarioView
-
-PAGE = (11.69, 8.27)  # A4 landscape, inches
-LINES_PER_PAGE = 58
-WRAP = 150
-
-
-def _page(title: str, subtitle: str = "") -> Figure:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=PAGE, dpi=100)
-    fig.text(0.04, 0.955, title, fontsize=15, fontweight="bold", ha="left", va="top")
-    if subtitle:
-        fig.text(0.04, 0.915, subtitle, fontsize=9, ha="left", va="top", color="#333333")
-    return fig
-
-
-def _text_pages(title: str, subtitle: str, lines: list[str], fontsize: float = 7.2) -> list[Figure]:
-    """Lines of monospaced text on as many pages as they need."""
-    from capacity.plot.fonts import cjk_font, has_cjk
-
-    chunks = [lines[i:i + LINES_PER_PAGE] for i in range(0, max(len(lines), 1), LINES_PER_PAGE)] or [[]]
-    pages = []
-    for k, chunk in enumerate(chunks):
-        head = title if len(chunks) == 1 else f"{title} ({k + 1}/{len(chunks)})"
-        fig = _page(head, subtitle)
-        y = 0.875
-        step = 0.83 / LINES_PER_PAGE
-        for line in chunk:
-            if has_cjk(line):
-                props = cjk_font(fontsize)
-                if props is None:  # no CJK font: drop the characters it cannot draw
-                    line = "".join(ch if not has_cjk(ch) else "?" for ch in line)
-                    fig.text(0.04, y, line, fontsize=fontsize, family="monospace", ha="left", va="top")
-                else:
-                    fig.text(0.04, y, line, fontproperties=props, ha="left", va="top")
-            else:
-                fig.text(0.04, y, line, fontsize=fontsize, family="monospace", ha="left", va="top")
-            y -= step
-        pages.append(fig)
-    return pages
-
-
-def _wrap(text: str, indent: str = "    ") -> list[str]:
-    return textwrap.wrap(text, WRAP, subsequent_indent=indent) or [""]
+    from capacity.results.result import Results
 
 
 def _fmt(v: Any, pct: bool = False) -> str:
@@ -82,178 +51,249 @@ def _fmt(v: Any, pct: bool = False) -> str:
     return f"{f:.0%}" if pct else f"{f:,.0f}"
 
 
-def summary_page(results: Results) -> Figure:
-    """District, scenarios, run settings and the plan comparison table."""
+def _plan_table(results: Results) -> tuple[list[str], list[list[str]], list[float], list[str]]:
+    first = results.view()
+    pc = results.plan_comparison
+    pc = pc[pc["scenario"] == first.name]  # the other scenarios are on the comparison page
+    cols = ["stage", "target_year", "plan_need", "appendix_places", "projected_need",
+            "gap_after_projects", "shortfall_after_projects", "peak_demand_year", "peak_demand"]
+    if "projected_need_p10" in pc:
+        cols[6:6] = ["projected_need_p10", "projected_need_p90"]
+        cols.append("p_shortfall_target_year")
+    rows = []
+    for _, row in pc.iterrows():
+        cells = []
+        for c in cols:
+            v = row[c]
+            if c == "stage":
+                cells.append(stage_name(first.stage_label(str(v)), str(v)))
+            elif c.startswith("p_"):
+                cells.append(_fmt(v, pct=True))
+            elif c.endswith("year"):
+                cells.append(str(int(v)))
+            else:
+                cells.append(_fmt(v))
+        rows.append(cells)
+    widths = [1.6 if c == "stage" else 1.0 for c in cols]
+    align = ["left"] + ["right"] * (len(cols) - 1)
+    return [column(c) for c in cols], rows, widths, align
+
+
+def findings_page(results: Results, year: int | None = None) -> list[Figure]:
+    """Page 1: the written findings, the scenarios and the plan comparison table."""
+    from capacity.briefing import findings
+    from capacity.plot.pages import page, paragraphs, table_pages
+
     first = results.view()
     d = first.district
-    fig = _page(f"School places in {d.name}: projection against the plan",
-                f"capacity {capacity.__version__}; {first.years[0]}-{first.years[-1]}; "
-                + (f"{first.draws} Monte Carlo draws, seed {first.seed}" if first.draws else "deterministic run")
-                + f"; {len(d.area_codes)} streets; {len(results.scenarios)} scenario(s)")
-    y = 0.86
+    name = (d.name_zh or d.name) if current() == "zh" else d.name
+    how = tr("rep.how_draws", n=first.draws, seed=first.seed) if first.draws else tr("deterministic")
+    fig = page(tr("rep.title", district=name),
+               tr("rep.sub", version=capacity.__version__, first=int(first.years[0]), last=int(first.years[-1]),
+                  how=how, streets=len(d.area_codes), n=len(results.scenarios)))
+    y = 0.875
+    fig.text(0.05, y, tr("rep.findings") + " \u2014 " + tr("scenario_q", name=first.name), fontsize=11.5,
+             fontweight="bold", ha="left", va="top")
+    y = paragraphs(fig, findings(results, year), y - 0.04, fontsize=9.3)
+    headers, rows, widths, align = _plan_table(results)
+    pages = table_pages("", "", headers, rows, widths, align=align, fontsize=7.3, first=fig, top=y - 0.01)
+    notes = pages[-1]
+    notes.text(0.05, 0.045, tr("rep.notes"), fontsize=6.5, ha="left", va="bottom", color="#444444", wrap=True)
+    return pages
+
+
+def comparison_pages(results: Results, year: int | None = None) -> list[Figure]:
+    """The scenario comparison: the streets' shortfall per scenario, stage, target year and horizon."""
+    from capacity.briefing import comparison
+    from capacity.plot.pages import table_pages
+
+    first = results.view()
+    ty = year if year is not None else first.target_year()
+    horizon = int(first.years[-1])
+    years = sorted({ty, horizon})
+    table = comparison(results, years)
+    pairs: list[tuple[str, int]] = [(str(c[0]), int(c[1])) for c in table.columns]
+    headers = [column("scenario")] + [f"{stage_name(first.stage_label(s), s)} {y}" for s, y in pairs]
+    rows = [[str(name), *(_fmt(v) for v in values)] for name, values in zip(table.index, table.to_numpy())]
+    widths = [2.5] + [1.0] * len(table.columns)
+    align = ["left"] + ["right"] * len(table.columns)
+    descriptions = [[r.name, r.scenario.description or ""] for r in results.views()]
+    pages = table_pages(tr("rep.compare", year=ty), tr("rep.compare_sub"), headers, rows, widths, align=align,
+                        fontsize=8.5)
+    pages += table_pages(tr("rep.scenarios"), "", [column("scenario"), ""], descriptions, [1.0, 5.0], fontsize=8.0,
+                         first=pages[-1], top=_below(pages[-1]))[1:]
+    bottom = _below(pages[-1])
+    if len(pages) == 1 and bottom > 0.3:
+        _comparison_bars(pages[0], table, years, bottom - 0.02)
+    return pages
+
+
+def _comparison_bars(fig: Figure, table: Any, years: list[int], top: float) -> None:
+    """Grouped bars under the comparison table: per year a panel, per stage a group, per scenario a bar."""
+    import numpy as np
+
+    from capacity.plot.common import STAGE_COLOURS
+
+    first_stages = list(dict.fromkeys(str(c[0]) for c in table.columns))
+    n = len(table.index)
+    width = 0.8 / max(n, 1)
+    colours = [STAGE_COLOURS[(k + 1) % len(STAGE_COLOURS)] for k in range(n)]
+    for j, year in enumerate(years):
+        ax = fig.add_axes((0.06 + j * 0.47, 0.08, 0.42, top - 0.14))
+        x = np.arange(len(first_stages))
+        for k, name in enumerate(table.index):
+            vals = [float(table.loc[name, (s, year)]) if (s, year) in table.columns else 0.0 for s in first_stages]
+            ax.bar(x + (k - (n - 1) / 2) * width, vals, width=width * 0.9, color=colours[k], label=str(name))
+        ax.set_xticks(x, [stage_name(s, s) if current() == "zh" else s for s in first_stages], fontsize=7.5)
+        ax.set_title(f"{tr('col.shortfall_after_projects')}, {year}", fontsize=8.5, loc="left")
+        ax.set_ylim(bottom=0)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.yaxis.set_major_formatter(_thousands())
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        if j == 0 and n > 1:
+            ax.legend(fontsize=7, frameon=False, loc="upper left")
+
+
+def _thousands() -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _: f"{v:,.0f}")
+
+
+def _below(fig: Figure) -> float:
+    """A y below the lowest text on ``fig`` (figure fraction)."""
+    ys = [t.get_position()[1] for t in fig.texts]
+    return max(0.1, min(ys) - 0.06) if ys else 0.875
+
+
+def assumption_rows(results: Results) -> tuple[list[str], list[list[str]]]:
+    """Settings as used by the runs: a row per non-empty setting, a column per scenario."""
+    per: list[dict[str, str]] = []
     for run in results.views():
-        for line in _wrap(f"Scenario '{run.scenario.name}': {run.scenario.description or ''}", "      "):
-            fig.text(0.04, y, line, fontsize=8.5, ha="left", va="top")
-            y -= 0.027
-    pc = results.plan_comparison
-    cols = [("scenario", "scenario"), ("stage", "stage"), ("target_year", "target\nyear"),
-            ("plan_need", "plan's\nneed"), ("appendix_places", "planned\nplaces"),
-            ("projected_need", "projected\nneed"), ("gap_after_projects", "gap after\nprojects"),
-            ("shortfall_after_projects", "shortfall\n(streets)"), ("peak_demand_year", "peak\nyear"),
-            ("peak_demand", "peak\ndemand")]
-    has_q = "projected_need_p10" in pc
-    if has_q:
-        cols.insert(6, ("projected_need_p10", "need\nP10"))
-        cols.insert(7, ("projected_need_p90", "need\nP90"))
-        cols.append(("p_shortfall_target_year", "P(shortfall)\ntarget year"))
+        flat: dict[str, str] = {}
 
-    def cell(c: str, v: Any) -> str:
-        if c == "stage":
-            return first.stage_label(str(v))
-        if c == "scenario":
-            return str(v)
-        if c.startswith("p_"):
-            return _fmt(v, pct=True)
-        if c.endswith("year"):
-            return str(int(v))
-        return _fmt(v)
+        def walk(prefix: str, value: Any, flat: dict[str, str] = flat) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(f"{prefix}.{k}" if prefix else str(k), v)
+            elif value not in (None, [], (), {}, ""):
+                flat[prefix] = str(value)
 
-    from matplotlib.transforms import Bbox
-
-    cells = [[cell(c, row[c]) for c, _ in cols] for _, row in pc.iterrows()]
-    height = min(0.032 * (len(cells) + 2), y - 0.25)
-    ax = fig.add_axes((0.04, y - 0.02 - height, 0.92, height))
-    ax.set_axis_off()
-    widths = [2.4 if c == "scenario" else 2.0 if c == "stage" else 1.0 for c, _ in cols]
-    total = sum(widths)
-    table = ax.table(cellText=cells, colLabels=[label for _, label in cols], bbox=Bbox.from_bounds(0, 0, 1, 1), cellLoc="right",
-                     colLoc="center", colWidths=[w / total for w in widths])
-    table.auto_set_font_size(False)
-    table.set_fontsize(7.5)
-    for (r, _), box in table.get_celld().items():
-        box.set_edgecolor("#bbbbbb")
-        if r == 0:
-            box.set_facecolor("#eeeeee")
-            box.set_text_props(fontweight="bold")
-    notes = [
-        "Plan's need: new places the district's plan says are needed by the target year; "
-        "planned places: the places of the projects in its appendix.",
-        "Projected need: projected demand in the target year minus the base year's places. Gap after projects: places "
-        "minus demand in the target year, district total (negative = shortfall); shortfall (streets): the sum of the "
-        "streets' shortfalls, without offsetting surpluses of other streets.",
-        f"Every base figure marked as an estimate in sources.csv is one (see the provenance page). {d.attribution}.",
-    ]
-    y2 = y - 0.05 - height
-    for note in notes:
-        for line in _wrap(note, ""):
-            fig.text(0.04, y2, line, fontsize=7.5, ha="left", va="top", color="#333333")
-            y2 -= 0.024
-    return fig
+        settings = run.scenario.to_dict()
+        settings.pop("source", None)
+        settings.pop("description", None)
+        walk("", settings)
+        per.append(flat)
+    keys = list(dict.fromkeys(k for flat in per for k in flat))
+    rows = [[k, *(flat.get(k, "") for flat in per)] for k in keys]
+    return [tr("rep.setting"), *results.scenarios], rows
 
 
-def assumption_lines(run: ScenarioView) -> list[str]:
-    """The scenario's resolved settings (non-empty), then the text of its file."""
-    lines = [f"Scenario '{run.scenario.name}': settings as used by the run (empty settings left out)", ""]
+def assumption_pages(results: Results) -> list[Figure]:
+    """The scenarios' settings as a table (four scenarios side by side per page)."""
+    from capacity.plot.pages import table_pages
 
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(f"{prefix}.{k}" if prefix else str(k), v)
-        elif value in (None, [], (), {}, ""):
-            return
-        else:
-            lines.extend(_wrap(f"{prefix} = {value}", "      "))
-
-    settings = run.scenario.to_dict()
-    settings.pop("source", None)
-    walk("", settings)
-    source = run.scenario.source
-    if source and Path(source).is_file():
-        lines += ["", f"Scenario file: {Path(source).name}", "-" * 60]
-        for raw in Path(source).read_text(encoding="utf-8").splitlines():
-            lines.extend(_wrap(raw, "      ") if raw else [""])
-    return lines
+    headers, rows = assumption_rows(results)
+    pages: list[Figure] = []
+    for k in range(1, len(headers), 4):
+        cols = [0, *range(k, min(k + 4, len(headers)))]
+        pages += table_pages(tr("rep.assumptions", scenario=", ".join(headers[c] for c in cols[1:])), "",
+                             [headers[c] for c in cols], [[r[c] for c in cols] for r in rows],
+                             [2.0] + [2.5] * (len(cols) - 1), fontsize=7.0)
+    return pages
 
 
-def provenance_lines(results: Results) -> list[str]:
-    """Which inputs are estimates, sources and methods, attribution and input hashes."""
+def provenance_pages(results: Results) -> list[Figure]:
+    """Every input figure's file, column, kind and source as a table; attribution and run."""
+    from capacity.plot.pages import table_pages
     from capacity.results.write import estimates
 
     first = results.view()
     d = first.district
-    est = estimates(d)
-    lines = [f"Inputs that are estimates ({len(est)}): " + ", ".join(est), ""]
-    lines = _wrap(lines[0], "      ") + [""]
-    lines.append("Every input figure and where it comes from (sources.csv of the district):")
-    lines.append("")
+    rows = []
     for _, row in d.sources.iterrows():
-        flag = "ESTIMATE" if str(row["estimate"]).lower() in ("yes", "true") else "published"
-        lines.extend(_wrap(f"[{flag}] {row['file']} : {row['column']} -- source: {row['source']}", "      "))
-        if str(row.get("method", "") or "").strip():
-            lines.extend(_wrap(f"      method: {row['method']}", "      "))
-    lines += ["", "Map attribution: " + d.attribution, "",
-              f"capacity {capacity.__version__}; seed {first.seed}; draws {first.draws}", "",
-              "Input files (SHA-256):"]
-    for name, digest in sorted(d.input_hashes().items()):
-        lines.append(f"    {digest}  {name}")
-    return lines
+        est = str(row["estimate"]).lower() in ("yes", "true")
+        source = str(row["source"])
+        method = str(row.get("method", "") or "").strip()
+        rows.append([str(row["file"]), str(row["column"]), tr("rep.estimate") if est else tr("rep.published"),
+                     source + (f" \u2014 {method}" if method and method != "nan" else "")])
+    name = (d.name_zh or d.name) if current() == "zh" else d.name
+    pages = table_pages(tr("rep.provenance"), tr("rep.prov_sub", district=name),
+                        [tr("rep.file"), tr("rep.column"), tr("rep.kind"), tr("rep.source")], rows,
+                        [1.3, 1.5, 0.8, 8.0], fontsize=6.6)
+    flagged = estimates(d)
+    last = pages[-1]
+    foot = [tr("rep.estimates", n=len(flagged), names=", ".join(flagged)), tr("rep.attribution", text=d.attribution),
+            tr("rep.run", version=capacity.__version__, seed=first.seed, draws=first.draws)]
+    from capacity.plot.pages import paragraphs
+
+    paragraphs(last, foot, _below(last) + 0.03, fontsize=6.8, bullet="")
+    return pages
 
 
 def figures(results: Results, year: int | None = None) -> Iterator[Figure]:
-    """Every page of the report, in order, as Figures."""
+    """Every page of the report, in order, as Figures (in the language in force)."""
     from capacity.plot import PlotAccessor
     from capacity.plot.maps import small_multiples
 
+    lang = current()
     plot = PlotAccessor(results)
-    yield summary_page(results)
-    for run in results.views():
-        name = run.name
-        ty = year if year is not None else run.target_year()
-        horizon = int(run.years[-1])
-        yield plot.plan_comparison(scenario=name)
-        yield small_multiples(results, None, ty, scenario=name)
-        if horizon != ty:
-            yield small_multiples(results, None, horizon, scenario=name)
-        if run.draws > 0:
-            yield plot.shortfall_probability_map(None, ty, scenario=name)
-        yield plot.demand_vs_places(scenario=name)
-        yield plot.schedule_timeline(scenario=name)
-        yield from _text_pages("Assumptions", f"scenario '{name}'", assumption_lines(run))
-    yield from _text_pages("Data provenance", f"{results.district.name}: what the inputs are and where they "
-                           "come from", provenance_lines(results))
+    yield from findings_page(results, year)
+    yield from comparison_pages(results, year)
+    run = results.view()
+    name = run.name
+    ty = year if year is not None else run.target_year()
+    horizon = int(run.years[-1])
+    yield plot.plan_comparison(scenario=name, lang=lang)
+    yield small_multiples(results, None, ty, scenario=name, lang=lang)
+    if horizon != ty:
+        yield small_multiples(results, None, horizon, scenario=name, lang=lang)
+    if run.draws > 0:
+        yield plot.shortfall_probability_map(None, ty, scenario=name, lang=lang)
+    yield plot.demand_vs_places(scenario=name, lang=lang)
+    yield plot.schedule_timeline(scenario=name, lang=lang)
+    yield from assumption_pages(results)
+    yield from provenance_pages(results)
 
 
-def page_count(results: Results, year: int | None = None) -> int:
+def page_count(results: Results, year: int | None = None, lang: str | None = None) -> int:
     """Number of pages :func:`write_report` writes for ``results``."""
-    def n_text(lines: list[str]) -> int:
-        return max(1, -(-len(lines) // LINES_PER_PAGE))
+    from capacity.plot.common import language
 
-    n = 1 + n_text(provenance_lines(results))
-    for run in results.views():
-        ty = year if year is not None else run.target_year()
-        n += 4 + (int(run.years[-1]) != ty) + (run.draws > 0) + n_text(assumption_lines(run))
-    return n
+    with language(results.district, lang):
+        return sum(1 for _ in figures(results, year))
 
 
-def write_report(results: Results, path: str | Path, *, year: int | None = None) -> Path:
-    """Write the report PDF atomically (:func:`capacity.atomic.write_files`); returns its path."""
+def write_report(results: Results, path: str | Path, *, year: int | None = None, lang: str | None = None) -> Path:
+    """Write the report PDF atomically (:func:`capacity.atomic.write_files`); returns its path.
+
+    ``lang``: ``"en"`` or ``"zh"`` (default: the district's ``language``, else English).
+    Raises :class:`~capacity.errors.InputError` if Chinese is asked for and cannot be drawn.
+    """
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
     from capacity.atomic import write_files
+    from capacity.plot.common import language
 
     path = Path(path)
-    meta = {"Title": f"School places in {results.district.name}: projection against the plan",
-            "Subject": ", ".join(results.scenarios), "Creator": f"capacity {capacity.__version__}",
-            "CreationDate": None}
+    with language(results.district, lang) as chosen:
+        d = results.district
+        name = (d.name_zh or d.name) if chosen == "zh" else d.name
+        meta = {"Title": tr("rep.title", district=name), "Subject": ", ".join(results.scenarios),
+                "Creator": f"capacity {capacity.__version__}", "CreationDate": None}
+        pages = list(figures(results, year))
 
     def draw(tmp: Path) -> None:
-        with matplotlib.rc_context({"pdf.compression": 6}), PdfPages(tmp, metadata=meta) as pdf:
-            for fig in figures(results, year):
+        with matplotlib.rc_context({"pdf.compression": 6, "pdf.fonttype": 42}), \
+                language(results.district, chosen), PdfPages(tmp, metadata=meta) as pdf:
+            for fig in pages:
                 pdf.savefig(fig)
 
     write_files(path.parent, {path.name: draw}, last=None, **results.input_paths())
     return path
 
 
-__all__ = ["figures", "page_count", "write_report", "assumption_lines", "provenance_lines", "summary_page"]
+__all__ = ["assumption_rows", "comparison_pages", "figures", "findings_page", "page_count", "provenance_pages",
+           "write_report"]

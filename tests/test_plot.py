@@ -1,7 +1,7 @@
 """Maps, charts, GIS export, the PDF report and their commands (issue 6).
 
-Image comparisons draw with English labels so the baselines do not depend on whether a
-CJK font is installed. To redraw the baselines after an intended change:
+Image comparisons draw in English and in Chinese (the CJK font ships with the package, so
+the baselines are the same on every machine). To redraw the baselines after an intended change:
 ``CAPACITY_UPDATE_BASELINES=1 pytest tests/test_plot.py`` (then look at them).
 """
 
@@ -37,7 +37,9 @@ def det() -> capacity.Results:
 
 @pytest.fixture(scope="module")
 def drawn() -> capacity.Results:
-    delays = Path(capacity.api.default_scenario_path()).with_name("construction_delays.toml")
+    from capacity.api import default_scenario_path
+
+    delays = Path(default_scenario_path()).with_name("construction_delays.toml")
     return capacity.run([delays], draws=8, seed=1)
 
 
@@ -67,6 +69,14 @@ def test_demand_vs_places_matches_baseline(det, tmp_path):
     _compare(fig, "demand_vs_places_district", tmp_path)
 
 
+def test_chinese_small_multiples_match_baseline(det, tmp_path):
+    _compare(PlotAccessor(det).small_multiples(lang="zh"), "gap_maps_zh_2025", tmp_path)
+
+
+def test_plan_comparison_matches_baseline(drawn, tmp_path):
+    _compare(PlotAccessor(drawn).plan_comparison(lang="en"), "plan_comparison_draws", tmp_path)
+
+
 def test_every_figure_draws_without_warnings(det, drawn, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -81,24 +91,51 @@ def test_every_figure_draws_without_warnings(det, drawn, tmp_path):
 
 
 def test_chinese_labels_draw_without_missing_glyphs(det, tmp_path):
-    if fonts.cjk_font() is None:
-        pytest.skip("no CJK font installed (apt-get install fonts-wqy-microhei)")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fig = PlotAccessor(det).gap_map("primary", 2025, labels="zh")
-        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+        texts = [t.get_text().split("\n")[0] for ax in fig.axes for t in ax.texts]
         assert "南洲" in texts
         save_figure(fig, tmp_path, "zh", formats=("png", "svg", "pdf"), dpi=50)
 
 
-def test_without_cjk_font_falls_back_to_english(det, tmp_path, monkeypatch):
+def test_the_shipped_font_is_found_first_and_draws_every_name(det):
+    fonts.reset()
+    assert fonts.cjk_font_path() == str(fonts.PACKAGED_FONT)
+    assert fonts.PACKAGED_FONT.stat().st_size < 2_000_000
+    assert (fonts.PACKAGED_FONT.parent / "LICENSE-wqy-microhei.txt").is_file()
+    from capacity.plot.common import district_text
+
+    assert fonts.missing(district_text(det.district)) == ""
+
+
+def test_chinese_without_a_font_is_an_error_not_a_fallback(det, monkeypatch, tmp_path):
+    from capacity.errors import InputError
+
     monkeypatch.setattr(fonts, "cjk_font_path", lambda: None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        fig = PlotAccessor(det).gap_map("primary", 2025, labels="zh")
-        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
-        assert "Nanzhou" in texts and not any(fonts.has_cjk(t) for t in texts)
-        save_figure(fig, tmp_path, "en", formats=("png",), dpi=40)
+    with pytest.raises(InputError, match="CAPACITY_CJK_FONT"):
+        PlotAccessor(det).gap_map("primary", 2025, lang="zh")
+    with pytest.raises(InputError, match="font"):
+        PlotAccessor(det).gap_map("primary", 2025, labels="zh")
+    fig = PlotAccessor(det).gap_map("primary", 2025, lang="en")  # English needs no CJK font
+    assert "Nanzhou" in [t.get_text().split("\n")[0] for ax in fig.axes for t in ax.texts]
+
+
+def test_chinese_figures_speak_chinese(det):
+    p = PlotAccessor(det)
+    fig = p.small_multiples(lang="zh")
+    texts = [t.get_text() for t in fig.texts] + [ax.get_title() for ax in fig.axes]
+    assert any("各学段、各街道" in t for t in texts) and "小学" in texts and "初中" in texts
+    fig = p.plan_comparison(lang="en")
+    assert any("The plan against the projection" in t.get_text() for t in fig.texts)
+
+
+def test_each_stage_map_has_its_own_scale_centred_on_zero(det):
+    fig = PlotAccessor(det).small_multiples(labels="en")
+    norms = [ax.collections[0].norm for ax in fig.axes if ax.collections and hasattr(ax.collections[0], "norm")
+             and ax.get_title()]
+    assert len(norms) == 4 and all(n.vcenter == 0 and n.vmin == -n.vmax for n in norms)
+    assert len({n.vmax for n in norms}) > 1
 
 
 def test_gap_map_colours_shortfall_red_and_surplus_blue(det):
@@ -167,15 +204,66 @@ def _pdf_pages(data: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
 
 
+def _pdf_text(path: Path) -> str:
+    import shutil
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils; CI installs it)")
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True).stdout.decode()
+
+
 def test_report_has_expected_pages(det, tmp_path):
     from capacity.report import page_count, write_report
 
     path = write_report(det, tmp_path / "report.pdf")
     data = path.read_bytes()
     assert data.startswith(b"%PDF")
-    # summary, plan chart, maps 2025 and 2035, demand chart, schedule, assumptions, provenance (2)
+    # findings, comparison, plan chart, maps 2025 and 2035, demand chart, schedule, assumptions, provenance
     assert page_count(det) == 9
     assert _pdf_pages(data) == 9
+
+
+def test_report_page_count_is_bounded_as_scenarios_are_added(tmp_path):
+    from capacity.report import page_count
+
+    names = ["baseline", "low_fertility", "three_child_rebound", "high_migration", "low_migration"]
+    res = capacity.run(names)
+    assert page_count(res) <= 10
+
+
+def test_report_in_chinese_reads_as_chinese(det, tmp_path):
+    from capacity.report import write_report
+
+    text = _pdf_text(write_report(det, tmp_path / "zh.pdf", lang="zh"))
+    for words in ("海珠区学位供需", "主要结论", "小学", "初中", "赤岗街道", "情景对比", "数据来源", "《幼儿园工作规程》"):
+        assert words in text, words
+    assert "?" not in text and "\ufffd" not in text
+    assert "Findings" not in text and "School places in" not in text
+
+
+@pytest.mark.slow
+def test_report_in_english_reads_as_english(det, tmp_path):
+    from capacity.report import write_report
+
+    text = _pdf_text(write_report(det, tmp_path / "en.pdf", lang="en"))
+    for words in ("School places in Haizhu", "Findings", "Primary", "Scenarios compared", "Data provenance"):
+        assert words in text, words
+    assert "主要结论" not in text and "\ufffd" not in text
+
+
+def test_findings_name_streets_amounts_years_and_projects(det):
+    from capacity.briefing import findings
+    from capacity.i18n import use
+
+    with use("en"):
+        text = findings(det)
+    primary = text[1]
+    g = det.gap
+    short = g[(g["stage"] == "primary") & (g["year"] == 2025) & (g["area_code"] != "440105") & (g["shortfall"] > 0.5)]
+    assert f"{len(short)} of 18 streets" in primary and f"{short['shortfall'].sum():,.0f} places" in primary
+    assert "Chigang" in primary and "The plan's projects add 7,020 places" in primary
+    with use("zh"):
+        assert "赤岗街道" in findings(det)[1]
 
 
 # ---------------------------------------------------------------------------- command line
@@ -205,10 +293,35 @@ def test_cli_commands_write_their_files(main, tmp_path, capsys):
         assert (out / name).is_file(), name
     assert main(["export", "--out", str(out), "--quiet"]) == 0
     assert (out / "gap.gpkg").is_file() and (out / "gap_2025.geojson").is_file()
+    assert main(["export", "--out", str(out), "--quiet", "--format", "xlsx,html", "--lang", "zh"]) == 0
+    assert (out / "capacity.xlsx").is_file() and "海珠区" in (out / "map.html").read_text(encoding="utf-8")
+    assert main(["export", "--out", str(out), "--quiet", "--format", "pdf"]) == 2
     assert main(["report", "--out", str(out), "--quiet"]) == 0
     assert _pdf_pages((out / "report.pdf").read_bytes()) == 9
     assert "report.pdf" in capsys.readouterr().out
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_cli_area_by_code_chinese_or_english_name(main, tmp_path, capsys):
+    from capacity.cli_plot import resolve_area
+
+    district = capacity.load_district()
+    code = district.areas.set_index("name_zh").loc["赤岗街道", "area_code"]
+    assert {resolve_area(district, t) for t in (code, "赤岗", "赤岗街道", "Chigang", "chigang")} == {code}
+    out = tmp_path / "o"
+    assert main(["chart", "--area", "赤岗", "--stage", "primary", "--out", str(out), "--quiet", "--format", "png",
+                 "--dpi", "20", "--lang", "zh"]) == 0
+    assert (out / f"demand_vs_places_baseline_{code}_primary.png").is_file()
+    assert "已写入" in capsys.readouterr().out
+    assert main(["chart", "--area", "Atlantis", "--out", str(out), "--quiet"]) == 2
+    assert "--area" in capsys.readouterr().err
+
+
+def test_cli_run_prints_in_chinese(main, tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path / "r"), "--quiet", "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert "海珠区" in out and "规划需新增" in out and "街道缺口最大者" in out and "赤岗街道" in out
+    assert main(["run", "--out", str(tmp_path / "r"), "--quiet", "--lang", "fr"]) == 2
 
 
 def test_cli_bad_stage_and_year_exit_2(main, tmp_path, capsys):
@@ -224,3 +337,75 @@ def test_matplotlib_is_not_imported_by_the_api_or_cli():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------- Excel
+
+
+def test_xlsx_has_a_sheet_per_table_with_the_figures_of_the_csvs(drawn, tmp_path):
+    import openpyxl
+
+    from capacity.export import export
+
+    paths = export(drawn, tmp_path, formats=("xlsx",), lang="zh")
+    assert [p.name for p in paths] == ["capacity.xlsx"]
+    wb = openpyxl.load_workbook(paths[0])
+    assert wb.sheetnames == ["README", "gap", "plan_comparison", "indicators", "schedule"]
+    files = drawn.files()
+    for name in ("gap", "plan_comparison", "indicators", "schedule"):
+        ws = wb[name]
+        csv = pd.read_csv(io.BytesIO(files[f"{name}.csv"]), dtype={"area_code": str})
+        rows = list(ws.values)
+        assert len(rows) == len(csv) + 1 and ws.freeze_panes == "A2"
+        headers = rows[0]
+        for j, col in enumerate(csv.columns):
+            if csv[col].dtype.kind in "if":
+                got = np.array([np.nan if r[j] is None else r[j] for r in rows[1:]], float)
+                np.testing.assert_allclose(got, csv[col].to_numpy(float), err_msg=f"{name}.{col}")
+        assert ws.cell(row=1, column=1).comment is not None or headers[0] == "scenario"
+    gap = wb["gap"]
+    assert "缺口" in [c.value for c in gap[1]] and "小学" in {r[4] for r in list(gap.values)[1:40]}
+    assert len(gap.conditional_formatting) >= 1
+    fmt = {c.value: gap.cell(row=2, column=i + 1).number_format for i, c in enumerate(gap[1])}
+    assert fmt["需求"] == "#,##0" and fmt["不足概率"] == "0%"
+    readme = [str(c) for row in wb["README"].values for c in row if c is not None]
+    assert "construction_delays" in readme and any("estimate" in t or "估算" in t for t in readme)
+    assert any(len(t) == 64 for t in readme)  # inputs' SHA-256
+
+
+def test_xlsx_is_reproducible_and_english_by_default(det, tmp_path):
+    from capacity.xlsx import workbook_bytes
+
+    assert workbook_bytes(det) == workbook_bytes(det)
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes(det)))
+    assert [c.value for c in wb["gap"][1]][:3] == ["scenario", "year", "area code"]
+
+
+def test_demand_chart_counts_from_zero_places_as_steps_shortfall_hatched(drawn):
+    fig = PlotAccessor(drawn).demand_vs_places(lang="en")
+    for ax in fig.axes:
+        assert ax.get_ylim()[0] == 0
+        places = [line for line in ax.get_lines() if line.get_drawstyle() == "steps-mid"]
+        assert len(places) == 1
+        hatched = [c for c in ax.collections if c.get_hatch()]
+        tints = [c for c in ax.collections if not c.get_hatch()]
+        assert len(hatched) == 1 and tints  # shortfall apart from the P10-P90 bands
+
+
+def test_plan_comparison_one_panel_per_quantity_negative_need_explained(det):
+    fig = PlotAccessor(det).plan_comparison(lang="en")
+    assert len(fig.axes) == 4
+    notes = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("fewer children" in t for t in notes)  # kindergarten's projected need is negative
+    fig = PlotAccessor(det).plan_comparison(lang="zh")
+    assert any("儿童数少于" in t.replace("\n", "") for ax in fig.axes for t in [x.get_text() for x in ax.texts])
+
+
+def test_cli_chinese_without_a_font_exits_2_with_the_fix(main, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(fonts, "cjk_font_path", lambda: None)
+    assert main(["map", "--stage", "primary", "--lang", "zh", "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "CAPACITY_CJK_FONT" in err and "fonts-noto-cjk" in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())

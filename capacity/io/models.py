@@ -211,6 +211,12 @@ def _inside(path: str) -> str:
 NonEmpty = Annotated[str, Field(pattern=r"\S")]
 
 
+def _language(value: str) -> str:
+    if value not in ("", "en", "zh"):
+        raise ValueError("the outputs' default language is en or zh")
+    return value
+
+
 class Settings(BaseModel):
     """The district's settings (``district.toml`` without the file keys)."""
 
@@ -229,6 +235,7 @@ class DistrictFile(Settings):
     """``district.toml``: the settings and the path of the projects table."""
 
     projects: Annotated[NonEmpty, AfterValidator(_inside)]
+    language: Annotated[str, AfterValidator(_language)] = ""  # the outputs' default language (capacity.i18n)
 
 
 def _toml_repr(value: Any) -> str:

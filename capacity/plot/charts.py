@@ -6,19 +6,27 @@
 * :func:`schedule_timeline` -- each project's opening year (with its phases and, with
   draws, the P10-P90 range of its delayed opening) against the year its places are first
   needed.
-* :func:`plan_comparison_chart` -- per stage, the plan's stated need, the places its
-  appendix plans, the projected need and the gap left in the target year.
+* :func:`plan_comparison_chart` -- the plan's stated need, the places its appendix plans,
+  the projected need and the gap left in the target year: one panel per quantity, the
+  stages as bars, so each reads on its own scale; a negative projected need is explained
+  on the chart.
+
+Places are drawn as steps (they change when a school opens, at the start of a school
+year); count axes start at zero; the shortfall is hatched, the P10-P90 bands are plain
+tints. Every text is in the language asked for (``lang``, :mod:`capacity.i18n`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from capacity import plan
-from capacity.plot.common import check_stage, pick_run, stage_colour, target_year
+from capacity.i18n import area_label, current, tr
+from capacity.i18n import status as status_name
+from capacity.plot.common import check_stage, in_language, pick_run, stage_colour, stage_label, target_year
 from capacity.plot.fonts import cjk_font, has_cjk
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,25 +55,23 @@ def _thousands(ax: Axes) -> None:
 
 
 def _note(fig: Figure, run: ScenarioView, text: str = "") -> None:
-    lines = [t for t in (text, "Data note: the base data are estimates (population, migration, existing places, "
-                               "project sites and opening years); see sources.csv.") if t]
+    lines = [t for t in (text, tr("data_note")) if t]
     fig.text(0.01, 0.01, "\n".join(lines), fontsize=6, color="#444444", ha="left", va="bottom", linespacing=1.4)
 
 
 def _area_name(run: ScenarioView, area: str, labels: str = "auto") -> str:
-    from capacity.plot.maps import resolve_labels
-
-    zh_ok = resolve_labels(labels) == "zh"
     d = run.district
     if area == d.code:
-        zh = f" ({d.name_zh})" if d.name_zh and zh_ok else ""
-        return f"{d.name}{zh} district"
+        return d.name_zh or d.name if current() == "zh" else tr("district_of", name=d.name)
     row = d.areas[d.areas["area_code"] == area]
     if row.empty:
         raise ValueError(f"expected an area code of the district or {d.code}, found {area!r}")
-    zh = str(row["name_zh"].iloc[0])
-    en = str(row["name_en"].iloc[0])
-    return f"{en} ({zh})" if zh and zh_ok else en
+    return area_label(str(row["name_zh"].iloc[0]), str(row["name_en"].iloc[0]), area)
+
+
+def _district_name(run: ScenarioView) -> str:
+    d = run.district
+    return (d.name_zh or d.name) if current() == "zh" else d.name
 
 
 def _series_panel(ax: Axes, frame: pd.DataFrame, run: ScenarioView, stage: str, area: str,
@@ -75,31 +81,33 @@ def _series_panel(ax: Axes, frame: pd.DataFrame, run: ScenarioView, stage: str, 
     places = frame["places"].to_numpy(float)
     if "demand_p10" in frame:
         ax.fill_between(years, frame["demand_p10"], frame["demand_p90"], color=DEMAND, alpha=0.18, lw=0,
-                        label="demand P10-P90 of draws")
+                        label=tr("ch.band_demand"))
         if not np.allclose(frame["places_p10"], frame["places_p90"]):
             ax.fill_between(years, frame["places_p10"], frame["places_p90"], color=PLACES, alpha=0.15, lw=0,
-                            label="places P10-P90 of draws")
-    ax.fill_between(years, places, demand, where=demand > places, interpolate=True, color=SHORT, alpha=0.12, lw=0,
-                    label="shortfall (net)" if area == run.district.code else "shortfall")
-    ax.plot(years, demand, color=DEMAND, lw=2, marker="o", ms=2.5, label="demand" + (" (mean)" if run.draws else ""))
-    ax.plot(years, places, color=PLACES, lw=2, marker="s", ms=2.5, label="places" + (" (mean)" if run.draws else ""))
+                            step="mid", label=tr("ch.band_places"))
+    ax.fill_between(years, places, demand, where=demand > places, interpolate=True, facecolor="none",
+                    edgecolor=SHORT, hatch="////", lw=0, label=tr("ch.short_net") if area == run.district.code
+                    else tr("shortfall"))
+    ax.plot(years, demand, color=DEMAND, lw=2, marker="o", ms=2.5,
+            label=tr("ch.demand_mean") if run.draws else tr("demand"))
+    ax.plot(years, places, color=PLACES, lw=2, drawstyle="steps-mid",
+            label=tr("ch.places_mean") if run.draws else tr("places"))
     stated = plan.need(run.district, stage) if show_target else None
     if stated is not None and years[0] <= stated[1] <= years[-1]:
         need, ty = stated
         base = float(places[0])
         ax.plot([ty], [base + need], ls="", marker="*", ms=11, color=TARGET, zorder=5,
-                label=f"plan target: {int(years[0])} places + stated need")
-        ax.annotate(f"+{need:,.0f} by {ty}", (ty, base + need), xytext=(6, 5), textcoords="offset points",
+                label=tr("ch.target", year=int(years[0])))
+        ax.annotate(tr("ch.target_note", need=need, year=ty), (ty, base + need), xytext=(6, 5), textcoords="offset points",
                     fontsize=fontsize - 0.5, color=TARGET)
-    ax.set_title(run.stage_label(stage), fontsize=fontsize + 1.5, fontweight="bold", loc="left")
+    ax.set_title(stage_label(run, stage), fontsize=fontsize + 1.5, fontweight="bold", loc="left")
     ax.set_xlim(years[0] - 0.3, years[-1] + 0.3)
     ax.grid(True, color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
     ax.tick_params(labelsize=fontsize)
-    ax.set_ylabel("children / places", fontsize=fontsize)
+    ax.set_ylabel(tr("ch.axis"), fontsize=fontsize)
     _thousands(ax)
-    lo = min(float(np.nanmin(demand)), float(np.nanmin(places)))
-    ax.set_ylim(bottom=max(0.0, lo * 0.85))
+    ax.set_ylim(bottom=0.0)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if legend:
@@ -111,6 +119,7 @@ def _series_panel(ax: Axes, frame: pd.DataFrame, run: ScenarioView, stage: str, 
                    handlelength=1.8)
 
 
+@in_language
 def demand_vs_places(results: Results, stage: str | None = None, *, area: str | None = None,
                      scenario: str | None = None, labels: str = "auto", width: float = 10.0,
                      dpi: float = 100) -> Figure:
@@ -123,7 +132,9 @@ def demand_vs_places(results: Results, stage: str | None = None, *, area: str | 
     area : str, optional
         Area code of a street; default the district (its code, e.g. ``440105``).
     labels : {"auto", "zh", "en"}
-        Add the Chinese name to the title if a CJK font is installed (``auto``, ``zh``).
+        Kept for compatibility; names follow the language.
+    lang : {"en", "zh"}, optional
+        Language of every text (default: the district's ``language``, else English).
     """
     run = pick_run(results, scenario)
     district = run.district
@@ -143,15 +154,13 @@ def demand_vs_places(results: Results, stage: str | None = None, *, area: str | 
         frame = sel[sel["stage"] == s].sort_values("year")
         _series_panel(ax, frame, run, s, area, show_target=area == district.code, legend=i == 0,
                       fontsize=7.5 if cols > 1 else 8.5)
-    title = f"Demand and places, {name}" + (f": {run.stage_label(stages[0])}" if len(stages) == 1 else "")
+    title = tr("ch.dvp_title", name=name) + (f": {stage_label(run, stages[0])}" if len(stages) == 1 else "")
     fig.text(0.01, 1 - 0.1 / height, title, fontsize=12.5, fontweight="bold", ha="left", va="top",
-             fontproperties=cjk_font(12.5, "bold") if has_cjk(title) else None)
-    sub = (f"Scenario '{run.scenario.name}', "
-           + (f"mean of {run.draws} draws with the P10-P90 band" if run.draws else "deterministic run")
-           + ". Places: base-year places plus the construction projects as they open.")
+             fontproperties=cjk_font(12.5, "bold") if has_cjk(title) and current() != "zh" else None)
+    how = tr("ch.dvp_how_draws", n=run.draws) if run.draws else tr("deterministic")
+    sub = tr("ch.dvp_sub", scenario=tr("scenario_q", name=run.scenario.name), how=how)
     fig.text(0.01, 1 - 0.45 / height, sub, fontsize=8, ha="left", va="top", color="#333333")
-    extra = ("District totals: the shaded shortfall is net (surpluses of some streets offset shortfalls of others)."
-             if area == district.code else "")
+    extra = tr("ch.net_note") if area == district.code else ""
     _note(fig, run, extra)
     return fig
 
@@ -171,6 +180,7 @@ def _project_rows(results: Results, run: ScenarioView) -> pd.DataFrame:
     return out.drop(columns="_stage").reset_index(drop=True)
 
 
+@in_language
 def schedule_timeline(results: Results, *, scenario: str | None = None, width: float = 10.0,
                       dpi: float = 100) -> Figure:
     """When each project opens against when its places are first needed."""
@@ -185,7 +195,18 @@ def schedule_timeline(results: Results, *, scenario: str | None = None, width: f
     top, bottom = 1.0, 1.45
     height = top + bottom + 0.24 * max(n, 4)
     fig = _figure((width, height), dpi)
-    ax = fig.add_axes((0.37, bottom / height, 0.40, 1 - (top + bottom) / height))
+    labels: list[str] = []
+    for r in rows.to_dict("records"):
+        full = area_label(str(r.get("name_zh", "") or ""), str(r["name_en"]))
+        limit = 24 if current() == "zh" else 48
+        name = full if len(full) <= limit else full[:limit - 1] + "\u2026"
+        stage = stage_label(run, r["stage"])
+        stage = stage if current() == "zh" else stage.split()[0].lower()
+        labels.append(f"{r['project_id']} {name} ({stage}, {r['places']:,.0f})")
+    from capacity.plot.pages import _width
+
+    left = min(0.45, max(0.12, (max((_width(t) for t in labels), default=10) * 6.5 * 0.55 / 72 + 0.2) / width))
+    ax = fig.add_axes((left, bottom / height, 0.80 - left, 1 - (top + bottom) / height))
     x_end = int(years[-1]) + 1
     for y, r in enumerate(rows.to_dict("records")):
         colour = stage_colour(run, r["stage"])
@@ -201,20 +222,17 @@ def schedule_timeline(results: Results, *, scenario: str | None = None, width: f
         ax.plot([start], [y], ls="", marker="o", ms=4, color=colour, mec="#222222", mew=0.6, zorder=5)
         if np.isfinite(r["needed"]):
             ax.plot([r["needed"]], [y], ls="", marker="D", ms=5, color=SHORT, mec="white", mew=0.5, zorder=6)
-        status = str(r["status"])
-        if status == "late" and np.isfinite(r["needed"]):
-            status = f"late {int(round(start - r['needed']))} y"
+        late = str(r["status"]) == "late"
+        status = status_name(str(r["status"]))
+        if late and np.isfinite(r["needed"]):
+            status = tr("ch.late_y", n=int(round(start - r["needed"])))
         extra = []
         if np.isfinite(r["p_late"]) and run.draws:
-            extra.append(f"P(late) {r['p_late']:.0%}")
+            extra.append(tr("ch.p_late", p=r["p_late"]))
         if np.isfinite(r["p_cancelled"]) and r["p_cancelled"] > 0:
-            extra.append(f"P(cancelled) {r['p_cancelled']:.0%}")
+            extra.append(tr("ch.p_cancelled", p=r["p_cancelled"]))
         ax.text(1.015, y, ", ".join([status, *extra]), transform=ax.get_yaxis_transform(),
-                fontsize=6.5, va="center", ha="left", color=SHORT if status.startswith("late") else "#333333")
-    labels: list[str] = []
-    for r in rows.to_dict("records"):
-        name = r["name_en"] if len(r["name_en"]) <= 42 else r["name_en"][:41] + "\u2026"
-        labels.append(f"{r['project_id']} {name} ({run.stage_label(r['stage']).split()[0].lower()}, {r['places']:,.0f})")
+                fontsize=6.5, va="center", ha="left", color=SHORT if late else "#333333")
     ax.set_yticks(range(n), labels, fontsize=6.5)
     ax.set_ylim(n - 0.4, -0.6)
     ax.set_xlim(int(years[0]) - 0.5, x_end + 0.2)
@@ -227,80 +245,109 @@ def schedule_timeline(results: Results, *, scenario: str | None = None, width: f
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_xlabel("school year (September)", fontsize=7.5)
-    handles: list[Artist] = [Patch(color=stage_colour(run, s), alpha=0.6, label=f"open ({run.stage_label(s).lower()})")
-               for s in run.district.stage_names if s in set(rows["stage"])]
-    handles += [Line2D([], [], ls="", marker="o", ms=4, color="#999999", mec="#222222", label="opening year (median)"),
-                Line2D([], [], ls="", marker="D", ms=5, color=SHORT, label="places first needed"),]
+    ax.set_xlabel(tr("ch.school_year"), fontsize=7.5)
+    handles: list[Artist] = [Patch(color=stage_colour(run, s), alpha=0.6,
+                                   label=tr("ch.open_stage", stage=stage_label(run, s).lower()))
+                             for s in run.district.stage_names if s in set(rows["stage"])]
+    handles += [Line2D([], [], ls="", marker="o", ms=4, color="#999999", mec="#222222", label=tr("ch.opening_median")),
+                Line2D([], [], ls="", marker="D", ms=5, color=SHORT, label=tr("ch.first_needed"))]
     if run.draws and (rows["opening_p90"] > rows["opening_p10"]).any():
-        handles.append(Line2D([], [], color="#222222", marker="|", lw=1.2, label="opening P10-P90 (delays)"))
+        handles.append(Line2D([], [], color="#222222", marker="|", lw=1.2, label=tr("ch.opening_band")))
     fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.36 / height), ncol=min(len(handles), 4),
                fontsize=6.8, frameon=False)
-    fig.text(0.01, 1 - 0.1 / height, "Construction schedule: opening against need", fontsize=12.5,
+    fig.text(0.01, 1 - 0.1 / height, tr("ch.sched_title"), fontsize=12.5,
              fontweight="bold", ha="left", va="top")
-    sub = (f"{run.district.name}, scenario '{run.scenario.name}'"
-           + (f", {run.draws} draws (median opening year; delays and cancellations drawn)" if run.draws else "")
-           + ".\nA project is late when its street's places are needed before it opens (status on the right); "
-             "a phased project's bar darkens as its phases open.")
+    sub = tr("ch.sched_sub", district=_district_name(run), scenario=tr("scenario_q", name=run.scenario.name),
+             draws=tr("ch.sched_draws", n=run.draws) if run.draws else "")
     fig.text(0.01, 1 - 0.42 / height, sub, fontsize=7.5, ha="left", va="top", color="#333333", linespacing=1.4)
     _note(fig, run)
     return fig
 
 
+@in_language
 def plan_comparison_chart(results: Results, *, scenario: str | None = None, width: float = 10.0,
                           dpi: float = 100) -> Figure:
-    """Per stage: plan's stated need, appendix places, projected need, gap left (target year)."""
+    """The plan against the projection in the target year: one panel per quantity, a bar per stage.
+
+    Panels: the plan's stated need (new places), the places of the plan's projects, the
+    projected need (demand in the target year minus places in the base year; below zero
+    when there are fewer children than places, said under the panel) and the gap left
+    after the projects (places minus demand; negative = shortfall). Each panel has its own
+    scale, so a need of 1,100 senior places is not lost next to 9,000 kindergarten ones.
+    """
     run = pick_run(results, scenario)
     pc = results.plan_comparison
     pc = pc[pc["scenario"] == run.scenario.name].reset_index(drop=True)
     ty = int(pc["target_year"].iloc[0]) if len(pc) else target_year(run)
     base = int(run.years[0])
     series = [
-        ("plan_need", f"plan's stated need (new places by {ty})", "#969696"),
-        ("appendix_places", "places of the plan's projects (appendix)", "#1f78b4"),
-        ("projected_need", f"projected need: demand {ty} \u2212 places {base}", "#d95f02"),
-        ("gap_after_projects", f"gap left in {ty}: places \u2212 demand (negative = shortfall)", "#6a3d9a"),
+        ("plan_need", tr("ch.pc_need", year=ty), "#969696"),
+        ("appendix_places", tr("ch.pc_appendix"), "#1f78b4"),
+        ("projected_need", tr("ch.pc_projected", year=ty, base=base), "#d95f02"),
+        ("gap_after_projects", tr("ch.pc_gap", year=ty), "#6a3d9a"),
     ]
-    fig = _figure((width, 5.2), dpi)
-    ax = fig.add_axes((0.08, 0.22, 0.9, 0.63))
-    x = np.arange(len(pc))
-    w = 0.2
+    fig = _figure((width, 4.6), dpi)
+    names = [stage_label(run, s) for s in pc["stage"]]
+    y = np.arange(len(pc))
+    panel_w = 0.8 / len(series)
     for k, (col, label, colour) in enumerate(series):
+        ax = fig.add_axes((0.1 + k * (panel_w + 0.012), 0.2, panel_w - 0.035, 0.58))
         vals = pc[col].to_numpy(float)
-        pos = x + (k - 1.5) * w
-        bars = ax.bar(pos, np.nan_to_num(vals), width=w * 0.92, color=colour, label=label)
-        ends = vals.copy()
+        ax.barh(y, np.nan_to_num(vals), height=0.6, color=colour)
         if col == "projected_need" and "projected_need_p10" in pc:
             p10 = pc["projected_need_p10"].to_numpy(float)
             p90 = pc["projected_need_p90"].to_numpy(float)
-            ax.errorbar(pos, vals, yerr=[vals - p10, p90 - vals], fmt="none", ecolor="#222222", elinewidth=1,
-                        capsize=3)
-            ends = np.where(vals >= 0, np.maximum(vals, p90), np.minimum(vals, p10))
-        for b, v, e in zip(bars, vals, ends):
+            ax.errorbar(vals, y, xerr=[vals - p10, p90 - vals], fmt="none", ecolor="#222222", elinewidth=1, capsize=2)
+        lo = min(0.0, float(np.nanmin(vals)) if np.isfinite(vals).any() else 0.0)
+        hi = max(0.0, float(np.nanmax(vals)) if np.isfinite(vals).any() else 1.0)
+        span = max(hi - lo, 1.0)
+        ax.set_xlim(lo - 0.32 * span * (lo < 0), hi + 0.32 * span * (hi > 0 or lo == 0))
+        for yy, v in zip(y, vals):
             if np.isfinite(v):
-                ax.annotate(f"{v:,.0f}", (b.get_x() + b.get_width() / 2, e), xytext=(0, 2 if v >= 0 else -2),
-                            textcoords="offset points", ha="center", va="bottom" if v >= 0 else "top", fontsize=6.5)
-    ax.axhline(0, color="#333333", lw=0.8)
-    ax.set_xticks(x, [run.stage_label(s) for s in pc["stage"]], fontsize=9)
-    ax.tick_params(axis="y", labelsize=7.5)
-    _thousands(ax)
-    ax.set_ylabel("places", fontsize=8)
-    ax.grid(True, axis="y", color="#dddddd", lw=0.6)
-    ax.set_axisbelow(True)
-    lo, hi = ax.get_ylim()
-    span = hi - lo
-    ax.set_ylim(lo - 0.06 * span, hi + 0.06 * span)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.08), ncol=2, fontsize=7.5, frameon=False)
-    fig.text(0.01, 0.98, f"The plan against the projection, {ty}", fontsize=12.5, fontweight="bold",
-             ha="left", va="top")
-    sub = (f"{run.district.name}, scenario '{run.scenario.name}'"
-           + (f", mean of {run.draws} draws (error bars: P10-P90)" if run.draws else "")
-           + ". Projected need below zero: fewer children than base-year places.")
+                ax.annotate(f"{v:,.0f}", (v, yy), xytext=(3 if v >= 0 else -3, 0), textcoords="offset points",
+                            ha="left" if v >= 0 else "right", va="center", fontsize=7)
+        ax.axvline(0, color="#333333", lw=0.8)
+        ax.set_yticks(y, names if k == 0 else [""] * len(y), fontsize=8.5)
+        ax.set_ylim(len(y) - 0.5, -0.5)
+        ax.tick_params(axis="x", labelsize=6.5)
+        ax.xaxis.set_major_formatter(_formatter())
+        ax.xaxis.set_major_locator(_locator())
+        ax.grid(True, axis="x", color="#dddddd", lw=0.6)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.set_title("\n".join(_wrap(label, 26 if current() == "zh" else 34)), fontsize=7.5, loc="left",
+                     color=colour if colour != "#969696" else "#444444", fontweight="bold")
+        if col == "projected_need" and (vals < 0).any():
+            ax.text(0.0, -0.12, "\n".join(_wrap(tr("ch.pc_negative", year=ty, base=base),
+                                                 22 if current() == "zh" else 40)),
+                    transform=ax.transAxes, fontsize=6.3, va="top", ha="left", color="#7f2704")
+    fig.text(0.01, 0.98, tr("ch.pc_title", year=ty), fontsize=12.5, fontweight="bold", ha="left", va="top")
+    sub = tr("ch.pc_sub", district=_district_name(run), scenario=tr("scenario_q", name=run.scenario.name),
+             draws=tr("ch.pc_draws", n=run.draws) if run.draws else "")
     fig.text(0.01, 0.915, sub, fontsize=8, ha="left", va="top", color="#333333")
     _note(fig, run)
     return fig
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    if current() == "zh":
+        return [text[i:i + width] for i in range(0, len(text), width)] or [""]
+    return textwrap.wrap(text, width) or [""]
+
+
+def _formatter() -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _: f"{v:,.0f}")
+
+
+def _locator() -> Any:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=3)
 
 
 __all__ = ["demand_vs_places", "schedule_timeline", "plan_comparison_chart"]

@@ -8,13 +8,15 @@ default year is the plan's target year (:func:`capacity.plan.target_year`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
+    from capacity.io.district import District
     from capacity.results.result import Results, ScenarioView
 
 #: Formats written by :func:`save_figure` by default.
@@ -31,6 +33,57 @@ def stage_colour(run: ScenarioView, stage: str) -> str:
     """Colour of a stage: by its position among the district's stages."""
     names = list(run.district.stage_names)
     return STAGE_COLOURS[names.index(stage) % len(STAGE_COLOURS)] if stage in names else "#666666"
+
+
+def stage_label(run: ScenarioView, stage: str) -> str:
+    """Display name of a stage in the language in force (:func:`capacity.i18n.stage_name`)."""
+    from capacity.i18n import stage_name
+
+    return stage_name(run.stage_label(stage), stage)
+
+
+def district_text(district: District) -> str:
+    """Every name of the district a figure may draw: district, streets, projects (for the font check)."""
+    parts = [district.name_zh, *map(str, district.areas["name_zh"])]
+    if "name_zh" in district.projects:
+        parts += [str(v) for v in district.projects["name_zh"]]
+    return "".join(parts)
+
+
+@contextlib.contextmanager
+def language(district: District, lang: str | None) -> Iterator[str]:
+    """Draw in ``lang`` (default: the district's language, else the one in force).
+
+    Inside the block, :func:`capacity.i18n.tr` speaks that language and, for Chinese, every
+    text is set in the CJK font (:func:`capacity.plot.fonts.rc`), checked first to draw
+    every name of the district (else :class:`~capacity.errors.InputError`: exit 2 with the fix).
+    """
+    import logging
+
+    import matplotlib
+
+    from capacity import i18n
+    from capacity.plot import fonts
+
+    chosen = i18n.resolve(lang, district)
+    if chosen == "zh":
+        fonts.require(fonts.PROBE + district_text(district))
+    # the CJK font has one weight: its bold titles are drawn regular, which need not be said each time
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    with i18n.use(chosen), matplotlib.rc_context(fonts.rc(chosen)):  # type: ignore[arg-type]
+        yield chosen
+
+
+def in_language(func: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Give a figure function ``(results, ...)`` a keyword ``lang`` ("en", "zh"; default the district's)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(results: Results, *args: Any, lang: str | None = None, **kw: Any) -> Figure:
+        with language(results.district, lang):
+            return func(results, *args, **kw)
+
+    return wrapper
 
 
 def pick_run(results: Results, scenario: str | None = None) -> ScenarioView:
@@ -82,7 +135,7 @@ def save_figure(fig: Figure, out_dir: str | Path, stem: str, formats: Iterable[s
                                         "pdf": {"CreationDate": None}}.get(fmt)
 
         def draw(path: Path) -> None:
-            with matplotlib.rc_context({"svg.hashsalt": "capacity", "pdf.compression": 6}):
+            with matplotlib.rc_context({"svg.hashsalt": "capacity", "pdf.compression": 6, "pdf.fonttype": 42}):
                 fig.savefig(path, format=fmt, dpi=dpi, metadata=meta)
 
         return draw
@@ -92,5 +145,5 @@ def save_figure(fig: Figure, out_dir: str | Path, stem: str, formats: Iterable[s
     return [Path(out_dir) / name for name in files]
 
 
-__all__ = ["FORMATS", "PRINT_DPI", "STAGE_COLOURS", "check_stage", "check_year", "pick_run", "save_figure",
-           "stage_colour", "target_year"]
+__all__ = ["FORMATS", "PRINT_DPI", "STAGE_COLOURS", "check_stage", "check_year", "district_text", "in_language", "language",
+           "pick_run", "save_figure", "stage_colour", "stage_label", "target_year"]
