@@ -52,7 +52,8 @@ def actions_map(district: District, plan: pd.DataFrame, planned: dict[str, int],
     """
     from matplotlib.colors import Normalize
 
-    from capacity.plot.maps import _aspect, _figure, _nice, _text, draw_streets, footer, projected_areas
+    from capacity.plot.layers import _nice, _text, draw_streets
+    from capacity.plot.maps import _aspect, _figure, footer, projected_areas
 
     areas = projected_areas(district)
     added, notes = street_notes(plan, planned)
