@@ -106,6 +106,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     est = estimates(results.district)
     print(f"note: estimated inputs ({len(est)}): {', '.join(est)}")
     names = ["gap.csv", "plan_comparison.csv", "indicators.csv", "schedule.csv"]
+    if results.district.observed is not None:
+        from capacity.results.observed import observed_summary
+
+        print("", *observed_summary(results.observed_check), sep="\n")
+        names.append("observed_check.csv")
     names += ["results.nc"] if args.format == "netcdf" else []
     print(f"wrote {out}/ ({', '.join([*names, 'meta.json'])})")
     return EXIT_OK

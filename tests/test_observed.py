@@ -45,3 +45,32 @@ def test_observed_bad_rows(tmp_path: Path, row: str, column: str, expected: str)
     first = info.value.problems[0]
     assert first.file.endswith("observed.csv") and first.where == "row 2" and first.column == column
     assert expected in first.expected
+
+
+def test_observed_check_beside_projection(tmp_path: Path) -> None:
+    """Population, births, enrolment, intake and places against the result; the other outputs byte-identical."""
+    folder = _district(tmp_path, "population,440105,2020,,,,1819037,census\n"
+                                 "population,440105001,2021,,,,1000,x\n"
+                                 "births,440105,2022,,,,20000,x\n"
+                                 "enrolment,440105,2021,primary,,,100000,x\n"
+                                 "intake,440105,2021,primary,,,20000,x\n"
+                                 "places,440105,2020,primary,,,80000,x\n"
+                                 "population,440105,2021,,female,,900000,x\n")
+    with_obs = capacity.run("baseline", capacity.load_district(folder))
+    plain = capacity.run("baseline", capacity.load_district())
+    table = with_obs.observed_check
+    ds = with_obs.to_xarray()
+    assert table["observed"].tolist()[:2] == [1819037, 1000]
+    assert table["projected"].iloc[0] == pytest.approx(float(ds["population"].sel(year=2020).sum("area").item()))
+    assert table["difference_pct"].iloc[0] == pytest.approx(0.0, abs=1e-9)  # the census is the base population
+    demand = ds["demand"].sel(year=2021, stage="primary").sum(["area", "sector"]).item()
+    assert table["projected"].iloc[3] == pytest.approx(demand)
+    assert table["projected"].iloc[4] == pytest.approx(demand / 6)  # primary: ages 6..11
+    assert table["projected"].iloc[5] == pytest.approx(ds["places"].sel(year=2020, stage="primary").sum().item())
+    assert table["difference_pct"].iloc[2] == pytest.approx(100 * (table["projected"].iloc[2] - 20000) / 20000)
+    assert table["note"].iloc[6] == "not projected by sex or single age" and table["projected"].isna().iloc[6]
+    files, base = with_obs.files(), plain.files()
+    assert "observed_check.csv" in files and "observed_check.csv" not in base
+    for name in ("gap.csv", "plan_comparison.csv", "indicators.csv", "schedule.csv"):
+        assert files[name] == base[name]
+    assert "population" not in plain.to_xarray()
