@@ -287,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     from capacity.cli_plot import register
 
     register(sub)
+    from capacity import cli_calibrate
+
+    cli_calibrate.register(sub)
     return parser
 
 
