@@ -95,7 +95,7 @@ class Fit:
 class _Problem:
     """The forward model: parameters -> projected figures of the observations used."""
 
-    def __init__(self, district: District, scenario: Scenario, obs: pd.DataFrame) -> None:
+    def __init__(self, district: District, scenario: Scenario, obs: pd.DataFrame, trend: bool = True) -> None:
         self.d, self.obs = district, obs
         base = district.base_year
         self.years = np.arange(base, max(int(obs["year"].max()), base + 1) + 1)
@@ -113,7 +113,7 @@ class _Problem:
         self.t_bar = float(np.mean(pop_years)) if pop_years else float(base + 1)
         names: list[str] = []
         if pop_years:
-            names += ["migration_level"] + (["migration_trend"] if len(pop_years) >= 2 else [])
+            names += ["migration_level"] + (["migration_trend"] if trend and len(pop_years) >= 2 else [])
         names += [f"fertility_{y}" for y in birth_years]
         for stage in st["stage"]:
             if ((obs["stage"] == stage) & obs["indicator"].isin(["enrolment", "intake"])).any():
@@ -174,7 +174,7 @@ def _usable(obs: pd.DataFrame, district: District) -> NDArray[np.bool_]:
             & ((obs["indicator"] != "population") | (obs["stage"] == ""))).to_numpy()
 
 
-def fit(district: District, scenario: Scenario, relative_se: Mapping[str, float] | None = None) -> Fit:
+def fit(district: District, scenario: Scenario, relative_se: Mapping[str, float] | None = None, trend: bool = True) -> Fit:
     """Fit the district's uncertain inputs to its ``observed.csv`` (see the module docstring).
 
     Parameters
@@ -185,6 +185,8 @@ def fit(district: District, scenario: Scenario, relative_se: Mapping[str, float]
         The reference scenario (its fertility and migration paths are the starting point).
     relative_se : mapping, optional
         Standard errors relative to the observed values, by indicator (default :data:`RELATIVE_SE`).
+    trend : bool
+        Fit the migration trend (with two or more observed years); ``False``: a constant level only.
 
     Raises
     ------
@@ -196,7 +198,7 @@ def fit(district: District, scenario: Scenario, relative_se: Mapping[str, float]
     se = {**RELATIVE_SE, **(relative_se or {})}
     obs = district.observed.copy()
     used = _usable(obs, district)
-    problem = _Problem(district, scenario, obs[used].reset_index(drop=True))
+    problem = _Problem(district, scenario, obs[used].reset_index(drop=True), trend)
     target = problem.obs["value"].to_numpy(float)
     sigma = np.array([se[k] for k in problem.obs["indicator"]]) * np.maximum(target, 1.0)
     n, k = int(used.sum()), len(problem.names)

@@ -3,7 +3,8 @@
 The folder holds the district's files with the fitted inputs replaced:
 
 * ``migration.csv``: :math:`a\\,m` (the fitted level, profile kept);
-* ``fertility.csv``: :math:`f_{y^*}` times the rates, :math:`y^*` the last year with births observed;
+* ``fertility.csv``: the mean :math:`\bar f` of the fitted factors times the rates (a level: one
+  year's spike, e.g. a dragon year, is not carried into every later year);
 * ``stages.csv``: ``enrolment_rate`` :math:`r_s`; ``places.csv``: :math:`p_s` times the places, rounded;
 * ``sources.csv``: each replaced column says what it was fitted to, with the value and its
   standard error;
@@ -31,7 +32,7 @@ from capacity.distributions import Distribution, year_values
 from capacity.io.district import District, load_district
 from capacity.scenario import Scenario
 
-__all__ = ["calibrate", "calibrated_files", "scenario_toml"]
+__all__ = ["calibrate", "calibrated_files", "fertility_level", "scenario_toml"]
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -46,12 +47,12 @@ def scenario_toml(district: District, result: Fit, reference: Scenario) -> str:
     """The ``calibrated.toml`` scenario: fitted year paths and combined uncertainty (see the module docstring)."""
     years = np.arange(district.base_year, reference.horizon + 1)
     birth_years = [int(p[10:]) for p in result.parameters["parameter"] if p.startswith("fertility_")]
-    f_last = result.value(f"fertility_{birth_years[-1]}", 1.0) if birth_years else 1.0
-    current, fert = 1.0, []
+    f_bar = fertility_level(result)
+    current, fert = f_bar, []
     ref_fert = year_values(reference.fertility.multiplier, years)
     for k, y in enumerate(years):
-        current = result.value(f"fertility_{y}", current)
-        fert.append(ref_fert[k] * current / f_last)
+        current = result.value(f"fertility_{y}", f_bar if not birth_years or y > birth_years[-1] else current)
+        fert.append(ref_fert[k] * current / f_bar)
     a, b = result.value("migration_level", 1.0), result.value("migration_trend", 0.0)
     res = result.residuals
     pop_years = sorted(int(y) for y in set(res.loc[(res["indicator"] == "population") & (res["used"] == "yes"), "year"].tolist()) if int(y) > district.base_year)
@@ -59,8 +60,8 @@ def scenario_toml(district: District, result: Fit, reference: Scenario) -> str:
     ref_mig = year_values(reference.migration.scale, years)
     trend = [(a + b * (float(min(int(y), last)) - result.t_bar)) / a if abs(a) > 0.05 and district.base_year < y <= last else 1.0 for y in years]
     mig = ref_mig * np.array(trend)
-    sf = float(np.hypot(_spread(reference.fertility.uncertainty, "sigma"), result.std_error(f"fertility_{birth_years[-1]}") / f_last
-                        if birth_years else 0.0))
+    se_bar = float(np.sqrt(sum(result.std_error(f"fertility_{y}") ** 2 for y in birth_years))) / max(len(birth_years), 1)
+    sf = float(np.hypot(_spread(reference.fertility.uncertainty, "sigma"), se_bar / f_bar))
     sm = float(np.hypot(_spread(reference.migration.uncertainty, "sd"), result.std_error("migration_level") / abs(a) if abs(a) > 0 else 0.0))
 
     def table(values: np.ndarray) -> str:
@@ -69,7 +70,7 @@ def scenario_toml(district: District, result: Fit, reference: Scenario) -> str:
     return "\n".join([
         "# Written by `capacity calibrate`: the fitted paths and the uncertainty of the calibrated district.",
         f"# Reference scenario: {reference.name}. Fit: {result.status}.",
-        f"# Fertility: the factor of each observed year relative to fertility.csv (scaled by the {birth_years[-1] if birth_years else 'no'} factor);"
+        f"# Fertility: the factor of each observed year relative to fertility.csv (scaled by their mean, {f_bar:.4f});"
         " after the last observed year the reference path.",
         f"# Migration: level {a:.3f}, trend {b:+.3f} a year around {result.t_bar:.1f} (migration.csv holds the level);"
         f" held at the level after {last}.",
@@ -87,6 +88,12 @@ def scenario_toml(district: District, result: Fit, reference: Scenario) -> str:
         f'uncertainty = {{ dist = "normal", mean = 1.0, sd = {sm:.4f} }}',
         "",
     ])
+
+
+def fertility_level(result: Fit) -> float:
+    """The mean of the fitted fertility factors (1 without births observed): the level ``fertility.csv`` carries."""
+    values = [float(v) for p, v in zip(result.parameters["parameter"], result.parameters["value"]) if str(p).startswith("fertility_")]
+    return float(np.mean(values)) if values else 1.0
 
 
 def _chart(result: Fit) -> bytes:
@@ -141,9 +148,11 @@ def calibrated_files(district: District, result: Fit, reference: Scenario) -> di
     births = [p for p in result.parameters["parameter"] if p.startswith("fertility_")]
     if births:
         fert = district.fertility.copy()
-        fert["rate"] = (fert["rate"] * result.value(births[-1], 1.0)).round(8)
+        fert["rate"] = (fert["rate"] * fertility_level(result)).round(8)
         files["fertility.csv"] = _csv(fert)
-        changed[("fertility.csv", "rate")] = f"calibrated: scaled by {fitted(births[-1])}, fitted to the births of {births[-1][10:]} in observed.csv"
+        changed[("fertility.csv", "rate")] = (f"calibrated: scaled by {fertility_level(result):.4f}, the mean of the factors "
+                                              + ", ".join(f"{p[10:]} {fitted(p)}" for p in births) + " fitted to the births in observed.csv "
+                                              "(each year's factor in calibrated.toml)")
     rates = [p for p in result.parameters["parameter"] if p.startswith("enrolment_rate_")]
     if rates:
         st = pd.read_csv(io.BytesIO(files["stages.csv"]), dtype=str, keep_default_na=False)
