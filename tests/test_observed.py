@@ -57,7 +57,10 @@ def test_observed_check_beside_projection(tmp_path: Path) -> None:
                                  "places,440105,2020,primary,,,80000,x\n"
                                  "population,440105,2021,,female,,900000,x\n")
     with_obs = capacity.run("baseline", capacity.load_district(folder))
-    plain = capacity.run("baseline", capacity.load_district())
+    (folder / "observed.csv").unlink()
+    sources = (folder / "sources.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "sources.csv").write_text("".join(r for r in sources if not r.startswith("observed.csv")), encoding="utf-8")
+    plain = capacity.run("baseline", capacity.load_district(folder))
     table = with_obs.observed_check
     ds = with_obs.to_xarray()
     assert table["observed"].tolist()[:2] == [1819037, 1000]

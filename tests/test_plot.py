@@ -102,7 +102,7 @@ def test_without_cjk_font_falls_back_to_english(det, tmp_path, monkeypatch):
 
 
 def test_gap_map_colours_shortfall_red_and_surplus_blue(det):
-    fig = PlotAccessor(det).gap_map("primary", 2025, labels="en")
+    fig = PlotAccessor(det).gap_map("junior", 2025, labels="en")  # the stage with both shortfalls and surpluses in 2025
     coll = fig.axes[0].collections[0]
     values = np.asarray(coll.get_array())
     colours = coll.cmap(coll.norm(values))

@@ -21,6 +21,7 @@ both; ``fit_parameters.csv``, ``fit_residuals.csv``,
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def _chart(result: Fit) -> bytes:
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("projected minus observed, % of observed")
-    ax.set_title(result.status[:90], fontsize=8)
+    ax.set_title("\n".join(textwrap.wrap(result.status, 100)), fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     buf = io.BytesIO()

@@ -11,10 +11,11 @@ Outline
 1. Life tables by sex: a Gompertz-Makeham hazard above age 1 plus an infant-mortality
    term, its level solved so that female and male life expectancy at birth straddle the
    published Guangzhou figure (83.18) by the national female-male gap (6 years).
-2. Guangzhou single-year age distribution, 2020: ages 0-14 share the published 0-14 total
-   as equal birth cohorts survived with the life table (registered births are not used: their
-   71 % rise 2009-2018 partly reflects household-register transfers, and spreading by them put
-   35 % more six- than eleven-year-olds in Haizhu); age 15 from the published 0-15 count;
+2. Guangzhou single-year age distribution, 2020: age 15 from the published 0-15 count; ages
+   0-14 linear in age, keeping the published 0-14 total and meeting age 15's share at age 15
+   (registered births are not used: their 71 % rise 2009-2018 partly reflects
+   household-register transfers, and spreading by them put 35 % more six- than
+   eleven-year-olds in Haizhu; the line puts 13 % more);
    5-year bands 15-64 from the published shares, split into single years by monotone (PCHIP)
    interpolation of the cumulative distribution, which keeps every band total, except that
    ages 16 and 17 are set to the level of age 15 and 18-19 take the rest of the 15-19 band
@@ -138,24 +139,15 @@ def life_tables(fig: dict[str, float]) -> dict[str, LifeTable]:
 
 # --- 2-4. age and sex structure -----------------------------------------------------
 
-def _births_by_year(fig: dict[str, float]) -> dict[int, float]:
-    """Guangzhou registered births 2006-2020: published years, linear interpolation between
-    them, and 2006-2009 held at the 2010 level (assumption: no figure found)."""
-    known = {int(k[-4:]): v for k, v in fig.items() if k.startswith("gz_births_")}
-    years = sorted(y for y in known if y <= BASE_YEAR)
-    out = {}
-    for year in range(BASE_YEAR - 14, BASE_YEAR + 1):
-        out[year] = float(np.interp(year, years, [known[y] for y in years]))
-    return out
-
-
 def guangzhou_age_distribution(fig: dict[str, float], lt: dict[str, LifeTable]) -> NDArray[np.float64]:
     """Share of Guangzhou's 2020 population at each single age 0..OPEN_AGE (sums to 1)."""
     share = np.zeros(OPEN_AGE + 1)
     l_both = (lt["female"].lx + lt["male"].lx) / 2
-    child = l_both[:15] / RADIX  # equal cohorts at birth, survived: see the module docstring
-    share[:15] = child / child.sum() * fig["gz_share_0_14"] / 100
     share[15] = fig["gz_population_0_15"] / fig["gz_population_2020"] - fig["gz_share_0_14"] / 100
+    # ages 0-14 linear in age, c + d a: the census 0-14 total (15 c + 105 d) kept and the line meeting age 15's share (c + 15 d)
+    total = fig["gz_share_0_14"] / 100
+    slope = (15 * share[15] - total) / 120
+    share[:15] = share[15] - slope * (15 - np.arange(15))
     bands = {lo: fig[f"gz_share_{lo}_{lo + 4}"] / 100 for lo in range(20, 55, 5)}
     rest = fig["gz_share_15_59"] / 100 - sum(bands.values())  # 15-19 plus 55-59
     bands[55] = BAND_55_59_OVER_50_54 * bands[50]

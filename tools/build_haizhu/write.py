@@ -71,8 +71,9 @@ def sources_rows(diag: Mapping[str, float]) -> list[dict[str, str]]:
         ("population.csv", "population", "yes", f"{fig}: census total, two street totals, Guangzhou age shares, "
          "mean ages; data/sources/haizhu_street_committees.csv",
          "street totals: Xingang and Nanzhou published, the other 16 streets share the rest by residents' "
-         "committees; ages: Guangzhou 2020 single-year distribution (ages 0-14: the census 0-14 share as equal "
-         "cohorts survived, not registered births, whose rise reflects register transfers; 5-year bands split by "
+         "committees; ages: Guangzhou 2020 single-year distribution (ages 0-14: linear in age, keeping the census 0-14 "
+         "share and meeting the published age-15 share, not registered births, whose rise reflects register "
+         "transfers; 5-year bands split by "
          "PCHIP of the cumulative, ages 16-17 at the level of age 15 and 18-19 the rest of the 15-19 band; "
          "65+ by life-table survivors; its mean age is "
          f"{diag['guangzhou_mean_age_estimated']:.2f} against the published 35.40) tilted by exp(theta x age), "
