@@ -221,6 +221,11 @@ def figures(results: Results, year: int | None = None) -> Iterator[Figure]:
         yield from _text_pages("Assumptions", f"scenario '{name}'", assumption_lines(run))
     yield from _text_pages("Data provenance", f"{results.district.name}: what the inputs are and where they "
                            "come from", provenance_lines(results))
+    if results.district.observed is not None:
+        from capacity.results.observed import observed_lines
+
+        yield from _text_pages("Check against observations", "observed.csv beside the projection (observed_check.csv)",
+                               observed_lines(results.observed_check))
 
 
 def page_count(results: Results, year: int | None = None) -> int:
@@ -229,6 +234,10 @@ def page_count(results: Results, year: int | None = None) -> int:
         return max(1, -(-len(lines) // LINES_PER_PAGE))
 
     n = 1 + n_text(provenance_lines(results))
+    if results.district.observed is not None:
+        from capacity.results.observed import observed_lines
+
+        n += n_text(observed_lines(results.observed_check))
     for run in results.views():
         ty = year if year is not None else run.target_year()
         n += 4 + (int(run.years[-1]) != ty) + (run.draws > 0) + n_text(assumption_lines(run))

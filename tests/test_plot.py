@@ -173,9 +173,9 @@ def test_report_has_expected_pages(det, tmp_path):
     path = write_report(det, tmp_path / "report.pdf")
     data = path.read_bytes()
     assert data.startswith(b"%PDF")
-    # summary, plan chart, maps 2025 and 2035, demand chart, schedule, assumptions, provenance (2)
-    assert page_count(det) == 9
-    assert _pdf_pages(data) == 9
+    # summary, plan chart, maps 2025 and 2035, demand chart, schedule, assumptions, provenance (2), check against observations
+    assert page_count(det) == 10
+    assert _pdf_pages(data) == 10
 
 
 # ---------------------------------------------------------------------------- command line
@@ -206,7 +206,7 @@ def test_cli_commands_write_their_files(main, tmp_path, capsys):
     assert main(["export", "--out", str(out), "--quiet"]) == 0
     assert (out / "gap.gpkg").is_file() and (out / "gap_2025.geojson").is_file()
     assert main(["report", "--out", str(out), "--quiet"]) == 0
-    assert _pdf_pages((out / "report.pdf").read_bytes()) == 9
+    assert _pdf_pages((out / "report.pdf").read_bytes()) == 10
     assert "report.pdf" in capsys.readouterr().out
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 

@@ -24,7 +24,7 @@ import xarray as xr
 
 from capacity.io.district import District
 
-__all__ = ["observed_check", "observed_summary"]
+__all__ = ["observed_check", "observed_lines", "observed_summary"]
 
 COLUMNS = ["scenario", "indicator", "area_code", "year", "stage", "sex", "age", "observed", "projected",
            "difference", "difference_pct", "source", "note"]
@@ -111,4 +111,18 @@ def observed_summary(table: pd.DataFrame, n: int = 8) -> list[str]:
         what = " ".join(str(x) for x in (r["indicator"], r["stage"], r["sex"], r["age"]) if x)
         lines.append(f"  {what:<22} {r['area_code']:<10} {r['year']}  observed {r['observed']:>12,.0f}  projected {r['projected']:>12,.0f}"
                      f"  {r['difference_pct']:+6.1f} %")
+    return lines
+
+
+def observed_lines(table: pd.DataFrame) -> list[str]:
+    """Every row of the check as a line of text (the report's page), scenario by scenario."""
+    lines: list[str] = []
+    for scenario, rows in table.groupby("scenario", sort=False):
+        lines += [f"scenario '{scenario}'", f"  {'indicator':<22} {'area':<10} year  {'observed':>12}  {'projected':>12}  difference"]
+        for _, r in rows.iterrows():
+            what = " ".join(str(x) for x in (r["indicator"], r["stage"], r["sex"], r["age"]) if x)
+            diff = f"{r['difference_pct']:+6.1f} %" if r["difference_pct"] == r["difference_pct"] else str(r["note"])
+            projected = f"{r['projected']:>12,.0f}" if r["projected"] == r["projected"] else f"{'-':>12}"
+            lines.append(f"  {what:<22} {r['area_code']:<10} {r['year']}  {r['observed']:>12,.0f}  {projected}  {diff}")
+        lines.append("")
     return lines
