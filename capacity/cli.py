@@ -134,6 +134,11 @@ def _print_run_summary(args: argparse.Namespace, results: Any, first: Any, out: 
     est = estimates(results.district)
     print(tr("cli.estimates", n=len(est), names=", ".join(est)))
     names = ["gap.csv", "plan_comparison.csv", "indicators.csv", "schedule.csv"]
+    if results.district.observed is not None:
+        from capacity.results.observed import observed_summary
+
+        print("", *observed_summary(results.observed_check), sep="\n")
+        names.append("observed_check.csv")
     names += ["results.nc"] if args.format == "netcdf" else []
     print(tr("cli.wrote_run", out=out, names=", ".join([*names, "meta.json"])))
 
@@ -312,11 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     from capacity.cli_plot import register
 
     register(sub)
+    from capacity import cli_calibrate
     from capacity.cli_backtest import register as register_backtest
     from capacity.cli_optimise import register as register_optimise
 
     register_backtest(sub)
     register_optimise(sub)
+    cli_calibrate.register(sub)
     return parser
 
 

@@ -69,6 +69,10 @@ class RunResult:
         was set).
     draws : int
         Number of Monte Carlo draws (0: one deterministic run).
+    extra : dict
+        ``closures_clipped``; with ``observed.csv``, ``population`` (year, area, draw), all
+        ages, and ``births`` (year, area, draw), live births of the step ending in the year
+        (NaN in the base year).
     """
 
     district: District
@@ -322,14 +326,19 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
 
     children = np.empty((steps + 1, n_area, len(st), n_draw))
+    totals: dict[str, NDArray[np.float64]] = {}
     if not scenario.demand_from_plan:
         # the engine works through the draws in blocks (its one level of chunking) and
         # keeps only the stage sums; results are bit-identical for any thread count
         threads = min(2, os.cpu_count() or 1) if n_draw >= 256 else 1
-        proj = project_cohort(cohort_inputs(district, scenario, years, fert_draw, mig_draw),
+        observed = district.observed is not None  # totals and births kept to check against observed.csv
+        proj = project_cohort(cohort_inputs(district, scenario, years, fert_draw, mig_draw), accounting=observed,
                               keep_ages=slice(0, 0), age_bands=age_bands, threads=threads, progress=progress)
         assert proj.bands is not None
         np.sum(proj.bands, axis=2, out=children)
+        if observed and proj.total is not None and proj.births is not None:
+            totals = {"population": proj.total.sum(axis=2), "births": np.full_like(proj.total.sum(axis=2), np.nan)}
+            totals["births"][1:] = proj.births.sum(axis=2)  # births of the step ending in that year
         del proj
         children += housing_children(district, scenario, years, house_draw)
         demand = demand_from_children(children, bands)
@@ -351,4 +360,4 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
         unplaced = transport_unplaced(gap.demand, gap.places, distances, scenario.travel_limit_km)
     schedule = match_projects(gap.demand, existing.sum(axis=2), projects.arrays, years, reach=reach)
     return RunResult(district, scenario, years, children, demand, places, gap, projects, schedule,
-                     unplaced, draws, seed, {"closures_clipped": float(clipped.sum())})
+                     unplaced, draws, seed, {"closures_clipped": float(clipped.sum()), **totals})

@@ -232,6 +232,22 @@ def provenance_pages(results: Results) -> list[Figure]:
     return pages
 
 
+def observed_pages(results: Results) -> list[Figure]:
+    """Each observed figure beside the first scenario's projection as a table (every scenario: ``observed_check.csv``)."""
+    from capacity.plot.pages import table_pages
+
+    rows = []
+    check = results.observed_check
+    for _, r in check[check["scenario"] == results.scenarios[0]].iterrows():
+        what = " ".join(str(x) for x in (r["indicator"], r["stage"], r["sex"], r["age"]) if x)
+        diff = f"{r['difference_pct']:+.1f} %" if r["difference_pct"] == r["difference_pct"] else str(r["note"])
+        projected = f"{r['projected']:,.0f}" if r["projected"] == r["projected"] else "-"
+        rows.append([str(r["scenario"]), what, str(r["area_code"]), str(r["year"]), f"{r['observed']:,.0f}", projected, diff])
+    headers = [tr(f"rep.obs_{k}") for k in ("scenario", "what", "area", "year", "observed", "projected", "difference")]
+    return table_pages(tr("rep.observed"), tr("rep.observed_sub"), headers, rows, [1.2, 1.8, 1.0, 0.6, 1.1, 1.1, 2.4],
+                       fontsize=6.8, align=["left", "left", "left", "right", "right", "right", "right"])
+
+
 def figures(results: Results, year: int | None = None) -> Iterator[Figure]:
     """Every page of the report, in order, as Figures (in the language in force)."""
     from capacity.plot import PlotAccessor
@@ -255,6 +271,8 @@ def figures(results: Results, year: int | None = None) -> Iterator[Figure]:
     yield plot.schedule_timeline(scenario=name, lang=lang)
     yield from assumption_pages(results)
     yield from provenance_pages(results)
+    if results.district.observed is not None:
+        yield from observed_pages(results)
 
 
 def page_count(results: Results, year: int | None = None, lang: str | None = None) -> int:

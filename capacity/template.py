@@ -35,6 +35,8 @@ Replace the files one by one with your district's figures, checking as you go wi
 4. `fertility.csv`, `life_table.csv`: the rates.
 5. `stages.csv`, `places.csv`, `projects.csv`: school stages, existing places, projects.
 6. `plan.csv` (optional): the plan's needs and targets.
+   `observed.csv` (optional): figures observed since the base year, checked by every run
+   and fitted by `capacity calibrate` (delete it if you have none).
 7. `sources.csv`: where every figure came from, and whether it is an estimate.
 
 Files not named above (this README included) are not read.

@@ -64,19 +64,58 @@ def test_life_tables_reach_target_life_expectancy() -> None:
         assert np.all(t.Lx[:-1] <= t.lx[:-1])
 
 
-def test_fertility_gives_estimated_births() -> None:
-    fert = {int(r["age"]): float(r["rate"]) for r in _rows(DISTRICT / "fertility.csv")}
+@pytest.fixture(scope="module")
+def estimate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The district before calibration (``python -m tools.build_haizhu --uncalibrated``)."""
+    out = tmp_path_factory.mktemp("haizhu_estimate")
+    build(out, calibrated=False)
+    return out
+
+
+def test_fertility_gives_estimated_births(estimate: Path) -> None:
+    fert = {int(r["age"]): float(r["rate"]) for r in _rows(estimate / "fertility.csv")}
     women = Counter()
-    for r in _rows(DISTRICT / "population.csv"):
+    for r in _rows(estimate / "population.csv"):
         if r["sex"] == "female":
             women[int(r["age"])] += int(r["population"])
     births = sum(rate * women[a] for a, rate in fert.items())
     assert births == pytest.approx(148_572 * 0.105, rel=1e-5)
 
 
-def test_migration_sums_to_registered_net_migration() -> None:
-    total = sum(float(r["net_migrants"]) for r in _rows(DISTRICT / "migration.csv"))
+def test_migration_sums_to_registered_net_migration(estimate: Path) -> None:
+    total = sum(float(r["net_migrants"]) for r in _rows(estimate / "migration.csv"))
     assert total == pytest.approx(10_958, abs=0.5)
+
+
+def test_calibration_changes_only_migration_fertility_and_sources(estimate: Path) -> None:
+    for path in DISTRICT.iterdir():
+        same = (estimate / path.name).read_bytes() == path.read_bytes()
+        assert same == (path.name not in ("migration.csv", "fertility.csv", "sources.csv")), path.name
+    methods = {(r["file"], r["column"]): r["method"] for r in _rows(DISTRICT / "sources.csv")}
+    assert "then calibrated: scaled by the level" in methods[("migration.csv", "net_migrants")]
+    assert "then calibrated" in methods[("fertility.csv", "rate")]
+
+
+def test_default_projection_within_one_percent_of_2021_and_2023() -> None:
+    import capacity
+
+    check = capacity.run("baseline").observed_check.set_index(["indicator", "area_code", "year"])
+    for year, observed in ((2021, 1_821_800), (2023, 1_768_300)):
+        assert check.loc[("population", "440105", year), "observed"] == observed
+        assert abs(check.loc[("population", "440105", year), "difference_pct"]) < 1.0
+
+
+def test_base_year_places_from_the_inventory_not_demand() -> None:
+    import capacity
+
+    places = {s: 0 for s in ("kindergarten", "primary", "junior", "senior")}
+    for r in _rows(DISTRICT / "places.csv"):
+        places[r["stage"]] += int(r["places"])
+    kindergartens = round(141 / 0.959)
+    assert kindergartens == 147 and places["kindergarten"] <= 360 * kindergartens
+    gap = capacity.run("baseline").gap.set_index(["year", "area_code", "stage"])
+    for stage in ("kindergarten", "primary", "junior"):  # a result now, not zero by construction
+        assert abs(gap.loc[(2020, "440105", stage), "gap"]) > 500, stage
 
 
 def test_largest_remainder_keeps_total() -> None:

@@ -21,7 +21,7 @@ def test_sweep_delays_writes_combined_result(tmp_path: Path) -> None:
     assert len(sweep) == 4 + 9
     gap = pd.read_csv(out / "gap.csv", dtype={"area_code": str})
     assert gap["scenario"].nunique() == 13
-    # a later opening never adds places: the primary shortfall in 2025 grows with delay
-    by = sweep.set_index("scenario")["shortfall_primary_2025"]
+    # a later opening never adds places: the junior shortfall in 2025 grows with delay (no primary shortfall in 2025)
+    by = sweep.set_index("scenario")["shortfall_junior_2025"]
     assert by["delay_0y"] <= by["delay_1y"] <= by["delay_2y"] <= by["delay_3y"]
     assert by["delay_0y"] < by["delay_3y"]

@@ -211,6 +211,22 @@ def check_plan(frame: pd.DataFrame, where: Where, stages: tuple[str, ...], probl
            lambda i: f"expected a share in [0, 1], found '{fmt(value[i])}'")
 
 
+def check_observed(frame: pd.DataFrame, where: Where, areas: tuple[str, ...], code: str | None, stages: tuple[str, ...] | None,
+                   open_age: int | None, problems: list[Problem]) -> None:
+    """An area or the district's ``code``; a stage of ``stages.csv`` or empty (required for enrolment and intake); an age or empty."""
+    indicator, area, stage, age = (frame[c].to_numpy() for c in ("indicator", "area_code", "stage", "age"))
+    known = (*areas, *((code,) if code else ()))
+    report(problems, where, np.flatnonzero(~np.isin(area, known)), "area_code",
+           lambda i: f"expected an area code of the areas file or the district's code{f' {code!r}' if code else ''}, found '{area[i]}'")
+    if stages is not None:
+        bad = ~np.isin(stage, ("", *stages)) | (np.isin(indicator, ["enrolment", "intake"]) & (stage == ""))
+        report(problems, where, np.flatnonzero(bad), "stage", lambda i: f"expected a stage of stages.csv{'' if indicator[i] in ('enrolment', 'intake') else ' or empty'} "
+               f"for '{indicator[i]}', found {repr(stage[i]) if stage[i] else 'an empty cell'}")
+    top = open_age if open_age is not None else 130
+    ok = np.array([a == "" or (a.isdigit() and int(a) <= top) for a in age], dtype=bool)
+    report(problems, where, np.flatnonzero(~ok), "age", lambda i: f"expected an empty cell or an integer in 0..{top}, found '{age[i]}'")
+
+
 def check_sources(frame: pd.DataFrame, where: Where, columns: Mapping[str, tuple[str, ...] | None], required: Sequence[str],
                   problems: list[Problem]) -> None:
     """Every row names a file of the district (and one of its columns); every file is covered."""
@@ -227,14 +243,15 @@ def check_sources(frame: pd.DataFrame, where: Where, columns: Mapping[str, tuple
 
 
 def check_tables(raw: Mapping[str, pd.DataFrame | None], where: Mapping[str, Where], open_age: int | None,
-                 files: Mapping[str, tuple[str, ...] | None], required: Sequence[str], problems: list[Problem]) -> dict[str, pd.DataFrame]:
+                 files: Mapping[str, tuple[str, ...] | None], required: Sequence[str], problems: list[Problem],
+                 code: str | None = None) -> dict[str, pd.DataFrame]:
     """Check every table of a district alone and against the others.
 
     Parameters
     ----------
     raw : mapping of str to pandas.DataFrame or None
         The tables by name in reading order (``areas``: the features' properties); ``None``
-        for one that could not be read (already reported); ``plan`` may be left out.
+        for one that could not be read (already reported); ``plan`` and ``observed`` may be left out.
     where : mapping of str to Where
         How the rows of each table are named.
     open_age : int or None
@@ -243,6 +260,8 @@ def check_tables(raw: Mapping[str, pd.DataFrame | None], where: Mapping[str, Whe
         The files ``sources.csv`` may name (-> their columns, ``None``: any), and must.
     problems : list of Problem
         Receives the problems.
+    code : str, optional
+        The district's code (an area of ``observed.csv``), if valid.
 
     Returns
     -------
@@ -261,6 +280,8 @@ def check_tables(raw: Mapping[str, pd.DataFrame | None], where: Mapping[str, Whe
         check_stages(ok["stages"], where["stages"], problems)
     if "plan" in ok and refs["stages"] is not None:
         check_plan(ok["plan"], where["plan"], refs["stages"], problems)
+    if "observed" in ok and refs["areas"] is not None:
+        check_observed(ok["observed"], where["observed"], refs["areas"], code, refs["stages"], open_age, problems)
     grids = len(problems)
     for name in ("population", "migration"):
         if name in ok and open_age is not None and refs["areas"] is not None:

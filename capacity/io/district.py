@@ -23,7 +23,7 @@ import pandas as pd
 from capacity.errors import InputError, Problem
 from capacity.io.checks import Where, check_tables
 from capacity.io.geometry import AREA_FILES, check_geometry, read_areas
-from capacity.io.models import SECTORS, SEXES, TABLES, DistrictFile, Settings, settings_problems
+from capacity.io.models import OPTIONAL_TABLES, SECTORS, SEXES, TABLES, DistrictFile, Settings, settings_problems
 from capacity.io.read import read_csv, read_text
 from capacity.resources import DATA_ENV
 
@@ -81,8 +81,8 @@ class District:
         In file order.
     files : dict of str to Path
         Every file read: name relative to the district folder -> path (empty in code).
-    plan : pandas.DataFrame or None
-        ``plan.csv`` in file order, if there is one.
+    plan, observed : pandas.DataFrame or None
+        ``plan.csv`` and ``observed.csv`` (``age`` as text, empty for a total) in file order, if there are.
     """
 
     path: Path
@@ -106,6 +106,7 @@ class District:
     files: dict[str, Path] = field(default_factory=dict)
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
     plan: pd.DataFrame | None = None
+    observed: pd.DataFrame | None = None
     _checked: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -116,12 +117,12 @@ class District:
             settings_problems(Settings, {k: getattr(self, k) for k in Settings.model_fields}, "District", "attribute", problems)
             kinds = {name: gpd.GeoDataFrame if name == "areas" else pd.DataFrame for name in TABLES}
             problems += [Problem(name, "", "", f"expected a {kinds[name].__name__}, found {type(value).__name__}") for name, value in
-                         {"areas": areas, **tables}.items() if not isinstance(value, kinds[name]) and not (name == "plan" and value is None)]
+                         {"areas": areas, **tables}.items() if not isinstance(value, kinds[name]) and not (name in OPTIONAL_TABLES and value is None)]
             if any(not p.where for p in problems):
                 raise InputError(problems)
             open_age = None if any(p.where == "attribute open_age" for p in problems) else self.open_age
-            names = _file_names(self.files, self.plan is not None)
-            areas, tables = _check(areas, tables, {name: Where(name) for name in TABLES}, open_age, names, self.files, problems)
+            names = _file_names(self.files, {n for n in OPTIONAL_TABLES if tables[n] is not None})
+            areas, tables = _check(areas, tables, {name: Where(name) for name in TABLES}, open_age, names, self.files, problems, code=self.code)
             if areas is not None and tuple(self.area_codes) != tuple(sorted(areas["area_code"])):
                 problems.append(Problem("District", "attribute area_codes", "",
                                         f"expected the sorted area codes of areas, found {tuple(self.area_codes)!r}"))
@@ -141,7 +142,8 @@ class District:
     def from_frames(cls, *, name: str, code: str, base_year: int, open_age: int, sex_ratio_at_birth: float, attribution: str,
                     areas: gpd.GeoDataFrame, stages: pd.DataFrame, population: pd.DataFrame, fertility: pd.DataFrame,
                     life_table: pd.DataFrame, migration: pd.DataFrame, places: pd.DataFrame, projects: pd.DataFrame,
-                    sources: pd.DataFrame, plan: pd.DataFrame | None = None, name_zh: str = "", path: Path | None = None) -> District:
+                    sources: pd.DataFrame, plan: pd.DataFrame | None = None, name_zh: str = "", path: Path | None = None,
+                    observed: pd.DataFrame | None = None) -> District:
         """Build and check a district from tables in memory.
 
         The tables have the columns of the files (``docs/data-format.md``), rows in any
@@ -158,7 +160,7 @@ class District:
         return cls(path=path or Path("."), name=name, name_zh=name_zh, code=code, base_year=base_year, open_age=open_age,
                    sex_ratio_at_birth=sex_ratio_at_birth, attribution=attribution, areas=areas, area_codes=codes,
                    stages=stages, population=population, fertility=fertility, life_table=life_table, migration=migration,
-                   places=places, projects=projects, sources=sources, plan=plan)
+                   places=places, projects=projects, sources=sources, plan=plan, observed=observed)
 
     def __repr__(self) -> str:
         return (f"<District {self.name} ({self.code}), {len(self.area_codes)} areas, base year {self.base_year}, "
@@ -234,10 +236,10 @@ class District:
         return dict(self._hashes) or {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in self.files.items()}
 
 
-def _file_names(files: Mapping[str, Path], plan: bool) -> dict[str, str]:
-    """The file of each part of a district as ``sources.csv`` names it: the standard names, or those of :attr:`District.files`."""
+def _file_names(files: Mapping[str, Path], present: set[str]) -> dict[str, str]:
+    """The file of each part of a district as ``sources.csv`` names it (optional tables only if ``present``): the standard names, or those of :attr:`District.files`."""
     others = {info.file for info in TABLES.values()} - {"projects.csv"}
-    names = {name: info.file for name, info in TABLES.items() if plan or name != "plan"}
+    names = {name: info.file for name, info in TABLES.items() if name in present or name not in OPTIONAL_TABLES}
     for rel in files:
         if PurePosixPath(rel).name in AREA_FILES or (rel.endswith(".csv") and PurePosixPath(rel).name not in others):
             names["areas" if PurePosixPath(rel).name in AREA_FILES else "projects"] = rel
@@ -299,8 +301,9 @@ def load_district(path: str | Path | None = None) -> District:
                                     if not (folder / rel).is_file() else f"expected a path inside the district folder, found '{rel}': "
                                     "a link leading out of it"))
             del settings["projects"]
-    if not (folder / names["plan"]).exists():
-        del names["plan"]
+    for name in OPTIONAL_TABLES:
+        if not (folder / names[name]).exists():
+            del names[name]
     raw: dict[str, pd.DataFrame | None] = {}
     where = {"areas": Where(display(names["areas"]), np.arange(1, len(areas) + 1) if areas is not None else None, "feature")}
     for name, rel in list(names.items())[1:]:
@@ -308,7 +311,7 @@ def load_district(path: str | Path | None = None) -> District:
         raw[name] = read[0] if read is not None else None
         where[name] = Where(display(rel), read[1] if read is not None else None, "row")
         files.update({rel: folder / rel} if read is not None else {})
-    checked, tables = _check(areas, raw, where, settings.get("open_age"), names, files, problems, "projects" in settings)
+    checked, tables = _check(areas, raw, where, settings.get("open_age"), names, files, problems, "projects" in settings, settings.get("code"))
     if problems or checked is None:
         order = {display(n): i for i, n in enumerate([SETTINGS_FILE, *AREA_FILES, *names.values()])}
         raise InputError(sorted(problems, key=lambda p: order.get(p.file, len(order))))
@@ -318,14 +321,14 @@ def load_district(path: str | Path | None = None) -> District:
 
 def _check(areas: gpd.GeoDataFrame | None, tables: Mapping[str, pd.DataFrame | None], where: Mapping[str, Where], open_age: int | None,
            names: Mapping[str, str], files: Mapping[str, Path], problems: list[Problem], sources: bool = True,
-           ) -> tuple[gpd.GeoDataFrame | None, dict[str, Any]]:
+           code: str | None = None) -> tuple[gpd.GeoDataFrame | None, dict[str, Any]]:
     """Check the areas and the tables of a district: the areas (EPSG:4326) and the tables (``None`` if not valid)."""
     raw = {"areas": pd.DataFrame(areas.drop(columns=areas.geometry.name)) if areas is not None else None, **tables}
     columns: dict[str, tuple[str, ...] | None] = {SETTINGS_FILE: tuple(DistrictFile.model_fields)}
     for name, rel in names.items():
         columns[rel] = (*TABLES[name].model.to_schema().columns, *(("geometry",) if name == "areas" else ()))
     columns.update({rel: None for rel in files if rel not in columns})  # a shapefile's sidecars
-    ok = check_tables(raw, where, open_age, columns, [rel for name, rel in names.items() if name != "sources"] if sources else [], problems)
+    ok = check_tables(raw, where, open_age, columns, [rel for name, rel in names.items() if name != "sources"] if sources else [], problems, code)
     checked = check_geometry(areas, where["areas"], problems) if areas is not None else None
     valid = {name: ok.get(name) for name in tables}
     if checked is None or "areas" not in ok:

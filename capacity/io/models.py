@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from capacity.errors import Problem
 
-__all__ = ["PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "describe_column", "settings_problems"]
+__all__ = ["OBSERVED_INDICATORS", "OPTIONAL_TABLES", "PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "describe_column", "settings_problems"]
 
 #: Sex codes along the sex axis: index 0 = female, 1 = male.
 SEXES: tuple[str, str] = ("female", "male")
@@ -33,6 +33,10 @@ STAGE: dict[str, Any] = {"metadata": {"references": "stages"}}
 MIGRATION_MARGIN = 10_000
 #: Indicators of ``plan.csv`` and, for the shares, the stage named in its ``stage`` column.
 PLAN_INDICATORS = ["need", "public_places_added", "public_affordable_share", "private_affordable_share"]
+#: Indicators of ``observed.csv``: persons, live births in the year, pupils enrolled, pupils entering the stage's first grade, places.
+OBSERVED_INDICATORS = ["population", "births", "enrolment", "intake", "places"]
+#: Tables a district may leave out.
+OPTIONAL_TABLES = ("plan", "observed")
 #: Old indicator names -> (new name, stage).
 RENAMED_INDICATORS = {
     "kindergarten_public_affordable_share": ("public_affordable_share", "kindergarten"),
@@ -126,6 +130,22 @@ class Plan(pa.DataFrameModel):
     source: Series[str] = pa.Field(**TEXT)
 
 
+class Observed(pa.DataFrameModel):
+    """``observed.csv`` (optional): figures observed in the district, to check and calibrate against.
+
+    ``area_code`` is an area or the district's code; ``stage``, ``sex`` and ``age`` may be
+    empty (a total); checked across tables by :func:`capacity.io.checks.check_observed`.
+    """
+    indicator: Series[str] = pa.Field(isin=OBSERVED_INDICATORS)
+    area_code: Series[str] = pa.Field(**TEXT)
+    year: Series[int] = pa.Field(ge=1990, le=2100)
+    stage: Series[str]
+    sex: Series[str] = pa.Field(isin=["", *SEXES])
+    age: Series[str]
+    value: Series[float] = pa.Field(ge=0, le=100_000_000)
+    source: Series[str] = pa.Field(**TEXT)
+
+
 class Sources(pa.DataFrameModel):
     """``sources.csv``: where every figure of every file came from."""
     file: Series[str] = pa.Field(**TEXT)
@@ -156,6 +176,7 @@ TABLES: dict[str, TableInfo] = {
     "places": TableInfo(Places, "places.csv", ("area_code", "stage", "sector"), 0),
     "projects": TableInfo(Projects, "projects.csv", ("project_id", "stage"), 0),
     "plan": TableInfo(Plan, "plan.csv", ("indicator", "stage")),
+    "observed": TableInfo(Observed, "observed.csv", ("indicator", "area_code", "year", "stage", "sex", "age")),
     "sources": TableInfo(Sources, "sources.csv", ("file", "column")),
 }
 

@@ -18,6 +18,9 @@ Variables
 ``gap``, ``shortfall``, ``surplus (scenario, year, area, stage, draw)``
     The strict gap per area, sectors summed: ``places - demand`` and its negative and
     positive parts (a surplus never offsets another area's shortfall).
+``population``, ``births (scenario, year, area, draw)``
+    Only if the district has ``observed.csv``: persons of all ages, and live births of the
+    step ending in the year (NaN in the base year).
 ``shortfall_after_transport (scenario, year, area, stage, draw)``
     Only if a scenario has a travel limit (NaN for the scenarios without one).
 ``opening_year``, ``needed_year``, ``status``, ``years_late``, ``place_years_short``, ``place_years_idle``, ``cancelled`` ``(scenario, project, draw)``
@@ -122,6 +125,9 @@ def build_dataset(runs: Sequence[RunResult]) -> xr.Dataset:
         "shortfall": (("scenario", *AREA_STAGE), stack(lambda r: r.gap.shortfall)),
         "surplus": (("scenario", *AREA_STAGE), stack(lambda r: r.gap.surplus)),
     }
+    if all("population" in r.extra for r in runs):  # only with observed.csv: outputs without it unchanged
+        for name in ("population", "births"):
+            data[name] = (("scenario", "year", "area", "draw"), stack(lambda r, n=name: r.extra[n]))
     if any(r.unplaced is not None for r in runs):
         data["shortfall_after_transport"] = (("scenario", *AREA_STAGE), stack(
             lambda r: r.unplaced if r.unplaced is not None else np.full(r.gap.demand.shape, np.nan)))

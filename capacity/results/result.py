@@ -170,6 +170,13 @@ class Results:
         return self._table("schedule")
 
     @property
+    def observed_check(self) -> pd.DataFrame:
+        """Each figure of ``observed.csv`` beside the projected one (:func:`capacity.results.observed.observed_check`)."""
+        from capacity.results.observed import observed_check
+
+        return observed_check(self.dataset, self.district)
+
+    @property
     def scenarios(self) -> list[str]:
         """Scenario names, in order."""
         return [str(s) for s in self.dataset["scenario"].values]
@@ -199,12 +206,15 @@ class Results:
         ----------
         format : {"csv", "netcdf"}
             ``csv``: ``gap.csv``, ``plan_comparison.csv``, ``indicators.csv``,
-            ``schedule.csv`` and ``meta.json``; ``netcdf`` adds ``results.nc``.
+            ``schedule.csv`` [, ``observed_check.csv`` with ``observed.csv``] and ``meta.json``;
+            ``netcdf`` adds ``results.nc``.
         """
         if format not in FORMATS:
             raise ValueError(f"expected a format of {', '.join(FORMATS)}, found {format!r}")
         check_finite(self.dataset)
         tables = {name: self._table(name) for name in ("gap", "plan_comparison", "indicators", "schedule")}
+        if self.district.observed is not None:
+            tables["observed_check"] = self.observed_check
         return output_files(tables, lambda hashes: meta_record(self.dataset, self.district, self.scenario_settings,
                                                                self.elapsed, hashes),
                             self.dataset if format == "netcdf" else None)

@@ -1,4 +1,7 @@
-"""Rebuild ``capacity/data/districts/haizhu`` from ``data/sources``: ``python -m tools.build_haizhu [OUT_DIR]``."""
+"""Rebuild ``capacity/data/districts/haizhu`` from ``data/sources``: ``python -m tools.build_haizhu [--uncalibrated] [OUT_DIR]``.
+
+``--uncalibrated`` writes the estimate before it is fitted to ``observed.csv``.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ from tools.build_haizhu.write import DISTRICT, build
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    calibrated = "--uncalibrated" not in args
+    args = [a for a in args if a != "--uncalibrated"]
     out = Path(args[0]) if args else DISTRICT
-    build(out)
+    build(out, calibrated=calibrated)
     print(f"wrote {out}")
     return 0
 

@@ -11,11 +11,16 @@ Outline
 1. Life tables by sex: a Gompertz-Makeham hazard above age 1 plus an infant-mortality
    term, its level solved so that female and male life expectancy at birth straddle the
    published Guangzhou figure (83.18) by the national female-male gap (6 years).
-2. Guangzhou single-year age distribution, 2020: ages 0-14 in proportion to the registered
-   births of each cohort (survived with the life table); age 15 from the published 0-15
-   count; 5-year bands 15-64 from the published shares, split into single years by
-   monotone (PCHIP) interpolation of the cumulative distribution, which keeps every band
-   total; 65+ in proportion to life-table survivors.
+2. Guangzhou single-year age distribution, 2020: age 15 from the published 0-15 count; ages
+   0-14 linear in age, keeping the published 0-14 total and meeting age 15's share at age 15
+   (registered births are not used: their 71 % rise 2009-2018 partly reflects
+   household-register transfers, and spreading by them put 35 % more six- than
+   eleven-year-olds in Haizhu; the line puts 13 % more);
+   5-year bands 15-64 from the published shares, split into single years by monotone (PCHIP)
+   interpolation of the cumulative distribution, which keeps every band total, except that
+   ages 16 and 17 are set to the level of age 15 and 18-19 take the rest of the 15-19 band
+   (interpolating towards the 20-24 band of arriving students put 37 % more 17- than
+   16-year-olds); 65+ in proportion to life-table survivors.
 3. Haizhu: the Guangzhou distribution tilted by ``exp(theta * age)`` with ``theta``
    solved so that the mean age equals Haizhu's published 39.37 years.
 4. Sex by age: males per female = sex ratio at birth x (male lx / female lx).
@@ -27,7 +32,7 @@ Outline
    scaled so that births equal Haizhu's share of Guangzhou registered births in 2020.
 7. Net migration: Rogers-Castro model schedule, scaled to the published registered net
    migration of 2019, split equally by sex, shared among streets by population.
-8. Stages and places: see :func:`stages_table` and :func:`places_table`.
+8. Stages and places: see :func:`stages_table`, :func:`inventory_places` and :func:`places_table`.
 """
 
 from __future__ import annotations
@@ -134,25 +139,15 @@ def life_tables(fig: dict[str, float]) -> dict[str, LifeTable]:
 
 # --- 2-4. age and sex structure -----------------------------------------------------
 
-def _births_by_year(fig: dict[str, float]) -> dict[int, float]:
-    """Guangzhou registered births 2006-2020: published years, linear interpolation between
-    them, and 2006-2009 held at the 2010 level (assumption: no figure found)."""
-    known = {int(k[-4:]): v for k, v in fig.items() if k.startswith("gz_births_")}
-    years = sorted(y for y in known if y <= BASE_YEAR)
-    out = {}
-    for year in range(BASE_YEAR - 14, BASE_YEAR + 1):
-        out[year] = float(np.interp(year, years, [known[y] for y in years]))
-    return out
-
-
 def guangzhou_age_distribution(fig: dict[str, float], lt: dict[str, LifeTable]) -> NDArray[np.float64]:
     """Share of Guangzhou's 2020 population at each single age 0..OPEN_AGE (sums to 1)."""
     share = np.zeros(OPEN_AGE + 1)
     l_both = (lt["female"].lx + lt["male"].lx) / 2
-    births = _births_by_year(fig)
-    child = np.array([births[BASE_YEAR - a] * l_both[a] / RADIX for a in range(15)])
-    share[:15] = child / child.sum() * fig["gz_share_0_14"] / 100
     share[15] = fig["gz_population_0_15"] / fig["gz_population_2020"] - fig["gz_share_0_14"] / 100
+    # ages 0-14 linear in age, c + d a: the census 0-14 total (15 c + 105 d) kept and the line meeting age 15's share (c + 15 d)
+    total = fig["gz_share_0_14"] / 100
+    slope = (15 * share[15] - total) / 120
+    share[:15] = share[15] - slope * (15 - np.arange(15))
     bands = {lo: fig[f"gz_share_{lo}_{lo + 4}"] / 100 for lo in range(20, 55, 5)}
     rest = fig["gz_share_15_59"] / 100 - sum(bands.values())  # 15-19 plus 55-59
     bands[55] = BAND_55_59_OVER_50_54 * bands[50]
@@ -165,6 +160,10 @@ def guangzhou_age_distribution(fig: dict[str, float], lt: dict[str, LifeTable]) 
         cum.append(cum[-1] + bands[lo])
     ogive = PchipInterpolator(knots, cum)
     share[16:65] = np.diff(ogive(np.arange(16, 66)))
+    # ages 16-17 as large as age 15 (school ages: no students arriving yet); 18-19 keep the rest of the 15-19 band
+    rest_18_19 = bands[15] - 3 * share[15]
+    share[16:18] = share[15]
+    share[18:20] = share[18:20] / share[18:20].sum() * rest_18_19
     old = l_both[65:].copy()
     old[-1] = (lt["female"].Lx[-1] + lt["male"].Lx[-1]) / 2  # open group: person-years
     share[65:] = old / old.sum() * fig["gz_share_65_plus"] / 100
@@ -323,12 +322,41 @@ def stages_table(fig: dict[str, float], gz_share: NDArray[np.float64]) -> list[d
     return rows
 
 
-def places_table(codes: list[str], pop: NDArray[np.int64], stages: list[dict[str, object]]) -> list[dict[str, object]]:
+JUNIOR_CLASSES_PER_SCHOOL = 18
+"""Classes of a junior secondary school: assumed, the middle of the standard sizes 12-30 (no count published)."""
+
+
+def inventory_places(fig: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """District places of kindergarten, primary and junior in 2020 from the school inventory: stage -> (total, public share).
+
+    * kindergarten: 141 standardised kindergartens are 95.9 % of all, so 147 kindergartens,
+      each at the norm's 360 children (12 classes of 30); public share of places = the
+      public share of kindergarten children, 51.16 %.
+    * primary and junior: the 117 compulsory schools split as Guangzhou's 992 primary and
+      419 junior schools; a primary school as large as Guangzhou's average (937,870 pupils
+      in 2015 / 992 schools, rounded down to whole classes of 45), a junior school
+      :data:`JUNIOR_CLASSES_PER_SCHOOL` classes of 50; 26 of the 117 schools private, taken
+      as large as public ones.
+    """
+    kindergartens = round(fig["standard_kindergartens_2020"] / (fig["standard_kindergarten_share_2020"] / 100))
+    schools = fig["compulsory_schools_2020"]
+    primary_schools = round(schools * fig["gz_primary_schools_2020"] / (fig["gz_primary_schools_2020"] + fig["gz_junior_schools_2020"]))
+    primary_size = math.floor(fig["gz_primary_pupils_2015"] / fig["gz_primary_schools_2020"] / fig["class_size_primary"]) * fig["class_size_primary"]
+    public = 1 - fig["private_compulsory_schools_2020"] / schools
+    return {"kindergarten": (kindergartens * fig["kindergarten_max_children"], fig["kindergarten_public_share_2020"] / 100),
+            "primary": (primary_schools * primary_size, public),
+            "junior": ((schools - primary_schools) * JUNIOR_CLASSES_PER_SCHOOL * fig["class_size_junior"], public)}
+
+
+def places_table(codes: list[str], pop: NDArray[np.int64], stages: list[dict[str, object]],
+                 inventory: dict[str, tuple[float, float]] | None = None) -> list[dict[str, object]]:
     """Existing places in 2020 per street, stage and sector.
 
-    Method: the plan describes schools as full in 2020 (enrolment 118.7 % in kindergarten,
-    "持续高位增长" of pupils), so places are set to the base-year demand of each street,
-    stage and sector, rounded up to whole classes of the stage's norm size.
+    Stages in ``inventory`` (:func:`inventory_places`): the district's places and public
+    share from the school inventory, shared among streets in proportion to each street's
+    base-year demand of the stage (an estimate: school locations are not published), in
+    whole classes. Other stages (senior: no inventory published) and without ``inventory``:
+    the base-year demand of each street, stage and sector, rounded up to whole classes.
     """
     from capacity.core.demand import StageBands, stage_demand
 
@@ -343,10 +371,17 @@ def places_table(codes: list[str], pop: NDArray[np.int64], stages: list[dict[str
     )
     demand = stage_demand(pop[None, ..., None].astype(float), bands)[0, ..., 0]  # (area, stage, sector)
     rows = []
+    for j, s in enumerate(stages):
+        if inventory and s["stage"] in inventory:
+            total, public = inventory[str(s["stage"])]
+            street = demand[:, j, :].sum(axis=1)
+            demand[:, j, 0] = total * public * street / street.sum()
+            demand[:, j, 1] = total * (1 - public) * street / street.sum()
     for i, code in enumerate(codes):
         for j, s in enumerate(stages):
             size = int(s["class_size"])
             for k, sector in enumerate(("public", "private")):
-                places = int(math.ceil(demand[i, j, k] / size - 1e-9) * size)
+                places = (int(round(demand[i, j, k] / size) * size) if inventory and s["stage"] in inventory
+                          else int(math.ceil(demand[i, j, k] / size - 1e-9) * size))
                 rows.append({"area_code": code, "stage": s["stage"], "sector": sector, "places": places})
     return rows

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tools.build_haizhu import demography as dm
+from tools.build_haizhu.observed import calibrate_default, observed_rows
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = REPO / "data" / "sources"
@@ -70,8 +71,11 @@ def sources_rows(diag: Mapping[str, float]) -> list[dict[str, str]]:
         ("population.csv", "population", "yes", f"{fig}: census total, two street totals, Guangzhou age shares, "
          "mean ages; data/sources/haizhu_street_committees.csv",
          "street totals: Xingang and Nanzhou published, the other 16 streets share the rest by residents' "
-         "committees; ages: Guangzhou 2020 single-year distribution (ages 0-14 from registered births, "
-         "5-year bands split by PCHIP of the cumulative, 65+ by life-table survivors; its mean age is "
+         "committees; ages: Guangzhou 2020 single-year distribution (ages 0-14: linear in age, keeping the census 0-14 "
+         "share and meeting the published age-15 share, not registered births, whose rise reflects register "
+         "transfers; 5-year bands split by "
+         "PCHIP of the cumulative, ages 16-17 at the level of age 15 and 18-19 the rest of the 15-19 band; "
+         "65+ by life-table survivors; its mean age is "
          f"{diag['guangzhou_mean_age_estimated']:.2f} against the published 35.40) tilted by exp(theta x age), "
          f"theta = {diag['tilt_theta']:.5f}, to Haizhu's mean age 39.37; sex by age from SRB x male/female lx; "
          "the same age structure in every street; integers by largest remainder; total equals 1,819,037 exactly"),
@@ -100,14 +104,21 @@ def sources_rows(diag: Mapping[str, float]) -> list[dict[str, str]]:
          "compulsory 0.97 assumed; kindergarten solved so that the public share is 51.16 %; senior 0.90 assumed"),
         ("stages.csv", "migrant_public_share", "yes", "Haizhu plan Table 1 item 7 (41.35 %)",
          "compulsory and kindergarten 41.35 % (published for compulsory, applied to kindergarten); senior 0.50 assumed"),
-        ("places.csv", "places", "yes", "estimated base-year demand; class-size norms",
-         "places = base-year demand per street, stage and sector (schools full in 2020, as the plan describes), "
-         "rounded up to whole classes. Checks against the plan's counts: "
-         f"{diag['kindergarten_places']:,.0f} kindergarten places in {diag['kindergartens']:.0f} kindergartens "
-         f"(141 standardised = 95.9 %) is {diag['places_per_kindergarten']:.0f} per kindergarten, above the "
-         "norm of 360 (《幼儿园工作规程》): the estimate is high or Haizhu's kindergartens are large; "
-         f"{diag['compulsory_places']:,.0f} primary and junior places in 117 schools is "
-         f"{diag['places_per_school']:.0f} per school, within the standard sizes (12-30 classes of 45)"),
+        ("places.csv", "places", "yes", f"{fig}: the plan's school inventory (chapter 1: 141 standardised kindergartens = "
+         "95.9 %, 117 compulsory schools of which 26 private); Guangzhou primary and junior schools and primary pupils; "
+         "class-size norms",
+         f"kindergarten: {diag['kindergartens']:.0f} kindergartens x 360 children (the norm's maximum) = "
+         f"{diag['kindergarten_places']:,.0f}, public share 51.16 %; primary and junior: the 117 schools split as "
+         f"Guangzhou's 992 primary : 419 junior, a primary school of Guangzhou's average size in whole classes of 45, "
+         f"a junior school {dm.JUNIOR_CLASSES_PER_SCHOOL} classes of 50 (assumed), 26/117 private: "
+         f"{diag['primary_places']:,.0f} primary and {diag['junior_places']:,.0f} junior places; streets share each "
+         "stage's places by their estimated base-year demand, in whole classes (an estimate: school locations are not "
+         "used); senior: no inventory published, the base-year demand per street and sector rounded up to whole "
+         "classes (so the senior base-year gap is zero by construction)"),
+        ("observed.csv", "value", "no", "data/sources/haizhu_observed.csv: census total and two street totals 2020, "
+         "year-end resident population 2021 and 2023", ""),
+        ("observed.csv", "source", "yes", "data/sources/haizhu_observed.csv: Guangzhou registered births 2020-2023, resident births 2024",
+         "births rows: an index, not Haizhu's own births: estimated Haizhu births of 2020 x Guangzhou's births of the year / 2020"),
         ("plan.csv", "value", "no", "Haizhu 14th Five-Year Education Plan (2022): chapter 2 section 2(1), Table 1, chapter 1", ""),
         ("projects.csv", "places", "no", "Haizhu 14th Five-Year Education Plan (2022), appendix", ""),
         ("projects.csv", "area_code", "yes", "project names in the appendix",
@@ -138,8 +149,8 @@ def plan_rows() -> list[dict[str, object]]:
     return rows
 
 
-def build(out_dir: Path, sources: Path = SOURCES) -> None:
-    """Write every file of the Haizhu district folder into ``out_dir``."""
+def build(out_dir: Path, sources: Path = SOURCES, calibrated: bool = True) -> None:
+    """Write every file of the Haizhu district folder into ``out_dir``, calibrated to ``observed.csv`` unless ``calibrated`` is False."""
     from tools.build_haizhu.geometry import write_areas
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -152,15 +163,14 @@ def build(out_dir: Path, sources: Path = SOURCES) -> None:
     diag.update(fdiag)
     mig = dm.net_migration(fig, pop.sum(axis=(1, 2)).astype(float))
     stages = dm.stages_table(fig, gz)
-    places = dm.places_table(codes, pop, stages)
+    places = dm.places_table(codes, pop, stages, dm.inventory_places(fig))
     by_stage: Counter[str] = Counter()
     for row in places:
         by_stage[str(row["stage"])] += int(str(row["places"]))
     diag["kindergartens"] = fig["standard_kindergartens_2020"] / (fig["standard_kindergarten_share_2020"] / 100)
     diag["kindergarten_places"] = by_stage["kindergarten"]
     diag["places_per_kindergarten"] = by_stage["kindergarten"] / diag["kindergartens"]
-    diag["compulsory_places"] = by_stage["primary"] + by_stage["junior"]
-    diag["places_per_school"] = diag["compulsory_places"] / fig["compulsory_schools_2020"]
+    diag["primary_places"], diag["junior_places"] = by_stage["primary"], by_stage["junior"]
 
     write_areas(sources, out_dir / "areas.geojson")
     (out_dir / "district.toml").write_text(
@@ -187,4 +197,9 @@ def build(out_dir: Path, sources: Path = SOURCES) -> None:
     (out_dir / "projects.csv").write_bytes((sources / "haizhu_projects.csv").read_bytes())
     # candidate actions of the optimiser: provenance in its own source column, not in sources.csv
     (out_dir / "candidates.csv").write_bytes((sources / "haizhu_candidates.csv").read_bytes())
+    _write_csv(out_dir / "observed.csv", ["indicator", "area_code", "year", "stage", "sex", "age", "value", "source"],
+               observed_rows(sources, diag["births_2020_estimated"]))
     _write_csv(out_dir / "sources.csv", ["file", "column", "estimate", "source", "method"], sources_rows(diag))
+    if calibrated:
+        for name, data in calibrate_default(out_dir).items():
+            (out_dir / name).write_bytes(data)

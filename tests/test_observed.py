@@ -1,0 +1,79 @@
+"""observed.csv: validation, and the check of every run against it (observed_check.csv)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import capacity
+from capacity.errors import InputError
+from capacity.resources import district_path
+
+HEADER = "indicator,area_code,year,stage,sex,age,value,source\n"
+
+
+def _district(tmp_path: Path, rows: str) -> Path:
+    folder = tmp_path / "d"
+    shutil.copytree(district_path(), folder)
+    (folder / "observed.csv").write_text(HEADER + rows, encoding="utf-8")
+    if "observed.csv" not in (folder / "sources.csv").read_text(encoding="utf-8"):
+        with open(folder / "sources.csv", "a", encoding="utf-8") as f:
+            f.write("observed.csv,*,no,test figures,\n")
+    return folder
+
+
+def test_observed_read_with_totals(tmp_path: Path) -> None:
+    d = capacity.load_district(_district(tmp_path, "population,440105,2021,,,,1821800,yearbook\n"
+                                                   "enrolment,440105,2020,primary,,,150000,plan\n"))
+    assert d.observed is not None
+    assert list(d.observed["indicator"]) == ["population", "enrolment"]
+    assert list(d.observed["age"]) == ["", ""]
+
+
+@pytest.mark.parametrize(("row", "column", "expected"), [
+    ("population,999,2021,,,,1,x", "area_code", "or the district's code '440105', found '999'"),
+    ("intake,440105,2021,,,,1,x", "stage", "expected a stage of stages.csv for 'intake', found an empty cell"),
+    ("population,440105,2021,,,7x,1,x", "age", "found '7x'"),
+    ("population,440105,2021,,both,,1,x", "sex", "found 'both'"),
+    ("pupils,440105,2021,,,,1,x", "indicator", "found 'pupils'"),
+])
+def test_observed_bad_rows(tmp_path: Path, row: str, column: str, expected: str) -> None:
+    with pytest.raises(InputError) as info:
+        capacity.load_district(_district(tmp_path, row + "\n"))
+    first = info.value.problems[0]
+    assert first.file.endswith("observed.csv") and first.where == "row 2" and first.column == column
+    assert expected in first.expected
+
+
+def test_observed_check_beside_projection(tmp_path: Path) -> None:
+    """Population, births, enrolment, intake and places against the result; the other outputs byte-identical."""
+    folder = _district(tmp_path, "population,440105,2020,,,,1819037,census\n"
+                                 "population,440105001,2021,,,,1000,x\n"
+                                 "births,440105,2022,,,,20000,x\n"
+                                 "enrolment,440105,2021,primary,,,100000,x\n"
+                                 "intake,440105,2021,primary,,,20000,x\n"
+                                 "places,440105,2020,primary,,,80000,x\n"
+                                 "population,440105,2021,,female,,900000,x\n")
+    with_obs = capacity.run("baseline", capacity.load_district(folder))
+    (folder / "observed.csv").unlink()
+    sources = (folder / "sources.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "sources.csv").write_text("".join(r for r in sources if not r.startswith("observed.csv")), encoding="utf-8")
+    plain = capacity.run("baseline", capacity.load_district(folder))
+    table = with_obs.observed_check
+    ds = with_obs.to_xarray()
+    assert table["observed"].tolist()[:2] == [1819037, 1000]
+    assert table["projected"].iloc[0] == pytest.approx(float(ds["population"].sel(year=2020).sum("area").item()))
+    assert table["difference_pct"].iloc[0] == pytest.approx(0.0, abs=1e-9)  # the census is the base population
+    demand = ds["demand"].sel(year=2021, stage="primary").sum(["area", "sector"]).item()
+    assert table["projected"].iloc[3] == pytest.approx(demand)
+    assert table["projected"].iloc[4] == pytest.approx(demand / 6)  # primary: ages 6..11
+    assert table["projected"].iloc[5] == pytest.approx(ds["places"].sel(year=2020, stage="primary").sum().item())
+    assert table["difference_pct"].iloc[2] == pytest.approx(100 * (table["projected"].iloc[2] - 20000) / 20000)
+    assert table["note"].iloc[6] == "not projected by sex or single age" and table["projected"].isna().iloc[6]
+    files, base = with_obs.files(), plain.files()
+    assert "observed_check.csv" in files and "observed_check.csv" not in base
+    for name in ("gap.csv", "plan_comparison.csv", "indicators.csv", "schedule.csv"):
+        assert files[name] == base[name]
+    assert "population" not in plain.to_xarray()

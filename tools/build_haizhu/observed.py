@@ -1,0 +1,54 @@
+"""``observed.csv`` of the Haizhu district from ``data/sources/haizhu_observed.csv``, and the calibration of the default.
+
+Births of Haizhu are an index of Guangzhou's (see ``data/sources/README.md``):
+:math:`B_y = B_{2020} \\, G_y / G_{2020}` for the registered births :math:`G_y` of 2021-2023,
+and :math:`B_{2024} = B_{2023} \\times 1.228` (resident births).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+
+PLAIN = "data/sources/haizhu_observed.csv"
+
+
+def observed_rows(sources: Path, births_2020: float) -> list[dict[str, object]]:
+    """The rows of ``observed.csv``: populations as published, births implied by Guangzhou's index."""
+    with open(sources / "haizhu_observed.csv", encoding="utf-8", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    rows: list[dict[str, object]] = []
+    for r in table:
+        if r["indicator"] == "population":
+            rows.append({"indicator": "population", "area_code": r["area_code"], "year": int(r["year"]), "stage": "", "sex": "",
+                         "age": "", "value": int(r["value"]), "source": r["source"]})
+    gz = {int(r["year"]): float(r["value"]) for r in table if r["indicator"] == "gz_registered_births"}
+    change = {int(r["year"]): float(r["value"]) for r in table if r["indicator"] == "gz_resident_births_change"}
+    births: dict[int, float] = {}
+    for year in sorted(gz):
+        if year > 2020:
+            births[year] = births_2020 * gz[year] / gz[2020]
+    for year in sorted(change):
+        births[year] = births[year - 1] * change[year]
+    for year, value in births.items():
+        how = (f"Guangzhou registered births {year} / 2020 ({gz[year]:.0f} / {gz[2020]:.0f})" if year in gz
+               else f"the {year - 1} figure x {change[year]} (Guangzhou resident births {year} / {year - 1})")
+        rows.append({"indicator": "births", "area_code": "440105", "year": year, "stage": "", "sex": "", "age": "",
+                     "value": f"{value:.0f}", "source": f"index: estimated Haizhu births 2020 ({births_2020:.0f}) x {how}; {PLAIN}"})
+    return rows
+
+
+def calibrate_default(out_dir: Path) -> Mapping[str, bytes]:
+    """Fit the district just written in ``out_dir`` to its ``observed.csv`` (level of migration, fertility per year; baseline as reference).
+
+    Returns the calibrated ``migration.csv``, ``fertility.csv`` and ``sources.csv``.
+    """
+    import capacity
+    from capacity.calibrate import calibrated_files, fit
+
+    district = capacity.load_district(out_dir)
+    reference = capacity.load_scenario("baseline")
+    result = fit(district, reference, trend=False)
+    files = calibrated_files(district, result, reference)
+    return {name: files[name] for name in ("migration.csv", "fertility.csv", "sources.csv")}
