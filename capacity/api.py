@@ -82,6 +82,7 @@ def run(
     draws: int = 0,
     seed: int = 0,
     progress: bool = False,
+    scheduler: str = "threads",
 ) -> Results:
     """Run scenarios on a district.
 
@@ -97,6 +98,10 @@ def run(
         Root seed; draw k sees the same random inputs in every scenario.
     progress : bool
         Show a progress bar (on standard error) for runs with draws.
+    scheduler : str
+        Where the projection's chunks of areas x draws run (:mod:`capacity.execute`):
+        ``synchronous``, ``threads`` (default), ``processes`` or a ``dask.distributed``
+        scheduler address; the results are the same bytes whatever the scheduler.
 
     Returns
     -------
@@ -116,11 +121,13 @@ def run(
                              f"expected distinct scenario names, found '{dupes[0]}' twice")
     if not isinstance(district, District):
         district = load_district(district)
+    from capacity.execute import check_scheduler
     from capacity.scenario_check import check_draws, check_scenario
 
     for s in loaded:  # every check before any work
         check_scenario(district, s)
     check_draws(district, loaded, draws)
+    check_scheduler(scheduler)
     start = time.perf_counter()
     runs = []
     bar = None
@@ -134,7 +141,7 @@ def run(
                 bar.update(n - done[0])
                 done[0] = n
 
-        runs.append(model.run(district, s, draws=draws, seed=seed, progress=tick))
+        runs.append(model.run(district, s, draws=draws, seed=seed, progress=tick, scheduler=scheduler))
     if bar is not None:
         bar.close()
     return from_runs(Results, runs, time.perf_counter() - start)

@@ -90,7 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from capacity.results.write import estimates
 
     results = api.run(_scenarios(args), args.district, draws=args.draws, seed=args.seed,
-                      progress=not args.quiet)
+                      progress=not args.quiet, scheduler=args.scheduler)
     out = results.write(args.out, format=args.format)
     first = results.view()
     print(f"{first.district.name} {first.years[0]}-{first.years[-1]}, "
@@ -134,7 +134,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from capacity.errors import InputError
 
         raise InputError.one("capacity compare", "arguments", "", f"expected at least two scenarios, found {len(args.scenarios)}")
-    results = api.run(args.scenarios, args.district, draws=args.draws, seed=args.seed, progress=not args.quiet)
+    results = api.run(args.scenarios, args.district, draws=args.draws, seed=args.seed, progress=not args.quiet,
+                      scheduler=args.scheduler)
     diff = api.compare(results)
     summary = diff[(diff["area_code"] == results.district.code)]
     years = sorted(set(summary["year"]))

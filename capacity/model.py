@@ -7,9 +7,9 @@ This module is the adapter between the typed inputs (:class:`~capacity.io.Distri
    work starts, raising :class:`~capacity.errors.InputError`;
 2. turns assumptions into arrays in the core's axis order ``(year, area, ..., draw)``,
    drawing random inputs per (draw, component) (see :mod:`capacity.ensemble`);
-3. runs the projection (the engine works through the draws in cache-sized blocks, its one
-   level of chunking, so memory stays bounded): for an ensemble only the stage totals are
-   kept, never every age;
+3. runs the projection in chunks of areas x draws on a Dask scheduler
+   (:mod:`capacity.execute`; inside a chunk the engine works through the draws in
+   cache-sized blocks): only the stage totals are kept, never every age;
 4. derives demand, places, the strict gap, the project schedule and, if asked, the gap
    left after children travel within a limit.
 
@@ -21,7 +21,6 @@ step are, to within two months, the births of calendar year ``t+1``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +36,7 @@ from capacity.core.schedule import ScheduleMatch, match_projects
 from capacity.core.supply import ProjectArrays, places_by_year
 from capacity.ensemble import sample, uniforms
 from capacity.errors import InputError
+from capacity.execute import Chunk, map_chunks, plan_chunks
 from capacity.io.district import District
 from capacity.scenario import STAGE_PARAMETERS, Scenario, year_values
 from capacity.scenario_check import check_scenario
@@ -253,24 +253,26 @@ def plan_demand(district: District, years: NDArray[np.int64], n_draw: int) -> ND
 
 
 def cohort_inputs(district: District, scenario: Scenario, years: NDArray[np.int64],
-                  fert_draw: NDArray[np.float64], mig_draw: NDArray[np.float64]) -> CohortInputs:
+                  fert_draw: NDArray[np.float64], mig_draw: NDArray[np.float64],
+                  areas: slice = slice(None)) -> CohortInputs:
     """The inputs of :func:`~capacity.core.cohort.project_cohort` for a scenario.
 
     Projects from ``years[0]`` (the base year) to ``years[-1]``; ``fert_draw`` and
     ``mig_draw`` (one value per draw) multiply fertility and migration draw by draw.
     Net migration stays a :class:`~capacity.core.product.Product` (pattern by area, sex
     and age x scale by year x multiplier by draw): the engine multiplies it out one
-    block of draws at a time, so memory does not grow with ``steps x draws``.
+    block of draws at a time, so memory does not grow with ``steps x draws``. ``areas``
+    selects the areas projected (areas are independent in the projection).
     """
     step_years = years[1:]
     fert = (district.fertility_array()[None, None, None, :, None]
             * fertility_multiplier(district, scenario, step_years)[:, None, None, None, None]
             * fert_draw[None, None, None, None, :])
-    mig = Product(migration_base(district, scenario)[None, ..., None],
+    mig = Product(migration_base(district, scenario)[None, areas, ..., None],
                   year_values(scenario.migration.scale, step_years)[:, None, None, None, None],
                   mig_draw[None, None, None, None, :])
     nlx = nlx_with_mortality(district, scenario.mortality.death_rate_multiplier)
-    return CohortInputs(base=district.population_array(), steps=len(years) - 1, nLx=nlx[None, None, :, :, None],
+    return CohortInputs(base=district.population_array()[areas], steps=len(years) - 1, nLx=nlx[None, None, :, :, None],
                         fertility=fert, fertility_first_age=district.fertility_first_age,
                         sex_ratio_at_birth=district.sex_ratio_at_birth, net_migration=mig)
 
@@ -289,8 +291,38 @@ def area_distances_km(district: District) -> NDArray[np.float64]:
 
 # --- the run ---------------------------------------------------------------------------------
 
+def children_chunk(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
+                   chunk: Chunk) -> NDArray[np.float64]:
+    """Resident children per stage of one chunk of areas x draws, shape ``(year, a1 - a0, stage, d1 - d0)``.
+
+    The projection of areas ``a0:a1`` for draws ``d0:d1`` with those draws' random inputs
+    (:func:`capacity.ensemble.sample` with ``block``), plus the children of new housing:
+    :math:`C_{t,a,s,d} = \\sum_{x \\in s} P_{t,a,x,d} + H_{t,a,s,d}`, persons. Every cell
+    is computed the same way whatever the chunk, so chunks can run anywhere.
+    """
+    block = (chunk.d0, chunk.d1)
+    fert = sample(scenario.fertility.uncertainty, seed=seed, draws=draws, component="fertility", default=1.0,
+                  block=block)
+    mig = sample(scenario.migration.uncertainty, seed=seed, draws=draws, component="migration", default=1.0,
+                 block=block)
+    house = sample(scenario.housing.uncertainty, seed=seed, draws=draws, component="housing", default=1.0,
+                   block=block)
+    st = district.stages
+    age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
+    areas = slice(chunk.a0, chunk.a1)
+    proj = project_cohort(cohort_inputs(district, scenario, years, fert, mig, areas=areas),
+                          keep_ages=slice(0, 0), age_bands=age_bands)
+    assert proj.bands is not None
+    children: NDArray[np.float64] = np.sum(proj.bands, axis=2)
+    del proj
+    if scenario.housing.developments:
+        children += housing_children(district, scenario, years, house)[:, areas]
+    return children
+
+
 def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0,
-        progress: Callable[[int], None] | None = None) -> RunResult:
+        progress: Callable[[int], None] | None = None, scheduler: str = "threads",
+        chunks: tuple[int | None, int | None] = (None, None)) -> RunResult:
     """Run one scenario on one district.
 
     Parameters
@@ -303,38 +335,39 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     seed : int
         Root seed; draw ``k`` of every scenario uses the same random inputs.
     progress : callable, optional
-        Called with the number of draws finished after each block of the engine.
+        Called with the number of draws finished (all areas) as chunks finish.
+    scheduler : str
+        Where the chunks of the projection run (:func:`capacity.execute.map_chunks`):
+        ``synchronous``, ``threads`` (default), ``processes`` or a scheduler address.
+        The result does not depend on it.
+    chunks : (int or None, int or None)
+        Areas and draws per chunk (default: :func:`capacity.execute.plan_chunks`). The
+        result does not depend on them.
     """
     if draws < 0:
         raise InputError.one("--draws", "", "", f"expected a number of draws >= 0, found {draws}")
     check_scenario(district, scenario)
     years = np.arange(district.base_year, scenario.horizon + 1)
-    steps = len(years) - 1
     n_draw = max(draws, 1)
     st = district.stages
     bands = stage_bands(district, scenario, years)
+    n_area = len(district.area_codes)
 
-    fert_draw = sample(scenario.fertility.uncertainty, seed=seed, draws=draws, component="fertility", default=1.0)
-    mig_draw = sample(scenario.migration.uncertainty, seed=seed, draws=draws, component="migration", default=1.0)
-    house_draw = sample(scenario.housing.uncertainty, seed=seed, draws=draws, component="housing", default=1.0)
-
-    n_area, n_sex, n_age = district.population_array().shape
-    age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
-
-    children = np.empty((steps + 1, n_area, len(st), n_draw))
     if not scenario.demand_from_plan:
-        # the engine works through the draws in blocks (its one level of chunking) and
-        # keeps only the stage sums; results are bit-identical for any thread count
-        threads = min(2, os.cpu_count() or 1) if n_draw >= 256 else 1
-        proj = project_cohort(cohort_inputs(district, scenario, years, fert_draw, mig_draw),
-                              keep_ages=slice(0, 0), age_bands=age_bands, threads=threads, progress=progress)
-        assert proj.bands is not None
-        np.sum(proj.bands, axis=2, out=children)
-        del proj
-        children += housing_children(district, scenario, years, house_draw)
+        children = np.empty((len(years), n_area, len(st), n_draw))
+        finished = [0]
+
+        def done(chunk: Chunk) -> None:
+            finished[0] += chunk.cells
+            if progress is not None:
+                progress(finished[0] // n_area)
+
+        parts = plan_chunks(n_area, n_draw, area_chunk=chunks[0], draw_chunk=chunks[1])
+        map_chunks(children_chunk, parts, (district, scenario, years, seed, draws), children,
+                   scheduler=scheduler, done=done)
         demand = demand_from_children(children, bands)
     else:
-        children[:] = np.nan
+        children = np.full((len(years), n_area, len(st), n_draw), np.nan)
         demand = plan_demand(district, years, n_draw)
         if progress is not None:
             progress(n_draw)
