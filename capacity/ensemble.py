@@ -19,7 +19,7 @@ paired differences have far less noise than independent runs.
 Variates are made from the uniforms by closed forms, the same in every chunk: normal by
 Box-Muller (:math:`z = \\sqrt{-2 \\ln(1 - u_0)} \\cos(2 \\pi u_1)`), lognormal as
 :math:`m e^{\\sigma z}`, uniform and triangular by their inverse distribution functions,
-Poisson by its inverse distribution function at :math:`u_0`.
+Poisson by its inverse distribution function at :math:`u_0` (:func:`poisson_quantile`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import zlib
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from capacity.scenario import Distribution
 
@@ -85,8 +84,21 @@ def variates(dist: Distribution, u: NDArray[np.float64]) -> NDArray[np.float64]:
         left = lo + np.sqrt(x * (hi - lo) * (mode - lo))
         right = hi - np.sqrt((1.0 - x) * (hi - lo) * (hi - mode))
         return np.where(x < f, left, right)
-    ppf: NDArray[np.float64] = np.maximum(stats.poisson.ppf(u[:, 0], p["mean"]), 0.0).astype(float)
-    return ppf
+    return poisson_quantile(u[:, 0], p["mean"])
+
+
+def poisson_quantile(u: NDArray[np.float64], mean: float) -> NDArray[np.float64]:
+    """Inverse distribution function of Poisson(``mean``): the least ``k`` with :math:`F(k) > u`.
+
+    :math:`F(k) = \\sum_{j \\le k} e^{-\\lambda} \\lambda^j / j!`, tabulated up to
+    :math:`\\lambda + 12 \\sqrt{\\lambda} + 30` (beyond it the tail is below 1e-15).
+    """
+    top = int(mean + 12.0 * np.sqrt(mean) + 30.0)
+    k = np.arange(top + 1, dtype=float)
+    log_pmf = -mean + k * np.log(mean) - np.cumsum(np.log(np.maximum(k, 1.0)))
+    cdf = np.cumsum(np.exp(log_pmf))
+    out: NDArray[np.float64] = np.minimum(np.searchsorted(cdf, u, side="right"), top).astype(float)
+    return out
 
 
 def _range(draws: int, block: tuple[int, int] | None) -> tuple[int, int]:

@@ -83,21 +83,25 @@ def check_scheduler(scheduler: str) -> str:
                          f"tcp://host:8786, found '{scheduler}'")
 
 
-def map_chunks(func: Callable[..., NDArray[np.float64]], chunks: Sequence[Chunk], shared: Sequence[Any],
-               out: NDArray[np.float64], *, scheduler: str = "threads",
-               done: Callable[[Chunk], None] | None = None) -> NDArray[np.float64]:
+Parts = tuple[NDArray[np.float64], ...]
+
+
+def map_chunks(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequence[Any],
+               out: Parts, *, scheduler: str = "threads",
+               done: Callable[[Chunk], None] | None = None) -> Parts:
     """Compute ``func(*shared, chunk)`` for every chunk and write it into ``out``.
 
     Parameters
     ----------
     func : callable
-        Module-level (picklable) function returning an array ``(..., a1 - a0, ..., d1 - d0)``
-        whose second axis is the areas and last axis the draws of the chunk.
+        Module-level (picklable) function returning a tuple of arrays
+        ``(year, a1 - a0, ..., d1 - d0)``: second axis the areas and last axis the draws of
+        the chunk.
     chunks : sequence of Chunk
     shared : sequence
         Arguments common to every chunk (sent once to the scheduler).
-    out : ndarray, shape (..., area, ..., draw)
-        Filled in place: ``out[:, a0:a1, ..., d0:d1] = func(*shared, chunk)``.
+    out : tuple of ndarray, each (year, area, ..., draw)
+        Filled in place: ``out[i][:, a0:a1, ..., d0:d1] = func(*shared, chunk)[i]``.
     scheduler : str
         ``synchronous``, ``threads``, ``processes`` or a distributed scheduler address.
     done : callable, optional
@@ -105,11 +109,12 @@ def map_chunks(func: Callable[..., NDArray[np.float64]], chunks: Sequence[Chunk]
 
     Returns
     -------
-    ndarray
+    tuple of ndarray
         ``out``.
     """
-    def put(chunk: Chunk, value: NDArray[np.float64]) -> None:
-        out[:, chunk.a0:chunk.a1, ..., chunk.d0:chunk.d1] = value
+    def put(chunk: Chunk, value: Parts) -> None:
+        for target, part in zip(out, value, strict=True):
+            target[:, chunk.a0:chunk.a1, ..., chunk.d0:chunk.d1] = part
         if done is not None:
             done(chunk)
 
@@ -125,8 +130,8 @@ def map_chunks(func: Callable[..., NDArray[np.float64]], chunks: Sequence[Chunk]
     return out
 
 
-def _map_local(func: Callable[..., NDArray[np.float64]], chunks: Sequence[Chunk], shared: Sequence[Any],
-               put: Callable[[Chunk, NDArray[np.float64]], None], scheduler: str) -> None:
+def _map_local(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequence[Any],
+               put: Callable[[Chunk, Parts], None], scheduler: str) -> None:
     """Local Dask schedulers, in waves of one chunk per worker so memory stays bounded."""
     import dask
 
@@ -140,8 +145,8 @@ def _map_local(func: Callable[..., NDArray[np.float64]], chunks: Sequence[Chunk]
             put(chunk, value)
 
 
-def _map_distributed(func: Callable[..., NDArray[np.float64]], chunks: Sequence[Chunk], shared: Sequence[Any],
-                     put: Callable[[Chunk, NDArray[np.float64]], None], address: str) -> None:
+def _map_distributed(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequence[Any],
+                     put: Callable[[Chunk, Parts], None], address: str) -> None:
     """A ``dask.distributed`` scheduler: results written as they complete, in any order."""
     from distributed import Client, as_completed
 

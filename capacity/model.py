@@ -37,7 +37,7 @@ from capacity.core.supply import ProjectArrays, places_by_year
 from capacity.ensemble import sample, uniforms
 from capacity.errors import InputError
 from capacity.execute import Chunk, map_chunks, plan_chunks
-from capacity.io.district import District
+from capacity.io.district import SECTORS, District
 from capacity.scenario import STAGE_PARAMETERS, Scenario, year_values
 from capacity.scenario_check import check_scenario
 
@@ -291,22 +291,33 @@ def area_distances_km(district: District) -> NDArray[np.float64]:
 
 # --- the run ---------------------------------------------------------------------------------
 
+def projects_chunk(projects: ProjectArrays, chunk: Chunk) -> ProjectArrays:
+    """The project rows of areas ``a0:a1`` (area indices from ``a0``) and their draws ``d0:d1``."""
+    rows = np.flatnonzero((projects.area >= chunk.a0) & (projects.area < chunk.a1))
+
+    def draws_of(arr: NDArray[Any]) -> NDArray[Any]:
+        arr = np.asarray(arr).reshape(len(projects), -1)[rows]
+        return arr if arr.shape[1] == 1 else arr[:, chunk.d0:chunk.d1]
+
+    return ProjectArrays(area=projects.area[rows] - chunk.a0, stage=projects.stage[rows],
+                         sector=projects.sector[rows], places=projects.places[rows],
+                         opening_year=draws_of(projects.opening_year), phases=projects.phases[rows],
+                         cancelled=draws_of(projects.cancelled))
+
+
 def children_chunk(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
                    chunk: Chunk) -> NDArray[np.float64]:
-    """Resident children per stage of one chunk of areas x draws, shape ``(year, a1 - a0, stage, d1 - d0)``.
+    """Resident children per stage of one chunk of areas x draws, ``(year, a1 - a0, stage, d1 - d0)``.
 
     The projection of areas ``a0:a1`` for draws ``d0:d1`` with those draws' random inputs
     (:func:`capacity.ensemble.sample` with ``block``), plus the children of new housing:
-    :math:`C_{t,a,s,d} = \\sum_{x \\in s} P_{t,a,x,d} + H_{t,a,s,d}`, persons. Every cell
-    is computed the same way whatever the chunk, so chunks can run anywhere.
+    :math:`C_{t,a,s,d} = \\sum_{x \\in s} P_{t,a,x,d} + H_{t,a,s,d}`, persons.
     """
     block = (chunk.d0, chunk.d1)
     fert = sample(scenario.fertility.uncertainty, seed=seed, draws=draws, component="fertility", default=1.0,
                   block=block)
     mig = sample(scenario.migration.uncertainty, seed=seed, draws=draws, component="migration", default=1.0,
                  block=block)
-    house = sample(scenario.housing.uncertainty, seed=seed, draws=draws, component="housing", default=1.0,
-                   block=block)
     st = district.stages
     age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
     areas = slice(chunk.a0, chunk.a1)
@@ -316,8 +327,35 @@ def children_chunk(district: District, scenario: Scenario, years: NDArray[np.int
     children: NDArray[np.float64] = np.sum(proj.bands, axis=2)
     del proj
     if scenario.housing.developments:
+        house = sample(scenario.housing.uncertainty, seed=seed, draws=draws, component="housing", default=1.0,
+                       block=block)
         children += housing_children(district, scenario, years, house)[:, areas]
     return children
+
+
+def chunk_outputs(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
+                  projects: ProjectArrays, chunk: Chunk) -> tuple[NDArray[np.float64], ...]:
+    """Children, demand, places and the gap's sums of one chunk of areas x draws.
+
+    Returns ``children (year, a, stage, d)`` (:func:`children_chunk`, or NaN when demand
+    comes from the plan), ``demand`` and ``places (year, a, stage, sector, d)``, the sector
+    sums of demand and places ``(year, a, stage, d)`` (the :class:`~capacity.core.gap.Gap`)
+    and the places closures would have taken below zero ``(1, a, d)``, summed over years,
+    stages and sectors; ``a = a1 - a0``, ``d = d1 - d0``. Every cell is computed as in one
+    piece (elementwise over areas and draws), so chunks can run anywhere.
+    """
+    areas = slice(chunk.a0, chunk.a1)
+    if scenario.demand_from_plan:
+        demand = plan_demand(district, years, chunk.d1 - chunk.d0)[:, areas]
+        children = np.full((len(years), chunk.a1 - chunk.a0, len(district.stage_names), chunk.d1 - chunk.d0),
+                           np.nan)
+    else:
+        children = children_chunk(district, scenario, years, seed, draws, chunk)
+        demand = demand_from_children(children, stage_bands(district, scenario, years))
+    places, clipped = places_by_year(district.places_array()[areas], projects_chunk(projects, chunk), years,
+                                     chunk.d1 - chunk.d0)
+    gap = strict_gap(demand, places)
+    return children, demand, places, gap.demand, gap.places, clipped.sum(axis=(0, 2, 3))[None]
 
 
 def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0,
@@ -349,33 +387,26 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     check_scenario(district, scenario)
     years = np.arange(district.base_year, scenario.horizon + 1)
     n_draw = max(draws, 1)
-    st = district.stages
-    bands = stage_bands(district, scenario, years)
     n_area = len(district.area_codes)
 
-    if not scenario.demand_from_plan:
-        children = np.empty((len(years), n_area, len(st), n_draw))
-        finished = [0]
-
-        def done(chunk: Chunk) -> None:
-            finished[0] += chunk.cells
-            if progress is not None:
-                progress(finished[0] // n_area)
-
-        parts = plan_chunks(n_area, n_draw, area_chunk=chunks[0], draw_chunk=chunks[1])
-        map_chunks(children_chunk, parts, (district, scenario, years, seed, draws), children,
-                   scheduler=scheduler, done=done)
-        demand = demand_from_children(children, bands)
-    else:
-        children = np.full((len(years), n_area, len(st), n_draw), np.nan)
-        demand = plan_demand(district, years, n_draw)
-        if progress is not None:
-            progress(n_draw)
-
     projects = project_table(district, scenario, seed=seed, draws=draws)
+    n_stage, n_sector = len(district.stage_names), len(SECTORS)
+    children = np.empty((len(years), n_area, n_stage, n_draw))
+    demand = np.empty((len(years), n_area, n_stage, n_sector, n_draw))
+    places = np.empty_like(demand)
+    gap = Gap(np.empty_like(children), np.empty_like(children))
+    clipped = np.empty((1, n_area, n_draw))
+    finished = [0]
+
+    def done(chunk: Chunk) -> None:
+        finished[0] += chunk.cells
+        if progress is not None:
+            progress(finished[0] // n_area)
+
+    parts = plan_chunks(n_area, n_draw, area_chunk=chunks[0], draw_chunk=chunks[1])
+    map_chunks(chunk_outputs, parts, (district, scenario, years, seed, draws, projects.arrays),
+               (children, demand, places, gap.demand, gap.places, clipped), scheduler=scheduler, done=done)
     existing = district.places_array()
-    places, clipped = places_by_year(existing, projects.arrays, years, n_draw)
-    gap = strict_gap(demand, places)
     unplaced = None
     reach = None
     if scenario.travel_limit_km is not None:
