@@ -25,6 +25,7 @@ Schedulers (``capacity run --scheduler``):
 
 from __future__ import annotations
 
+import importlib
 import os
 import uuid
 from collections.abc import Callable, Sequence
@@ -133,7 +134,7 @@ def map_chunks(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequ
 def _map_local(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequence[Any],
                put: Callable[[Chunk, Parts], None], scheduler: str) -> None:
     """Local Dask schedulers, in waves of one chunk per worker so memory stays bounded."""
-    import dask
+    dask: Any = importlib.import_module("dask")  # untyped library
 
     workers = max(1, os.cpu_count() or 1)
     args = [dask.delayed(a) for a in shared] if scheduler == "processes" else list(shared)
@@ -148,7 +149,8 @@ def _map_local(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequ
 def _map_distributed(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequence[Any],
                      put: Callable[[Chunk, Parts], None], address: str) -> None:
     """A ``dask.distributed`` scheduler: results written as they complete, in any order."""
-    from distributed import Client, as_completed
+    distributed: Any = importlib.import_module("distributed")  # untyped library
+    Client, as_completed = distributed.Client, distributed.as_completed
 
     with Client(address, set_as_default=False) as client:
         scattered = [client.scatter(a, broadcast=True) for a in shared]
