@@ -157,7 +157,7 @@ def _map_distributed(func: Callable[..., Parts], chunks: Sequence[Chunk], shared
         token = uuid.uuid4().hex
         futures = {client.submit(func, *scattered, c, key=f"capacity-chunk-{token}-{i}"): c
                    for i, c in enumerate(chunks)}
-        for future in as_completed(futures):
+        for future in as_completed(list(futures), loop=client.loop):
             put(futures[future], future.result())
             future.release()
 
