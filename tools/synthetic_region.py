@@ -41,8 +41,8 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
 
 import capacity  # noqa: E402
 
-PROJECT_HEADER = ("project_id,name_zh,name_en,stage,places,area_code,location_basis,location_confidence,"
-                  "kind,ownership,opening_year,opening_year_basis,source").split(",")
+PROJECT_HEADER = ["project_id", "name_zh", "name_en", "stage", "places", "area_code", "location_basis",
+                  "location_confidence", "kind", "ownership", "opening_year", "opening_year_basis", "source"]
 
 
 def _csv(header: list[str], rows: list[tuple[object, ...]] | list[list[object]]) -> str:
