@@ -85,11 +85,12 @@ def check_scheduler(scheduler: str) -> str:
 
 
 Parts = tuple[NDArray[np.float64], ...]
+Target = NDArray[np.float64] | Callable[[Chunk, NDArray[np.float64]], None]
 
 
 def map_chunks(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequence[Any],
-               out: Parts, *, scheduler: str = "threads",
-               done: Callable[[Chunk], None] | None = None) -> Parts:
+               out: Sequence[Target], *, scheduler: str = "threads",
+               done: Callable[[Chunk], None] | None = None, reduced: bool = False) -> Sequence[Target]:
     """Compute ``func(*shared, chunk)`` for every chunk and write it into ``out``.
 
     Parameters
@@ -101,21 +102,30 @@ def map_chunks(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequ
     chunks : sequence of Chunk
     shared : sequence
         Arguments common to every chunk (sent once to the scheduler).
-    out : tuple of ndarray, each (year, area, ..., draw)
-        Filled in place: ``out[i][:, a0:a1, ..., d0:d1] = func(*shared, chunk)[i]``.
+    out : sequence of ndarray (year, area, ..., draw) or of callables
+        Arrays are filled in place: ``out[i][:, a0:a1, ..., d0:d1] = func(*shared, chunk)[i]``;
+        a callable is called with the chunk and its part instead (e.g. to add it up).
     scheduler : str
         ``synchronous``, ``threads``, ``processes`` or a distributed scheduler address.
     done : callable, optional
         Called with each chunk when its result has been written.
+    reduced : bool
+        The chunks' results are already reduced over their draws (each chunk must then
+        hold all draws): ``out[i][:, a0:a1] = func(*shared, chunk)[i]``.
 
     Returns
     -------
-    tuple of ndarray
+    sequence
         ``out``.
     """
     def put(chunk: Chunk, value: Parts) -> None:
         for target, part in zip(out, value, strict=True):
-            target[:, chunk.a0:chunk.a1, ..., chunk.d0:chunk.d1] = part
+            if callable(target):
+                target(chunk, part)
+            elif reduced:
+                target[:, chunk.a0:chunk.a1] = part
+            else:
+                target[:, chunk.a0:chunk.a1, ..., chunk.d0:chunk.d1] = part
         if done is not None:
             done(chunk)
 
