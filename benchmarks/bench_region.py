@@ -1,7 +1,7 @@
 """Benchmark: runs of synthetic regions of 18 to 18,000 areas, reduced chunk by chunk.
 
 Prints, per region size (areas = districts x streets of ``tools/synthetic_region.py``,
-baseline scenario): the wall time of :func:`capacity.model.run_summary` (projection,
+baseline scenario): the wall time of :func:`capacity.run_summary` (projection,
 demand, places, gap and their summaries per area, chunk by chunk: memory bounded by the
 chunks in flight), the peak resident memory of the process (or of each worker), and the
 time per area-draw; then the same run of the largest region of at least 1,800 areas on
@@ -29,6 +29,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import capacity
 from capacity import model
+from capacity.summary import run_summary
 folder, draws, scheduler, workers = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 district = capacity.load_district(folder)
 scenario = capacity.load_scenario("baseline")
@@ -41,12 +42,12 @@ if scheduler == "cluster":
         with Client(cluster) as client:
             client.run(lambda: __import__("capacity.model"))  # workers warm (imports) before timing
             t1 = time.perf_counter()
-            model.run_summary(district, scenario, draws=draws, seed=1, scheduler=cluster.scheduler_address)
+            run_summary(district, scenario, draws=draws, seed=1, scheduler=cluster.scheduler_address)
             t2 = time.perf_counter()
             peaks = list(client.run(lambda: int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
                                     / 1024).values())
 else:
-    model.run_summary(district, scenario, draws=draws, seed=1, scheduler=scheduler)
+    run_summary(district, scenario, draws=draws, seed=1, scheduler=scheduler)
     t2 = time.perf_counter()
 status = open("/proc/self/status").read()
 peaks.append(int(status.split("VmHWM:")[1].split()[0]) / 1024)

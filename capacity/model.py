@@ -36,7 +36,7 @@ from capacity.core.schedule import ScheduleMatch, match_projects
 from capacity.core.supply import ProjectArrays, places_by_year
 from capacity.ensemble import sample, uniforms
 from capacity.errors import InputError
-from capacity.execute import CHUNK_CELLS, Chunk, map_chunks, plan_chunks
+from capacity.execute import Chunk, map_chunks, plan_chunks
 from capacity.io.district import SECTORS, District
 from capacity.scenario import STAGE_PARAMETERS, Scenario, year_values
 from capacity.scenario_check import check_scenario
@@ -356,102 +356,6 @@ def chunk_outputs(district: District, scenario: Scenario, years: NDArray[np.int6
                                      chunk.d1 - chunk.d0)
     gap = strict_gap(demand, places)
     return children, demand, places, gap.demand, gap.places, clipped.sum(axis=(0, 2, 3))[None]
-
-
-#: Areas summed one after the other into one partial total (chunks of :func:`run_summary`
-#: start at multiples of it, so the totals do not depend on the chunking).
-AREA_BLOCK = 8
-
-#: Columns of :func:`summary_chunk` (last axis): means over draws and the gap's quantiles.
-SUMMARY = ("demand", "places", "gap", "shortfall", "gap_p10", "gap_p50", "gap_p90", "p_shortfall")
-
-
-def summary_chunk(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
-                  projects: ProjectArrays, chunk: Chunk) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """One chunk of areas (with all its draws) reduced over the draws.
-
-    Returns ``(year, a1 - a0, stage, len(SUMMARY))``: the means over draws of demand,
-    places, gap and shortfall (sectors summed), the gap's P10/P50/P90 and the share of
-    draws with a shortfall (:data:`capacity.stats.THRESHOLD`); and the sums over the
-    chunk's areas of demand, places, gap and shortfall per draw, one per block of
-    :data:`AREA_BLOCK` areas (added one area after the other), ``(year, block, stage, 4,
-    draw)``, for the no-offset totals of the region.
-    """
-    from capacity.stats import QUANTILES, THRESHOLD
-
-    _, _, _, demand, places, _ = chunk_outputs(district, scenario, years, seed, draws, projects, chunk)
-    gap = places - demand
-    shortfall = np.maximum(-gap, 0.0)
-    out = np.empty((*gap.shape[:3], len(SUMMARY)))
-    for k, arr in enumerate((demand, places, gap, shortfall)):
-        out[..., k] = arr.mean(axis=-1)
-    out[..., 4:7] = np.moveaxis(np.percentile(gap, QUANTILES, axis=-1), 0, -1)
-    out[..., 7] = (shortfall > THRESHOLD).mean(axis=-1)
-    per_area = np.stack([demand, places, gap, shortfall], axis=3)  # (year, area, stage, 4, draw)
-    sums = np.empty((per_area.shape[0], -(-per_area.shape[1] // AREA_BLOCK), *per_area.shape[2:]))
-    for k, first in enumerate(range(0, per_area.shape[1], AREA_BLOCK)):
-        total = per_area[:, first].copy()
-        for a in range(first + 1, min(first + AREA_BLOCK, per_area.shape[1])):
-            total += per_area[:, a]
-        sums[:, k] = total
-    return out, sums
-
-
-def run_summary(district: District, scenario: Scenario, *, draws: int, seed: int = 0,
-                scheduler: str = "threads", area_chunk: int | None = None
-                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """A run reduced chunk by chunk: memory bounded by the chunks in flight, not by areas x draws.
-
-    Each chunk holds whole areas with all their draws, so the summaries per area are
-    exact; the region's no-offset totals per draw are partial sums over blocks of
-    :data:`AREA_BLOCK` areas, added block after block in area order (the same bytes
-    whatever the scheduler and the chunking).
-
-    Returns
-    -------
-    summary : ndarray (year, area, stage, len(SUMMARY))
-    totals : ndarray (year, stage, 4, draw)
-        Demand, places, gap and shortfall summed over all areas, per draw.
-    """
-    check_scenario(district, scenario)
-    years = np.arange(district.base_year, scenario.horizon + 1)
-    n_draw, n_area, n_stage = max(draws, 1), len(district.area_codes), len(district.stage_names)
-    projects = project_table(district, scenario, seed=seed, draws=draws)
-    area_chunk = area_chunk or max(1, CHUNK_CELLS // n_draw)
-    area_chunk = -(-area_chunk // AREA_BLOCK) * AREA_BLOCK  # whole blocks
-    parts = plan_chunks(n_area, n_draw, area_chunk=area_chunk, draw_chunk=n_draw)
-    summary = np.empty((len(years), n_area, n_stage, len(SUMMARY)))
-    totals = OrderedSum([c.a0 for c in parts])
-    map_chunks(summary_chunk, parts, (district, scenario, years, seed, draws, projects.arrays),
-               (summary, totals.add), scheduler=scheduler, reduced=True)
-    return summary, totals.total()
-
-
-class OrderedSum:
-    """A sum of the chunks' parts added in a fixed order (``keys``), whatever order they arrive in.
-
-    Parts that arrive early wait until the ones before them are in, so the float sum is
-    the same bytes for any scheduler.
-    """
-
-    def __init__(self, keys: list[int]) -> None:
-        self.order = {k: i for i, k in enumerate(keys)}
-        self.next = 0
-        self.waiting: dict[int, NDArray[np.float64]] = {}
-        self.sum: NDArray[np.float64] | None = None
-
-    def add(self, chunk: Chunk, part: NDArray[np.float64]) -> None:
-        """Add a chunk's partial sums ``(year, block, ...)``, block after block, when its turn comes."""
-        self.waiting[self.order[chunk.a0]] = part
-        while self.next in self.waiting:
-            value = self.waiting.pop(self.next)
-            for k in range(value.shape[1]):
-                self.sum = value[:, k].copy() if self.sum is None else self.sum + value[:, k]
-            self.next += 1
-
-    def total(self) -> NDArray[np.float64]:
-        assert self.sum is not None and not self.waiting
-        return self.sum
 
 
 def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0,

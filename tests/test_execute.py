@@ -16,6 +16,7 @@ from capacity.api import Results
 from capacity.execute import Chunk, map_chunks, plan_chunks
 from capacity.results import from_runs
 from capacity.scenario import scenario_from_dict
+from capacity.summary import SUMMARY, OrderedSum, run_summary
 from tests.conftest import write_district
 
 RANDOM = {
@@ -118,13 +119,13 @@ def test_a_worker_killed_mid_run_is_retried_and_the_result_unchanged(tmp_path: P
 def test_summaries_the_same_for_any_chunking_and_agree_with_the_full_run(tmp_path: Path) -> None:
     demo = capacity.load_district(write_district(tmp_path / "demo"))
     scen = scenario_from_dict(RANDOM)
-    a, ta = model.run_summary(demo, scen, draws=17, seed=5, scheduler="synchronous", area_chunk=1)
-    b, tb = model.run_summary(demo, scen, draws=17, seed=5, scheduler="threads", area_chunk=2)
+    a, ta = run_summary(demo, scen, draws=17, seed=5, scheduler="synchronous", area_chunk=1)
+    b, tb = run_summary(demo, scen, draws=17, seed=5, scheduler="threads", area_chunk=2)
     assert np.array_equal(a, b) and np.array_equal(ta, tb)
     full = model.run(demo, scen, draws=17, seed=5)
     gap = full.gap.gap
-    assert np.array_equal(a[..., model.SUMMARY.index("gap")], gap.mean(axis=-1))
-    assert np.array_equal(a[..., model.SUMMARY.index("gap_p50")], np.percentile(gap, 50, axis=-1))
+    assert np.array_equal(a[..., SUMMARY.index("gap")], gap.mean(axis=-1))
+    assert np.array_equal(a[..., SUMMARY.index("gap_p50")], np.percentile(gap, 50, axis=-1))
     np.testing.assert_allclose(ta[:, :, 2], gap.sum(axis=1), rtol=1e-12)
 
 
@@ -133,7 +134,7 @@ def test_ordered_sum_adds_in_key_order_whatever_the_arrival() -> None:
     chunks = [Chunk(0, 1, 0, 1), Chunk(8, 9, 0, 1)]
     sums = []
     for order in ((0, 1), (1, 0)):
-        total = model.OrderedSum([0, 8])
+        total = OrderedSum([0, 8])
         for i in order:
             total.add(chunks[i], np.moveaxis(parts[i], 1, 1))
         sums.append(total.total())
