@@ -108,7 +108,9 @@ def run(
     Results
     """
     from capacity import model
+    from capacity.execute import check_scheduler
 
+    check_scheduler(scheduler)
     if scenarios is None:
         scenarios = [default_scenario_path()]
     elif isinstance(scenarios, (Scenario, str, Path)):
@@ -121,13 +123,11 @@ def run(
                              f"expected distinct scenario names, found '{dupes[0]}' twice")
     if not isinstance(district, District):
         district = load_district(district)
-    from capacity.execute import check_scheduler
     from capacity.scenario_check import check_draws, check_scenario
 
     for s in loaded:  # every check before any work
         check_scenario(district, s)
     check_draws(district, loaded, draws)
-    check_scheduler(scheduler)
     start = time.perf_counter()
     runs = []
     bar = None

@@ -89,6 +89,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from capacity.results.tables import largest_gaps
     from capacity.results.write import estimates
 
+    if args.format == "parquet":  # summaries reduced chunk by chunk (capacity.summary)
+        return _run_parquet(args)
     results = api.run(_scenarios(args), args.district, draws=args.draws, seed=args.seed,
                       progress=not args.quiet, scheduler=args.scheduler)
     out = results.write(args.out, format=args.format)
@@ -108,6 +110,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = ["gap.csv", "plan_comparison.csv", "indicators.csv", "schedule.csv"]
     names += ["results.nc"] if args.format == "netcdf" else []
     print(f"wrote {out}/ ({', '.join([*names, 'meta.json'])})")
+    return EXIT_OK
+
+
+def _run_parquet(args: argparse.Namespace) -> int:
+    from capacity.api import _as_scenario
+    from capacity.execute import check_scheduler
+    from capacity.io.district import load_district
+    from capacity.summary import run_parquet
+
+    check_scheduler(args.scheduler)
+    files = run_parquet([_as_scenario(s) for s in _scenarios(args)], load_district(args.district), args.out,
+                        draws=args.draws, seed=args.seed, scheduler=args.scheduler)
+    print("wrote " + ", ".join(f"{args.out}/{name}" for name in files))
     return EXIT_OK
 
 
@@ -157,8 +172,10 @@ def _add_run_options(p: argparse.ArgumentParser, out_default: str | None) -> Non
     from capacity.cli_plot import add_common_options
 
     add_common_options(p, out_default, out_help="output folder, replaced atomically")
-    p.add_argument("--format", choices=("csv", "netcdf"), default="csv",
-                   help="csv (default): the tables as CSV; netcdf: also results.nc, the labelled result (xarray)")
+    p.add_argument("--format", choices=("csv", "netcdf", "parquet"), default="csv",
+                   help="csv (default): the tables as CSV; netcdf: also results.nc, the labelled result (xarray); "
+                        "parquet: for runs too large to keep every draw, summaries per area reduced chunk by chunk, "
+                        "one Parquet file per district (docs/scaling.md)")
 
 
 class Parser(argparse.ArgumentParser):

@@ -151,8 +151,14 @@ def summary_frame(district: District, scenario: Scenario, summary: NDArray[np.fl
 
 def parquet_files(frames: Sequence[pd.DataFrame], region_code: str) -> dict[str, bytes]:
     """Parquet bytes per district (area codes' first six digits) and for the region's rows."""
-    pq = __import__("pyarrow.parquet", fromlist=["write_table"])
-    pa = __import__("pyarrow")
+    try:
+        pq = __import__("pyarrow.parquet", fromlist=["write_table"])
+        pa = __import__("pyarrow")
+    except ImportError:
+        from capacity.errors import InputError
+
+        raise InputError.one("--format", "parquet", "", "expected pyarrow installed (pip install pyarrow), "
+                             "found it missing") from None
     table = pd.concat(frames, ignore_index=True)
     part = np.where(table["area_code"] == region_code, "total", table["area_code"].str[:6])
     files = {}
@@ -163,4 +169,32 @@ def parquet_files(frames: Sequence[pd.DataFrame], region_code: str) -> dict[str,
     return files
 
 
-__all__ = ["AREA_BLOCK", "OrderedSum", "SUMMARY", "parquet_files", "run_summary", "summary_chunk", "summary_frame"]
+def run_parquet(scenarios: Sequence[Scenario], district: District, out: str, *, draws: int, seed: int,
+                scheduler: str) -> dict[str, bytes]:
+    """Run scenarios with :func:`run_summary`, write the Parquet files and ``meta.json`` into ``out``.
+
+    Returns the files written (name -> bytes), ``meta.json`` last.
+    """
+    import hashlib
+    import json
+
+    from capacity import __version__
+    from capacity.atomic import write_files
+    from capacity.results.write import estimates
+
+    frames = []
+    for scenario in scenarios:
+        summary, totals = run_summary(district, scenario, draws=draws, seed=seed, scheduler=scheduler)
+        frames.append(summary_frame(district, scenario, summary, totals, draws))
+    files = parquet_files(frames, district.code)
+    meta = {"capacity_version": __version__, "district": {"name": district.name, "code": district.code},
+            "inputs_sha256": district.input_hashes(), "scenarios": [s.to_dict() for s in scenarios],
+            "seed": seed, "draws": draws, "estimated_inputs": estimates(district),
+            "outputs_sha256": {k: hashlib.sha256(v).hexdigest() for k, v in files.items()}}
+    files["meta.json"] = (json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    write_files(out, files, input_folders=[district.path],
+                input_files=[s.source for s in scenarios if s.source])
+    return files
+
+
+__all__ = ["AREA_BLOCK", "OrderedSum", "SUMMARY", "parquet_files", "run_parquet", "run_summary", "summary_chunk", "summary_frame"]
