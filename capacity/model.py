@@ -60,6 +60,8 @@ class RunResult:
     children : ndarray (year, area, stage, draw)
         Resident children of each stage's ages (after any housing yield).
     demand, places : ndarray (year, area, stage, sector, draw)
+        With draws and no random project input, ``places`` (and ``gap.places``) is one
+        draw's array broadcast over the draws: a read-only view.
     gap : Gap
         Strict gap per area (sectors summed), with the no-offset district sums.
     schedule : ScheduleMatch
@@ -333,6 +335,28 @@ def children_chunk(district: District, scenario: Scenario, years: NDArray[np.int
     return children
 
 
+def chunk_demand(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
+                 chunk: Chunk) -> tuple[NDArray[np.float64], ...]:
+    """Children, demand and its sector sums of one chunk of areas x draws (as in :func:`chunk_outputs`)."""
+    areas = slice(chunk.a0, chunk.a1)
+    if scenario.demand_from_plan:
+        demand = plan_demand(district, years, chunk.d1 - chunk.d0)[:, areas]
+        children = np.full((len(years), chunk.a1 - chunk.a0, len(district.stage_names), chunk.d1 - chunk.d0),
+                           np.nan)
+    else:
+        children = children_chunk(district, scenario, years, seed, draws, chunk)
+        demand = demand_from_children(children, stage_bands(district, scenario, years))
+    return children, demand, demand.sum(axis=3)
+
+
+def same_in_every_draw(projects: ProjectArrays) -> bool:
+    """True if no project's opening year or cancellation differs between draws (places then do not)."""
+    n = len(projects)
+    opening = np.asarray(projects.opening_year).reshape(n, -1)
+    cancelled = np.asarray(projects.cancelled).reshape(n, -1)
+    return bool((opening == opening[:, :1]).all() and (cancelled == cancelled[:, :1]).all())
+
+
 def chunk_outputs(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
                   projects: ProjectArrays, chunk: Chunk) -> tuple[NDArray[np.float64], ...]:
     """Children, demand, places and the gap's sums of one chunk of areas x draws.
@@ -345,13 +369,7 @@ def chunk_outputs(district: District, scenario: Scenario, years: NDArray[np.int6
     piece (elementwise over areas and draws), so chunks can run anywhere.
     """
     areas = slice(chunk.a0, chunk.a1)
-    if scenario.demand_from_plan:
-        demand = plan_demand(district, years, chunk.d1 - chunk.d0)[:, areas]
-        children = np.full((len(years), chunk.a1 - chunk.a0, len(district.stage_names), chunk.d1 - chunk.d0),
-                           np.nan)
-    else:
-        children = children_chunk(district, scenario, years, seed, draws, chunk)
-        demand = demand_from_children(children, stage_bands(district, scenario, years))
+    children, demand, _ = chunk_demand(district, scenario, years, seed, draws, chunk)
     places, clipped = places_by_year(district.places_array()[areas], projects_chunk(projects, chunk), years,
                                      chunk.d1 - chunk.d0)
     gap = strict_gap(demand, places)
@@ -393,9 +411,6 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     n_stage, n_sector = len(district.stage_names), len(SECTORS)
     children = np.empty((len(years), n_area, n_stage, n_draw))
     demand = np.empty((len(years), n_area, n_stage, n_sector, n_draw))
-    places = np.empty_like(demand)
-    gap = Gap(np.empty_like(children), np.empty_like(children))
-    clipped = np.empty((1, n_area, n_draw))
     finished = [0]
 
     def done(chunk: Chunk) -> None:
@@ -404,8 +419,22 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
             progress(finished[0] // n_area)
 
     parts = plan_chunks(n_area, n_draw, area_chunk=chunks[0], draw_chunk=chunks[1])
-    map_chunks(chunk_outputs, parts, (district, scenario, years, seed, draws, projects.arrays),
-               (children, demand, places, gap.demand, gap.places, clipped), scheduler=scheduler, done=done)
+    shared = (district, scenario, years, seed, draws)
+    if n_draw > 1 and same_in_every_draw(projects.arrays):
+        # places are the same in every draw: computed once and viewed (read-only) for all draws
+        gap = Gap(np.empty_like(children), np.empty_like(children))
+        map_chunks(chunk_demand, parts, shared, (children, demand, gap.demand), scheduler=scheduler, done=done)
+        one, clipped = places_by_year(district.places_array(), projects_chunk(projects.arrays, Chunk(0, n_area, 0, 1)),
+                                      years, 1)
+        places = np.broadcast_to(one, demand.shape)
+        gap = Gap(gap.demand, np.broadcast_to(one.sum(axis=3), children.shape))
+        clipped = clipped * n_draw
+    else:
+        places = np.empty_like(demand)
+        gap = Gap(np.empty_like(children), np.empty_like(children))
+        clipped = np.empty((1, n_area, n_draw))
+        map_chunks(chunk_outputs, parts, (*shared, projects.arrays),
+                   (children, demand, places, gap.demand, gap.places, clipped), scheduler=scheduler, done=done)
     existing = district.places_array()
     unplaced = None
     reach = None
