@@ -16,7 +16,7 @@ from capacity.api import Results
 from capacity.execute import Chunk, map_chunks, plan_chunks
 from capacity.results import from_runs
 from capacity.scenario import scenario_from_dict
-from capacity.summary import SUMMARY, OrderedSum, run_summary
+from capacity.summary import SUMMARY, district_runs, run_summary, summary_frame
 from tests.conftest import write_district
 
 RANDOM = {
@@ -44,6 +44,7 @@ def test_bad_scheduler_is_one_line_input_error() -> None:
         capacity.run(None, draws=2, scheduler="fast")
 
 
+@pytest.mark.slow
 def test_same_bytes_whatever_the_chunks_and_the_local_scheduler(tmp_path: Path) -> None:
     demo = capacity.load_district(write_district(tmp_path / "demo"))
     scen = scenario_from_dict(RANDOM)
@@ -118,26 +119,34 @@ def test_a_worker_killed_mid_run_is_retried_and_the_result_unchanged(tmp_path: P
 def test_summaries_the_same_for_any_chunking_and_agree_with_the_full_run(tmp_path: Path) -> None:
     demo = capacity.load_district(write_district(tmp_path / "demo"))
     scen = scenario_from_dict(RANDOM)
-    a, ta = run_summary(demo, scen, draws=17, seed=5, scheduler="synchronous", area_chunk=1)
-    b, tb = run_summary(demo, scen, draws=17, seed=5, scheduler="threads", area_chunk=2)
-    assert np.array_equal(a, b) and np.array_equal(ta, tb)
+    a, da, ta = run_summary(demo, scen, draws=17, seed=5, scheduler="synchronous", area_chunk=1)
+    b, db, tb = run_summary(demo, scen, draws=17, seed=5, scheduler="threads", area_chunk=2)
+    assert np.array_equal(a, b) and np.array_equal(da, db) and np.array_equal(ta, tb)
     full = model.run(demo, scen, draws=17, seed=5)
     gap = full.gap.gap
     assert np.array_equal(a[..., SUMMARY.index("gap")], gap.mean(axis=-1))
     assert np.array_equal(a[..., SUMMARY.index("gap_p50")], np.percentile(gap, 50, axis=-1))
     np.testing.assert_allclose(ta[:, :, 2], gap.sum(axis=1), rtol=1e-12)
+    assert da.shape[1] == 1  # one district
 
 
-def test_ordered_sum_adds_in_key_order_whatever_the_arrival() -> None:
-    parts = {0: np.array([[1e16], [1.0]])[None], 1: np.array([[1.0], [-1e16]])[None]}
-    chunks = [Chunk(0, 1, 0, 1), Chunk(8, 9, 0, 1)]
-    sums = []
-    for order in ((0, 1), (1, 0)):
-        total = OrderedSum([0, 8])
-        for i in order:
-            total.add(chunks[i], np.moveaxis(parts[i], 1, 1))
-        sums.append(total.total())
-    assert np.array_equal(sums[0], sums[1])
+def test_region_levels_no_offset_and_chunking_free(tmp_path: Path) -> None:
+    from tools.synthetic_region import make_region
+
+    region = capacity.load_district(make_region(tmp_path / "region", 3, 11, seed=1))
+    scen = scenario_from_dict({"name": "r", "horizon": 2024,
+                               "migration": {"uncertainty": {"dist": "normal", "mean": 1.0, "sd": 0.5}}})
+    a, da, ta = run_summary(region, scen, draws=6, seed=2, scheduler="synchronous", area_chunk=3)
+    b, db, tb = run_summary(region, scen, draws=6, seed=2, scheduler="threads", area_chunk=20)
+    assert np.array_equal(a, b) and np.array_equal(da, db) and np.array_equal(ta, tb)
+    assert [r[0] for r in district_runs(region.area_codes)] == ["990001", "990002", "990003"]
+    # a district's mean shortfall is the sum of its streets' (no offsetting), and the region's of the districts'
+    short = SUMMARY.index("shortfall")
+    np.testing.assert_allclose(da[..., short], a[..., short].reshape(a.shape[0], 3, 11, -1).sum(axis=2), rtol=1e-12)
+    np.testing.assert_allclose(ta[:, :, 3].mean(axis=-1), da[..., short].sum(axis=1), rtol=1e-12)
+    assert (da[..., short] >= np.maximum(-da[..., SUMMARY.index("gap")], 0) - 1e-6).all()
+    frame = summary_frame(region, scen, a, da, ta)
+    assert sorted(set(frame["level"])) == ["area", "district", "region"]
 
 
 @pytest.mark.slow
