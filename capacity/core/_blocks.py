@@ -171,6 +171,17 @@ class _Tile:
             if self.buffer is None or self.buffer.shape[-1] != stop - start:
                 self.buffer = np.empty(self.shape + (stop - start,))
             views = [_draw_block(_at_step(a, step), start, stop) for a in self.arrays]
+            # leading factors without a draw axis are multiplied at their own (small) size
+            # first: the same operations in the same order, so the same bits, with one
+            # pass over the block instead of one per factor
+            lead = 0
+            while lead < len(views) and views[lead].shape[-1] == 1:
+                lead += 1
+            if 2 <= lead < len(views):
+                small = views[0] * views[1]
+                for view in views[2:lead]:
+                    small = small * view
+                views = [small, *views[lead:]]
             if len(views) == 1:
                 np.copyto(self.buffer, views[0])
             else:
