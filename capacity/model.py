@@ -94,6 +94,29 @@ class RunResult:
 
 # --- inputs as arrays --------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class AreaArrays:
+    """The per-area inputs of a run, made once (from the district's tables) and sliced by each chunk.
+
+    Attributes
+    ----------
+    population : ndarray (area, sex, age)
+        Base population, persons.
+    migration : ndarray (area, sex, age)
+        Net migrants per year after the scenario's area and age scales (:func:`migration_base`).
+    places : ndarray (area, stage, sector)
+        Base-year places.
+    """
+
+    population: NDArray[np.float64]
+    migration: NDArray[np.float64]
+    places: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, district: District, scenario: Scenario) -> AreaArrays:
+        return cls(district.population_array(), migration_base(district, scenario), district.places_array())
+
+
 def stage_bands(district: District, scenario: Scenario, years: NDArray[np.int64]) -> StageBands:
     """Stage parameters as (year, 1, stage, 1) arrays, with the scenario's overrides."""
     st = district.stages
@@ -153,8 +176,8 @@ def migration_base(district: District, scenario: Scenario) -> NDArray[np.float64
 
 
 def housing_children(district: District, scenario: Scenario, years: NDArray[np.int64],
-                     factor: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Children per stage brought by new housing, (year, area, stage, draw).
+                     factor: NDArray[np.float64], areas: slice = slice(None)) -> NDArray[np.float64]:
+    """Children per stage brought by new housing, (year, area, stage, draw), for the ``areas`` selected.
 
     :math:`H_{a,s}(t) = \\sum_{dev \\in a} N_{dev} \\sum_{band} y_{band}(t - c_{dev})
     \\, |band \\cap s|` with :math:`N` dwellings completed in year :math:`c`, :math:`y`
@@ -163,9 +186,12 @@ def housing_children(district: District, scenario: Scenario, years: NDArray[np.i
     """
     h = scenario.housing
     st = district.stages
-    out = np.zeros((len(years), len(district.area_codes), len(st), len(factor)))
+    first_area, stop_area, _ = areas.indices(len(district.area_codes))
+    out = np.zeros((len(years), stop_area - first_area, len(st), len(factor)))
     for code, year, dwellings in h.developments:
-        a = district.area_codes.index(code)
+        a = district.area_codes.index(code) - first_area
+        if not 0 <= a < out.shape[1]:
+            continue
         since = years - year
         for lo, hi, ys in h.children_per_dwelling:
             ys_arr = np.asarray(ys)
@@ -256,7 +282,7 @@ def plan_demand(district: District, years: NDArray[np.int64], n_draw: int) -> ND
 
 def cohort_inputs(district: District, scenario: Scenario, years: NDArray[np.int64],
                   fert_draw: NDArray[np.float64], mig_draw: NDArray[np.float64],
-                  areas: slice = slice(None)) -> CohortInputs:
+                  areas: slice = slice(None), arrays: AreaArrays | None = None) -> CohortInputs:
     """The inputs of :func:`~capacity.core.cohort.project_cohort` for a scenario.
 
     Projects from ``years[0]`` (the base year) to ``years[-1]``; ``fert_draw`` and
@@ -264,17 +290,19 @@ def cohort_inputs(district: District, scenario: Scenario, years: NDArray[np.int6
     Net migration stays a :class:`~capacity.core.product.Product` (pattern by area, sex
     and age x scale by year x multiplier by draw): the engine multiplies it out one
     block of draws at a time, so memory does not grow with ``steps x draws``. ``areas``
-    selects the areas projected (areas are independent in the projection).
+    selects the areas projected (areas are independent in the projection); ``arrays``, if
+    given, are the per-area inputs already made (:class:`AreaArrays`).
     """
+    arrays = arrays if arrays is not None else AreaArrays.of(district, scenario)
     step_years = years[1:]
     fert = (district.fertility_array()[None, None, None, :, None]
             * fertility_multiplier(district, scenario, step_years)[:, None, None, None, None]
             * fert_draw[None, None, None, None, :])
-    mig = Product(migration_base(district, scenario)[None, areas, ..., None],
+    mig = Product(arrays.migration[None, areas, ..., None],
                   year_values(scenario.migration.scale, step_years)[:, None, None, None, None],
                   mig_draw[None, None, None, None, :])
     nlx = nlx_with_mortality(district, scenario.mortality.death_rate_multiplier)
-    return CohortInputs(base=district.population_array()[areas], steps=len(years) - 1, nLx=nlx[None, None, :, :, None],
+    return CohortInputs(base=arrays.population[areas], steps=len(years) - 1, nLx=nlx[None, None, :, :, None],
                         fertility=fert, fertility_first_age=district.fertility_first_age,
                         sex_ratio_at_birth=district.sex_ratio_at_birth, net_migration=mig)
 
@@ -308,7 +336,7 @@ def projects_chunk(projects: ProjectArrays, chunk: Chunk) -> ProjectArrays:
 
 
 def children_chunk(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
-                   chunk: Chunk) -> NDArray[np.float64]:
+                   arrays: AreaArrays, chunk: Chunk) -> NDArray[np.float64]:
     """Resident children per stage of one chunk of areas x draws, ``(year, a1 - a0, stage, d1 - d0)``.
 
     The projection of areas ``a0:a1`` for draws ``d0:d1`` with those draws' random inputs
@@ -323,7 +351,7 @@ def children_chunk(district: District, scenario: Scenario, years: NDArray[np.int
     st = district.stages
     age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
     areas = slice(chunk.a0, chunk.a1)
-    proj = project_cohort(cohort_inputs(district, scenario, years, fert, mig, areas=areas),
+    proj = project_cohort(cohort_inputs(district, scenario, years, fert, mig, areas=areas, arrays=arrays),
                           keep_ages=slice(0, 0), age_bands=age_bands)
     assert proj.bands is not None
     children: NDArray[np.float64] = np.sum(proj.bands, axis=2)
@@ -331,12 +359,12 @@ def children_chunk(district: District, scenario: Scenario, years: NDArray[np.int
     if scenario.housing.developments:
         house = sample(scenario.housing.uncertainty, seed=seed, draws=draws, component="housing", default=1.0,
                        block=block)
-        children += housing_children(district, scenario, years, house)[:, areas]
+        children += housing_children(district, scenario, years, house, areas)
     return children
 
 
 def chunk_demand(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
-                 chunk: Chunk) -> tuple[NDArray[np.float64], ...]:
+                 arrays: AreaArrays, chunk: Chunk) -> tuple[NDArray[np.float64], ...]:
     """Children, demand and its sector sums of one chunk of areas x draws (as in :func:`chunk_outputs`)."""
     areas = slice(chunk.a0, chunk.a1)
     if scenario.demand_from_plan:
@@ -344,7 +372,7 @@ def chunk_demand(district: District, scenario: Scenario, years: NDArray[np.int64
         children = np.full((len(years), chunk.a1 - chunk.a0, len(district.stage_names), chunk.d1 - chunk.d0),
                            np.nan)
     else:
-        children = children_chunk(district, scenario, years, seed, draws, chunk)
+        children = children_chunk(district, scenario, years, seed, draws, arrays, chunk)
         demand = demand_from_children(children, stage_bands(district, scenario, years))
     return children, demand, demand.sum(axis=3)
 
@@ -358,7 +386,7 @@ def same_in_every_draw(projects: ProjectArrays) -> bool:
 
 
 def chunk_outputs(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
-                  projects: ProjectArrays, chunk: Chunk) -> tuple[NDArray[np.float64], ...]:
+                  arrays: AreaArrays, projects: ProjectArrays, chunk: Chunk) -> tuple[NDArray[np.float64], ...]:
     """Children, demand, places and the gap's sums of one chunk of areas x draws.
 
     Returns ``children (year, a, stage, d)`` (:func:`children_chunk`, or NaN when demand
@@ -369,8 +397,8 @@ def chunk_outputs(district: District, scenario: Scenario, years: NDArray[np.int6
     piece (elementwise over areas and draws), so chunks can run anywhere.
     """
     areas = slice(chunk.a0, chunk.a1)
-    children, demand, _ = chunk_demand(district, scenario, years, seed, draws, chunk)
-    places, clipped = places_by_year(district.places_array()[areas], projects_chunk(projects, chunk), years,
+    children, demand, _ = chunk_demand(district, scenario, years, seed, draws, arrays, chunk)
+    places, clipped = places_by_year(arrays.places[areas], projects_chunk(projects, chunk), years,
                                      chunk.d1 - chunk.d0)
     gap = strict_gap(demand, places)
     return children, demand, places, gap.demand, gap.places, clipped.sum(axis=(0, 2, 3))[None]
@@ -419,7 +447,7 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
             progress(finished[0] // n_area)
 
     parts = plan_chunks(n_area, n_draw, area_chunk=chunks[0], draw_chunk=chunks[1])
-    shared = (district, scenario, years, seed, draws)
+    shared = (district, scenario, years, seed, draws, AreaArrays.of(district, scenario))
     if n_draw > 1 and same_in_every_draw(projects.arrays):
         # places are the same in every draw: computed once and viewed (read-only) for all draws
         gap = Gap(np.empty_like(children), np.empty_like(children))

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from capacity.core.supply import ProjectArrays
 from capacity.execute import CHUNK_CELLS, Chunk, map_chunks
 from capacity.io.district import District
-from capacity.model import chunk_outputs, project_table
+from capacity.model import AreaArrays, chunk_outputs, project_table
 from capacity.scenario import Scenario
 from capacity.scenario_check import check_scenario
 from capacity.stats import QUANTILES, THRESHOLD
@@ -70,7 +70,7 @@ def stats(demand: NDArray[np.float64], places: NDArray[np.float64], gap: NDArray
 
 
 def summary_chunk(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
-                  projects: ProjectArrays, cuts: tuple[tuple[int, int, int], ...],
+                  arrays: AreaArrays, projects: ProjectArrays, cuts: tuple[tuple[int, int, int], ...],
                   chunk: Chunk) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """One chunk of whole pieces of areas (with all their draws) reduced over the draws.
 
@@ -80,7 +80,7 @@ def summary_chunk(district: District, scenario: Scenario, years: NDArray[np.int6
     (``cuts``: ``(run, start, stop)``) the sums over its areas, one area after the other, of
     demand, places, gap and shortfall per draw, ``(year, piece, stage, 4, draw)``.
     """
-    _, _, _, demand, places, _ = chunk_outputs(district, scenario, years, seed, draws, projects, chunk)
+    _, _, _, demand, places, _ = chunk_outputs(district, scenario, years, seed, draws, arrays, projects, chunk)
     gap = places - demand
     shortfall = np.maximum(-gap, 0.0)
     per_area = np.stack([demand, places, gap, shortfall], axis=3)  # (year, area, stage, 4, draw)
@@ -168,7 +168,8 @@ def run_summary(district: District, scenario: Scenario, *, draws: int, seed: int
     summary = np.empty((len(years), n_area, n_stage, len(SUMMARY)))
     n_runs = len(district_runs(district.area_codes))
     totals = Totals(cuts, [c.a0 for c in parts], n_runs)
-    map_chunks(summary_chunk, parts, (district, scenario, years, seed, draws, projects.arrays, tuple(cuts)),
+    shared = (district, scenario, years, seed, draws, AreaArrays.of(district, scenario), projects.arrays, tuple(cuts))
+    map_chunks(summary_chunk, parts, shared,
                (summary, totals.add), scheduler=scheduler, reduced=True)
     by_district = np.stack([d for d in totals.districts if d is not None], axis=1)
     return summary, by_district, totals.region_total()

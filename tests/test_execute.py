@@ -106,7 +106,7 @@ def test_a_worker_killed_mid_run_is_retried_and_the_result_unchanged(tmp_path: P
         return (np.empty((*shape, 30)), np.empty((*shape, 2, 30)), np.empty((*shape, 2, 30)),
                 np.empty((*shape, 30)), np.empty((*shape, 30)), np.empty((1, 2, 30)))
 
-    shared = (demo, scen, years, 1, 30, projects)
+    shared = (demo, scen, years, 1, 30, model.AreaArrays.of(demo, scen), projects)
     reference = map_chunks(model.chunk_outputs, chunks, shared, outputs(), scheduler="synchronous")
     marker = str(tmp_path / "killed-once")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
