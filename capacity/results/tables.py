@@ -89,7 +89,7 @@ def gap_table(ds: xr.Dataset) -> pd.DataFrame:
             cols[key + suffix] = arr
 
     demand = values(ds, "demand", SECTORED)
-    places = values(ds, "places", SECTORED)
+    places = ds["places"].transpose(*SECTORED).values  # may be a view broadcast over draws: not copied
     add("demand", demand.sum(axis=3), True)
     add("places", places.sum(axis=3), True)
     add("gap", values(ds, "gap", AREA_STAGE), True)
