@@ -14,7 +14,8 @@ Figures printed per number of draws D:
 
 * ``time``: wall time of :func:`capacity.core.project_cohort` (best of a few runs),
   including input validation, on one thread and on 2 Dask workers (threads scheduler,
-  the draws cut in two chunks, as :mod:`capacity.execute` does).
+  the draws cut in two chunks, as :mod:`capacity.execute` does; this row includes joining
+  the two halves of the output, one more copy of it).
 * ``peak``: peak of the memory allocated during the call (``tracemalloc``, which sees
   numpy's buffers), in a separate run; it includes the returned output.
 * ``GB/s``: effective bytes per second. The bytes counted are those a step-by-step
@@ -83,10 +84,10 @@ def make_inputs(draws: int, rng: np.random.Generator) -> Inputs:
 
 
 def run_engine(x: Inputs, workers: int = 1) -> np.ndarray:
-    if workers > 1:  # draws cut into one chunk per worker, run on Dask's threads scheduler
+    draws = x.fertility.shape[-1]
+    if 1 < workers <= draws:  # draws cut into one chunk per worker, run on Dask's threads scheduler
         import dask
 
-        draws = x.fertility.shape[-1]
         edges = np.linspace(0, draws, workers + 1).astype(int)
         parts = [Inputs(x.base, x.nLx, x.fertility[..., a:b], x.migration[..., a:b])
                  for a, b in zip(edges, edges[1:])]
