@@ -13,7 +13,9 @@ and net migration per area, sex, age and draw (``(1, 18, 2, 101, D)``); life tab
 Figures printed per number of draws D:
 
 * ``time``: wall time of :func:`capacity.core.project_cohort` (best of a few runs),
-  including input validation, with 1 and with 2 threads.
+  including input validation, on one thread and on 2 Dask workers (threads scheduler,
+  the draws cut in two chunks, as :mod:`capacity.execute` does; this row includes joining
+  the two halves of the output, one more copy of it).
 * ``peak``: peak of the memory allocated during the call (``tracemalloc``, which sees
   numpy's buffers), in a separate run; it includes the returned output.
 * ``GB/s``: effective bytes per second. The bytes counted are those a step-by-step
@@ -81,7 +83,17 @@ def make_inputs(draws: int, rng: np.random.Generator) -> Inputs:
     return Inputs(base, nLx, fertility, np.ascontiguousarray(migration))
 
 
-def run_engine(x: Inputs, threads: int = 1) -> np.ndarray:
+def run_engine(x: Inputs, workers: int = 1) -> np.ndarray:
+    draws = x.fertility.shape[-1]
+    if 1 < workers <= draws:  # draws cut into one chunk per worker, run on Dask's threads scheduler
+        import dask
+
+        edges = np.linspace(0, draws, workers + 1).astype(int)
+        parts = [Inputs(x.base, x.nLx, x.fertility[..., a:b], x.migration[..., a:b])
+                 for a, b in zip(edges, edges[1:])]
+        done = dask.compute(*[dask.delayed(run_engine)(part) for part in parts], scheduler="threads",
+                            num_workers=workers)
+        return np.concatenate(done, axis=-1)
     inputs = CohortInputs(
         x.base,
         steps=STEPS,
@@ -91,7 +103,7 @@ def run_engine(x: Inputs, threads: int = 1) -> np.ndarray:
         sex_ratio_at_birth=SRB,
         net_migration=x.migration,
     )
-    result = project_cohort(inputs, keep_ages=slice(0, KEPT), threads=threads)
+    result = project_cohort(inputs, keep_ages=slice(0, KEPT))
     return result.population
 
 
@@ -187,7 +199,7 @@ def main() -> None:
           "(read + write)")
     print(f"problem: {AREAS} areas x 2 sexes x {AGES} ages x {STEPS} steps, "
           f"keep ages 0-{KEPT - 1}, float64")
-    header = (f"{'draws':>6} {'threads':>7} {'time s':>8} {'peak MiB':>9} {'GB/s':>7} "
+    header = (f"{'draws':>6} {'workers':>7} {'time s':>8} {'peak MiB':>9} {'GB/s':>7} "
               f"{'of copy bw':>10} {'leslie s':>9} {'leslie/engine':>13} {'max rel diff':>12}")
     print(header)
     rng = np.random.default_rng(20240601)
@@ -202,11 +214,11 @@ def main() -> None:
         leslie = (time.perf_counter() - start) * draws / sub
         diff = np.abs(baseline - population[..., :sub]).max() / population[..., :sub].max()
         scaled = "*" if sub < draws else " "
-        for threads in (1, 2):
-            elapsed = best_time(lambda x=x, threads=threads: run_engine(x, threads), repeats)
-            peak = peak_memory(lambda x=x, threads=threads: run_engine(x, threads))
+        for workers in (1, 2):
+            elapsed = best_time(lambda x=x, workers=workers: run_engine(x, workers), repeats)
+            peak = peak_memory(lambda x=x, workers=workers: run_engine(x, workers))
             rate = bytes_moved(draws) / elapsed
-            print(f"{draws:>6} {threads:>7} {elapsed:>8.3f} {peak / 2**20:>9.1f} "
+            print(f"{draws:>6} {workers:>7} {elapsed:>8.3f} {peak / 2**20:>9.1f} "
                   f"{rate / 1e9:>7.2f} {rate / bandwidth:>10.2f} {leslie:>8.2f}{scaled} "
                   f"{leslie / elapsed:>13.1f} {diff:>12.1e}")
     print("* Leslie baseline timed on --leslie-draws draws and scaled linearly")

@@ -95,6 +95,7 @@ def run(
     draws: int = 0,
     seed: int = 0,
     progress: bool = False,
+    scheduler: str = "threads",
 ) -> Results:
     """Run scenarios on a district.
 
@@ -110,13 +111,19 @@ def run(
         Root seed; draw k sees the same random inputs in every scenario.
     progress : bool
         Show a progress bar (on standard error) for runs with draws.
+    scheduler : str
+        Where the projection's chunks of areas x draws run (:mod:`capacity.execute`):
+        ``synchronous``, ``threads`` (default), ``processes`` or a ``dask.distributed``
+        scheduler address; the results are the same bytes whatever the scheduler.
 
     Returns
     -------
     Results
     """
     from capacity import model
+    from capacity.execute import check_scheduler
 
+    check_scheduler(scheduler)
     if scenarios is None:
         scenarios = [default_scenario_path()]
     elif isinstance(scenarios, (Scenario, str, Path)):
@@ -142,7 +149,7 @@ def run(
 
         bar = tqdm(total=draws * len(loaded), unit="draw", desc="projecting", leave=False)
     for s in loaded:
-        runs.append(model.run(district, s, draws=draws, seed=seed, progress=_Ticker(bar)))
+        runs.append(model.run(district, s, draws=draws, seed=seed, progress=_Ticker(bar), scheduler=scheduler))
     if bar is not None:
         bar.close()
     return from_runs(Results, runs, time.perf_counter() - start)

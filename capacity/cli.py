@@ -104,8 +104,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     import capacity.api as api
     from capacity import i18n
 
+    if args.format == "parquet":  # summaries reduced chunk by chunk (capacity.summary)
+        return _run_parquet(args)
     results = api.run(_scenarios(args), args.district, draws=args.draws, seed=args.seed,
-                      progress=not args.quiet)
+                      progress=not args.quiet, scheduler=args.scheduler)
     out = results.write(args.out, format=args.format)
     first = results.view()
     with i18n.use(i18n.resolve(getattr(args, "lang", None), results.district)):
@@ -143,6 +145,19 @@ def _print_run_summary(args: argparse.Namespace, results: Any, first: Any, out: 
     print(tr("cli.wrote_run", out=out, names=", ".join([*names, "meta.json"])))
 
 
+def _run_parquet(args: argparse.Namespace) -> int:
+    from capacity.api import _as_scenario
+    from capacity.execute import check_scheduler
+    from capacity.io.district import load_district
+    from capacity.summary import run_parquet
+
+    check_scheduler(args.scheduler)
+    files = run_parquet([_as_scenario(s) for s in _scenarios(args)], load_district(args.district), args.out,
+                        draws=args.draws, seed=args.seed, scheduler=args.scheduler)
+    print("wrote " + ", ".join(f"{args.out}/{name}" for name in files))
+    return EXIT_OK
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     """Show the calculation behind one area x stage x year cell."""
     from capacity.api import default_scenario_path
@@ -166,7 +181,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from capacity.errors import InputError
 
         raise InputError.one("capacity compare", "arguments", "", f"expected at least two scenarios, found {len(args.scenarios)}")
-    results = api.run(args.scenarios, args.district, draws=args.draws, seed=args.seed, progress=not args.quiet)
+    results = api.run(args.scenarios, args.district, draws=args.draws, seed=args.seed, progress=not args.quiet,
+                      scheduler=args.scheduler)
     diff = api.compare(results)
     summary = diff[(diff["area_code"] == results.district.code)]
     years = sorted(set(summary["year"]))
@@ -191,8 +207,10 @@ def _add_run_options(p: argparse.ArgumentParser, out_default: str | None) -> Non
     from capacity.cli_plot import add_common_options
 
     add_common_options(p, out_default, out_help="output folder, replaced atomically")
-    p.add_argument("--format", choices=("csv", "netcdf"), default="csv",
-                   help="csv (default): the tables as CSV; netcdf: also results.nc, the labelled result (xarray)")
+    p.add_argument("--format", choices=("csv", "netcdf", "parquet"), default="csv",
+                   help="csv (default): the tables as CSV; netcdf: also results.nc, the labelled result (xarray); "
+                        "parquet: for runs too large to keep every draw, summaries per area reduced chunk by chunk, "
+                        "one Parquet file per district (docs/scaling.md)")
 
 
 class Parser(argparse.ArgumentParser):

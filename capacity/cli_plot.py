@@ -70,6 +70,9 @@ def add_common_options(p: argparse.ArgumentParser, out_default: str | None = "ou
     p.add_argument("--lang", choices=("en", "zh"), default=None,
                    help="language of the printed summary, figures, report and workbook: en or zh (default: the "
                    "district's `language`, else en)")
+    p.add_argument("--scheduler", default="threads", metavar="NAME",
+                   help="where the projection runs: synchronous, threads (default), processes, or a Dask "
+                        "scheduler address such as tcp://host:8786; the outputs are the same bytes")
 
 
 def _scenario_arg(p: argparse.ArgumentParser) -> None:
@@ -89,7 +92,7 @@ def _run(args: argparse.Namespace) -> Any:
 
     scenarios = list(args.scenarios) or [str(api.default_scenario_path())]
     results = api.run(scenarios, args.district, draws=args.draws, seed=args.seed,
-                      progress=not getattr(args, "quiet", False))
+                      progress=not getattr(args, "quiet", False), scheduler=getattr(args, "scheduler", "threads"))
     check_output_folder(args.out, (), **results.input_paths())
     return results
 

@@ -7,9 +7,9 @@ This module is the adapter between the typed inputs (:class:`~capacity.io.Distri
    work starts, raising :class:`~capacity.errors.InputError`;
 2. turns assumptions into arrays in the core's axis order ``(year, area, ..., draw)``,
    drawing random inputs per (draw, component) (see :mod:`capacity.ensemble`);
-3. runs the projection (the engine works through the draws in cache-sized blocks, its one
-   level of chunking, so memory stays bounded): for an ensemble only the stage totals are
-   kept, never every age;
+3. runs the projection in chunks of areas x draws on a Dask scheduler
+   (:mod:`capacity.execute`; inside a chunk the engine works through the draws in
+   cache-sized blocks): only the stage totals are kept, never every age;
 4. derives demand, places, the strict gap, the project schedule and, if asked, the gap
    left after children travel within a limit.
 
@@ -21,7 +21,6 @@ step are, to within two months, the births of calendar year ``t+1``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +36,8 @@ from capacity.core.schedule import ScheduleMatch, match_projects
 from capacity.core.supply import ProjectArrays, places_by_year
 from capacity.ensemble import sample, uniforms
 from capacity.errors import InputError
-from capacity.io.district import District
+from capacity.execute import Chunk, map_chunks, plan_chunks
+from capacity.io.district import SECTORS, District
 from capacity.scenario import STAGE_PARAMETERS, Scenario, year_values
 from capacity.scenario_check import check_scenario
 
@@ -60,6 +60,8 @@ class RunResult:
     children : ndarray (year, area, stage, draw)
         Resident children of each stage's ages (after any housing yield).
     demand, places : ndarray (year, area, stage, sector, draw)
+        With draws and no random project input, ``places`` (and ``gap.places``) is one
+        draw's array broadcast over the draws: a read-only view.
     gap : Gap
         Strict gap per area (sectors summed), with the no-offset district sums.
     schedule : ScheduleMatch
@@ -95,6 +97,29 @@ class RunResult:
 
 
 # --- inputs as arrays --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AreaArrays:
+    """The per-area inputs of a run, made once (from the district's tables) and sliced by each chunk.
+
+    Attributes
+    ----------
+    population : ndarray (area, sex, age)
+        Base population, persons.
+    migration : ndarray (area, sex, age)
+        Net migrants per year after the scenario's area and age scales (:func:`migration_base`).
+    places : ndarray (area, stage, sector)
+        Base-year places.
+    """
+
+    population: NDArray[np.float64]
+    migration: NDArray[np.float64]
+    places: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, district: District, scenario: Scenario) -> AreaArrays:
+        return cls(district.population_array(), migration_base(district, scenario), district.places_array())
+
 
 def stage_bands(district: District, scenario: Scenario, years: NDArray[np.int64]) -> StageBands:
     """Stage parameters as (year, 1, stage, 1) arrays, with the scenario's overrides."""
@@ -155,8 +180,8 @@ def migration_base(district: District, scenario: Scenario) -> NDArray[np.float64
 
 
 def housing_children(district: District, scenario: Scenario, years: NDArray[np.int64],
-                     factor: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Children per stage brought by new housing, (year, area, stage, draw).
+                     factor: NDArray[np.float64], areas: slice = slice(None)) -> NDArray[np.float64]:
+    """Children per stage brought by new housing, (year, area, stage, draw), for the ``areas`` selected.
 
     :math:`H_{a,s}(t) = \\sum_{dev \\in a} N_{dev} \\sum_{band} y_{band}(t - c_{dev})
     \\, |band \\cap s|` with :math:`N` dwellings completed in year :math:`c`, :math:`y`
@@ -165,9 +190,12 @@ def housing_children(district: District, scenario: Scenario, years: NDArray[np.i
     """
     h = scenario.housing
     st = district.stages
-    out = np.zeros((len(years), len(district.area_codes), len(st), len(factor)))
+    first_area, stop_area, _ = areas.indices(len(district.area_codes))
+    out = np.zeros((len(years), stop_area - first_area, len(st), len(factor)))
     for code, year, dwellings in h.developments:
-        a = district.area_codes.index(code)
+        a = district.area_codes.index(code) - first_area
+        if not 0 <= a < out.shape[1]:
+            continue
         since = years - year
         for lo, hi, ys in h.children_per_dwelling:
             ys_arr = np.asarray(ys)
@@ -257,24 +285,28 @@ def plan_demand(district: District, years: NDArray[np.int64], n_draw: int) -> ND
 
 
 def cohort_inputs(district: District, scenario: Scenario, years: NDArray[np.int64],
-                  fert_draw: NDArray[np.float64], mig_draw: NDArray[np.float64]) -> CohortInputs:
+                  fert_draw: NDArray[np.float64], mig_draw: NDArray[np.float64],
+                  areas: slice = slice(None), arrays: AreaArrays | None = None) -> CohortInputs:
     """The inputs of :func:`~capacity.core.cohort.project_cohort` for a scenario.
 
     Projects from ``years[0]`` (the base year) to ``years[-1]``; ``fert_draw`` and
     ``mig_draw`` (one value per draw) multiply fertility and migration draw by draw.
     Net migration stays a :class:`~capacity.core.product.Product` (pattern by area, sex
     and age x scale by year x multiplier by draw): the engine multiplies it out one
-    block of draws at a time, so memory does not grow with ``steps x draws``.
+    block of draws at a time, so memory does not grow with ``steps x draws``. ``areas``
+    selects the areas projected (areas are independent in the projection); ``arrays``, if
+    given, are the per-area inputs already made (:class:`AreaArrays`).
     """
+    arrays = arrays if arrays is not None else AreaArrays.of(district, scenario)
     step_years = years[1:]
     fert = (district.fertility_array()[None, None, None, :, None]
             * fertility_multiplier(district, scenario, step_years)[:, None, None, None, None]
             * fert_draw[None, None, None, None, :])
-    mig = Product(migration_base(district, scenario)[None, ..., None],
+    mig = Product(arrays.migration[None, areas, ..., None],
                   year_values(scenario.migration.scale, step_years)[:, None, None, None, None],
                   mig_draw[None, None, None, None, :])
     nlx = nlx_with_mortality(district, scenario.mortality.death_rate_multiplier)
-    return CohortInputs(base=district.population_array(), steps=len(years) - 1, nLx=nlx[None, None, :, :, None],
+    return CohortInputs(base=arrays.population[areas], steps=len(years) - 1, nLx=nlx[None, None, :, :, None],
                         fertility=fert, fertility_first_age=district.fertility_first_age,
                         sex_ratio_at_birth=district.sex_ratio_at_birth, net_migration=mig)
 
@@ -293,8 +325,99 @@ def area_distances_km(district: District) -> NDArray[np.float64]:
 
 # --- the run ---------------------------------------------------------------------------------
 
+def projects_chunk(projects: ProjectArrays, chunk: Chunk) -> ProjectArrays:
+    """The project rows of areas ``a0:a1`` (area indices from ``a0``) and their draws ``d0:d1``."""
+    rows = np.flatnonzero((projects.area >= chunk.a0) & (projects.area < chunk.a1))
+
+    def draws_of(arr: NDArray[Any]) -> NDArray[Any]:
+        arr = np.asarray(arr).reshape(len(projects), -1)[rows]
+        return arr if arr.shape[1] == 1 else arr[:, chunk.d0:chunk.d1]
+
+    return ProjectArrays(area=projects.area[rows] - chunk.a0, stage=projects.stage[rows],
+                         sector=projects.sector[rows], places=projects.places[rows],
+                         opening_year=draws_of(projects.opening_year), phases=projects.phases[rows],
+                         cancelled=draws_of(projects.cancelled))
+
+
+def children_chunk(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
+                   arrays: AreaArrays, chunk: Chunk) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Resident children per stage of one chunk of areas x draws, ``(year, a1 - a0, stage, d1 - d0)``.
+
+    The projection of areas ``a0:a1`` for draws ``d0:d1`` with those draws' random inputs
+    (:func:`capacity.ensemble.sample` with ``block``), plus the children of new housing:
+    :math:`C_{t,a,s,d} = \\sum_{x \\in s} P_{t,a,x,d} + H_{t,a,s,d}`, persons. Also the
+    population of all ages and the births of the step ending in each year (NaN in the base
+    year), ``(year, a1 - a0, d1 - d0)``, for the check against ``observed.csv``.
+    """
+    block = (chunk.d0, chunk.d1)
+    fert = sample(scenario.fertility.uncertainty, seed=seed, draws=draws, component="fertility", default=1.0,
+                  block=block)
+    mig = sample(scenario.migration.uncertainty, seed=seed, draws=draws, component="migration", default=1.0,
+                 block=block)
+    st = district.stages
+    age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
+    areas = slice(chunk.a0, chunk.a1)
+    proj = project_cohort(cohort_inputs(district, scenario, years, fert, mig, areas=areas, arrays=arrays),
+                          keep_ages=slice(0, 0), age_bands=age_bands, accounting=True)
+    assert proj.bands is not None and proj.total is not None and proj.births is not None
+    children: NDArray[np.float64] = np.sum(proj.bands, axis=2)
+    population: NDArray[np.float64] = proj.total.sum(axis=2)
+    births = np.full_like(population, np.nan)
+    births[1:] = proj.births.sum(axis=2)  # births of the step ending in that year
+    del proj
+    if scenario.housing.developments:
+        house = sample(scenario.housing.uncertainty, seed=seed, draws=draws, component="housing", default=1.0,
+                       block=block)
+        children += housing_children(district, scenario, years, house, areas)
+    return children, population, births
+
+
+def chunk_demand(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
+                 arrays: AreaArrays, chunk: Chunk) -> tuple[NDArray[np.float64], ...]:
+    """Children, demand, its sector sums, population and births of one chunk of areas x draws (as in
+    :func:`chunk_outputs`)."""
+    areas = slice(chunk.a0, chunk.a1)
+    if scenario.demand_from_plan:
+        demand = plan_demand(district, years, chunk.d1 - chunk.d0)[:, areas]
+        children = np.full((len(years), chunk.a1 - chunk.a0, len(district.stage_names), chunk.d1 - chunk.d0),
+                           np.nan)
+        population = births = np.full((len(years), chunk.a1 - chunk.a0, chunk.d1 - chunk.d0), np.nan)
+    else:
+        children, population, births = children_chunk(district, scenario, years, seed, draws, arrays, chunk)
+        demand = demand_from_children(children, stage_bands(district, scenario, years))
+    return children, demand, demand.sum(axis=3), population, births
+
+
+def same_in_every_draw(projects: ProjectArrays) -> bool:
+    """True if no project's opening year or cancellation differs between draws (places then do not)."""
+    n = len(projects)
+    opening = np.asarray(projects.opening_year).reshape(n, -1)
+    cancelled = np.asarray(projects.cancelled).reshape(n, -1)
+    return bool((opening == opening[:, :1]).all() and (cancelled == cancelled[:, :1]).all())
+
+
+def chunk_outputs(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
+                  arrays: AreaArrays, projects: ProjectArrays, chunk: Chunk) -> tuple[NDArray[np.float64], ...]:
+    """Children, demand, places and the gap's sums of one chunk of areas x draws.
+
+    Returns ``children (year, a, stage, d)`` (:func:`children_chunk`, or NaN when demand
+    comes from the plan), ``demand`` and ``places (year, a, stage, sector, d)``, the sector
+    sums of demand and places ``(year, a, stage, d)`` (the :class:`~capacity.core.gap.Gap`)
+    and the places closures would have taken below zero ``(1, a, d)``, summed over years,
+    stages and sectors, then the population and births ``(year, a, d)``; ``a = a1 - a0``, ``d = d1 - d0``. Every cell is computed as in one
+    piece (elementwise over areas and draws), so chunks can run anywhere.
+    """
+    areas = slice(chunk.a0, chunk.a1)
+    children, demand, _, population, births = chunk_demand(district, scenario, years, seed, draws, arrays, chunk)
+    places, clipped = places_by_year(arrays.places[areas], projects_chunk(projects, chunk), years,
+                                     chunk.d1 - chunk.d0)
+    gap = strict_gap(demand, places)
+    return children, demand, places, gap.demand, gap.places, clipped.sum(axis=(0, 2, 3))[None], population, births
+
+
 def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0,
-        progress: Callable[[int], None] | None = None) -> RunResult:
+        progress: Callable[[int], None] | None = None, scheduler: str = "threads",
+        chunks: tuple[int | None, int | None] = (None, None)) -> RunResult:
     """Run one scenario on one district.
 
     Parameters
@@ -307,51 +430,55 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     seed : int
         Root seed; draw ``k`` of every scenario uses the same random inputs.
     progress : callable, optional
-        Called with the number of draws finished after each block of the engine.
+        Called with the number of draws finished (all areas) as chunks finish.
+    scheduler : str
+        Where the chunks of the projection run (:func:`capacity.execute.map_chunks`):
+        ``synchronous``, ``threads`` (default), ``processes`` or a scheduler address.
+        The result does not depend on it.
+    chunks : (int or None, int or None)
+        Areas and draws per chunk (default: :func:`capacity.execute.plan_chunks`). The
+        result does not depend on them.
     """
     if draws < 0:
         raise InputError.one("--draws", "", "", f"expected a number of draws >= 0, found {draws}")
     check_scenario(district, scenario)
     years = np.arange(district.base_year, scenario.horizon + 1)
-    steps = len(years) - 1
     n_draw = max(draws, 1)
-    st = district.stages
-    bands = stage_bands(district, scenario, years)
-
-    fert_draw = sample(scenario.fertility.uncertainty, seed=seed, draws=draws, component="fertility", default=1.0)
-    mig_draw = sample(scenario.migration.uncertainty, seed=seed, draws=draws, component="migration", default=1.0)
-    house_draw = sample(scenario.housing.uncertainty, seed=seed, draws=draws, component="housing", default=1.0)
-
-    n_area, n_sex, n_age = district.population_array().shape
-    age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
-
-    children = np.empty((steps + 1, n_area, len(st), n_draw))
-    totals: dict[str, NDArray[np.float64]] = {}
-    if not scenario.demand_from_plan:
-        # the engine works through the draws in blocks (its one level of chunking) and
-        # keeps only the stage sums; results are bit-identical for any thread count
-        threads = min(2, os.cpu_count() or 1) if n_draw >= 256 else 1
-        observed = district.observed is not None  # totals and births kept to check against observed.csv
-        proj = project_cohort(cohort_inputs(district, scenario, years, fert_draw, mig_draw), accounting=observed,
-                              keep_ages=slice(0, 0), age_bands=age_bands, threads=threads, progress=progress)
-        assert proj.bands is not None
-        np.sum(proj.bands, axis=2, out=children)
-        if observed and proj.total is not None and proj.births is not None:
-            totals = {"population": proj.total.sum(axis=2), "births": np.full_like(proj.total.sum(axis=2), np.nan)}
-            totals["births"][1:] = proj.births.sum(axis=2)  # births of the step ending in that year
-        del proj
-        children += housing_children(district, scenario, years, house_draw)
-        demand = demand_from_children(children, bands)
-    else:
-        children[:] = np.nan
-        demand = plan_demand(district, years, n_draw)
-        if progress is not None:
-            progress(n_draw)
+    n_area = len(district.area_codes)
 
     projects = project_table(district, scenario, seed=seed, draws=draws)
+    n_stage, n_sector = len(district.stage_names), len(SECTORS)
+    children = np.empty((len(years), n_area, n_stage, n_draw))
+    demand = np.empty((len(years), n_area, n_stage, n_sector, n_draw))
+    population = np.empty((len(years), n_area, n_draw))
+    births = np.empty_like(population)
+    finished = [0]
+
+    def done(chunk: Chunk) -> None:
+        finished[0] += chunk.cells
+        if progress is not None:
+            progress(finished[0] // n_area)
+
+    parts = plan_chunks(n_area, n_draw, area_chunk=chunks[0], draw_chunk=chunks[1])
+    shared = (district, scenario, years, seed, draws, AreaArrays.of(district, scenario))
+    if n_draw > 1 and same_in_every_draw(projects.arrays):
+        # places are the same in every draw: computed once and viewed (read-only) for all draws
+        gap = Gap(np.empty_like(children), np.empty_like(children))
+        map_chunks(chunk_demand, parts, shared, (children, demand, gap.demand, population, births), scheduler=scheduler,
+                   done=done)
+        one, clipped = places_by_year(district.places_array(), projects_chunk(projects.arrays, Chunk(0, n_area, 0, 1)),
+                                      years, 1)
+        places = np.broadcast_to(one, demand.shape)
+        gap = Gap(gap.demand, np.broadcast_to(one.sum(axis=3), children.shape))
+        clipped = clipped * n_draw
+    else:
+        places = np.empty_like(demand)
+        gap = Gap(np.empty_like(children), np.empty_like(children))
+        clipped = np.empty((1, n_area, n_draw))
+        map_chunks(chunk_outputs, parts, (*shared, projects.arrays),
+                   (children, demand, places, gap.demand, gap.places, clipped, population, births), scheduler=scheduler,
+                   done=done)
     existing = district.places_array()
-    places, clipped = places_by_year(existing, projects.arrays, years, n_draw)
-    gap = strict_gap(demand, places)
     unplaced = None
     reach = None
     if scenario.travel_limit_km is not None:
@@ -359,5 +486,8 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
         reach = distances <= scenario.travel_limit_km
         unplaced = transport_unplaced(gap.demand, gap.places, distances, scenario.travel_limit_km)
     schedule = match_projects(gap.demand, existing.sum(axis=2), projects.arrays, years, reach=reach)
+    # population and births are kept only to check against observed.csv (outputs without it unchanged)
+    totals = ({"population": population, "births": births}
+              if district.observed is not None and not scenario.demand_from_plan else {})
     return RunResult(district, scenario, years, children, demand, places, gap, projects, schedule,
                      unplaced, draws, seed, {"closures_clipped": float(clipped.sum()), **totals})

@@ -29,7 +29,7 @@ FAST = settings(max_examples=40, deadline=None)
 # --------------------------------------------------------------------------------------
 
 
-OPTIONS = ("keep_ages", "age_bands", "accounting", "block_draws", "threads", "progress")
+OPTIONS = ("keep_ages", "age_bands", "accounting", "block_draws", "progress")
 
 
 def project(case: dict | None = None, /, **keywords: object) -> Projection:
@@ -215,12 +215,12 @@ def test_projection_is_read_only_and_ages_kept() -> None:
         kept.population[0, 0, 0, 0, 0] = 1.0
 
 
-@pytest.mark.parametrize("block_draws, threads", [(1, 1), (2, 2), (3, 2), (100, 1)])
-def test_blocks_and_threads_do_not_change_the_result(block_draws: int, threads: int) -> None:
+@pytest.mark.parametrize("block_draws", [1, 2, 3, 100])
+def test_blocks_do_not_change_the_result(block_draws: int) -> None:
     rng = np.random.default_rng(4)
     case = random_case(rng, areas=2, groups=6, draws=5, steps=3, migration_scale=300.0)
     reference = project(case, accounting=True)
-    other = project(case, accounting=True, block_draws=block_draws, threads=threads)
+    other = project(case, accounting=True, block_draws=block_draws)
     for name in ("population", "births", "deaths", "net_migration", "total"):
         np.testing.assert_array_equal(getattr(other, name), getattr(reference, name))
 
@@ -390,7 +390,7 @@ def test_kernel_agrees_with_step(dims: dict, seed: int, scale: float, block_draw
     # with out-migration heavy enough (scale 3000) to be clipped in many cells
     rng = np.random.default_rng(seed)
     case = random_case(rng, **dims, migration_scale=scale)
-    engine = project(case, accounting=True, block_draws=block_draws, threads=2)
+    engine = project(case, accounting=True, block_draws=block_draws)
     S = survival_ratios(case["nLx"], width=case["width"])
     P = case["base"]
     tolerance = dict(rtol=1e-12, atol=1e-12 * max(P.max(), np.abs(case["net_migration"]).max()))
@@ -436,10 +436,10 @@ def test_step_hand_case_with_clipping() -> None:
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("block_draws, threads", [(None, 1), (1, 1), (2, 2), (3, 2)])
-def test_product_migration_is_bit_identical(block_draws: int | None, threads: int) -> None:
+@pytest.mark.parametrize("block_draws", [None, 1, 2, 3])
+def test_product_migration_is_bit_identical(block_draws: int | None) -> None:
     # net migration = pattern (area, sex, age) x scale (step) x multiplier (draw), kept
-    # as factors or multiplied out: the same bits, whatever the block size and threads
+    # as factors or multiplied out: the same bits, whatever the block size
     rng = np.random.default_rng(9)
     case = random_case(rng, areas=3, groups=7, draws=5, steps=4)
     pattern = rng.normal(0.0, 400.0, (1, 3, 2, 7, 1))
@@ -450,7 +450,7 @@ def test_product_migration_is_bit_identical(block_draws: int | None, threads: in
     dense = pattern * scale * multiplier
     np.testing.assert_array_equal(product.materialise(), dense)
     reference = project(case, net_migration=dense, accounting=True)
-    lazy = project(case, net_migration=product, accounting=True, block_draws=block_draws, threads=threads)
+    lazy = project(case, net_migration=product, accounting=True, block_draws=block_draws)
     assert (reference.migration_adjustment > 0).any()  # clipping happens
     for name in ("population", "births", "deaths", "net_migration", "migration_adjustment", "total"):
         np.testing.assert_array_equal(getattr(lazy, name), getattr(reference, name))
@@ -473,7 +473,7 @@ def test_product_factors_are_validated() -> None:
 def test_progress_counts_every_draw_and_nothing_needs_keeping() -> None:
     case = random_case(np.random.default_rng(11), areas=2, groups=5, draws=7, steps=2)
     seen: list[int] = []
-    result = project(case, keep_ages=slice(0, 0), age_bands=[(0, 4)], block_draws=2, threads=2,
+    result = project(case, keep_ages=slice(0, 0), age_bands=[(0, 4)], block_draws=2,
                      progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 7 and len(seen) == 4
     assert result.population.shape == (3, 2, 2, 0, 7)
@@ -650,7 +650,6 @@ def test_bad_shapes_name_input_and_axis(name: str, shape: tuple[int, ...], messa
         (dict(keep_ages=[0, 20]), r"keep_ages\[1\] = 20: expected an age-group index in \[0, 19\]"),
         (dict(age_bands=[(3, 2)]), r"age_bands\[0\] = \(3, 2\): expected 0 <= first <= last <= 19"),
         (dict(block_draws=0), "block_draws = 0: expected an integer >= 1"),
-        (dict(threads=0), "threads = 0: expected an integer >= 1"),
     ],
 )
 def test_bad_parameters(changes: dict, message: str) -> None:

@@ -91,7 +91,6 @@ def test_reproduces_a_cohort_component_run(
         width=width,
         woman_ages=woman_ages,
         block_draws=1,
-        threads=2,
     ).population
     np.testing.assert_allclose(hp[:, :, :, 1:], run[:, :, :, 1:], rtol=1e-12)
     np.testing.assert_allclose(hp, run, rtol=1e-12)

@@ -10,7 +10,7 @@ from scipy import stats
 
 import capacity
 from capacity.cli import main
-from capacity.ensemble import draw_rng, sample
+from capacity.ensemble import draw_uniforms, sample
 from capacity.scenario import Distribution, load_scenario, scenario_from_dict
 from tests.conftest import AREA_CODES, write_district
 from tests.test_model_run import closed_district
@@ -100,12 +100,12 @@ def test_bad_scenario_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
 
 # --- randomness ----------------------------------------------------------------------------
 
-def test_draw_rng_depends_on_draw_and_component_only() -> None:
-    a = draw_rng(7, 3, "fertility").random(4)
-    assert np.array_equal(a, draw_rng(7, 3, "fertility").random(4))
-    assert not np.array_equal(a, draw_rng(7, 4, "fertility").random(4))
-    assert not np.array_equal(a, draw_rng(7, 3, "migration").random(4))
-    assert not np.array_equal(a, draw_rng(8, 3, "fertility").random(4))
+def test_draw_uniforms_depend_on_draw_and_component_only() -> None:
+    a = draw_uniforms(7, "fertility", 3, 4)
+    assert np.array_equal(a, draw_uniforms(7, "fertility", 3, 4))
+    assert not np.array_equal(a, draw_uniforms(7, "fertility", 4, 5))
+    assert not np.array_equal(a, draw_uniforms(7, "migration", 3, 4))
+    assert not np.array_equal(a, draw_uniforms(8, "fertility", 3, 4))
     # draw k's value does not depend on how many draws are taken
     d = Distribution("normal", (("mean", 0.0), ("sd", 1.0)))
     assert sample(d, seed=1, draws=5, component="x")[:3].tolist() == sample(d, seed=1, draws=3, component="x").tolist()

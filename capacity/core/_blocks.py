@@ -2,8 +2,9 @@
 
 The draws (Monte-Carlo replicates) are independent, so an engine processes them in
 blocks of ``block_draws`` draws and runs *all* steps for one block before moving on to
-the next (optionally with several threads, each taking every ``threads``-th block). This
-is the only place where draws are split up; callers hand over whole arrays:
+the next, in the calling thread. This is the engine's only splitting of the draws; the
+parallelism is the caller's, who hands chunks of areas x draws to Dask
+(:mod:`capacity.execute`):
 
 * **Memory**: a block's state (two buffers of ``area x sex x age x block_draws``
   float64, ~2 MiB each by default, :data:`_BLOCK_BYTES`) and the per-block copies of the
@@ -15,21 +16,19 @@ is the only place where draws are split up; callers hand over whole arrays:
 * **Speed**: the block's state stays in the processor's cache for the whole projection;
   main memory only sees the rates being read once per step and the kept outputs being
   written.
-* **Results** do not depend on the block size or the number of threads: every draw
+* **Results** do not depend on the block size or on the caller's chunks: every draw
   goes through the same sequence of elementwise operations, and sums run over the age
   axis only, never over draws.
 
 An engine supplies a *kernel* (:class:`_Kernel`) that advances one block by one step;
 this module holds everything around it: the preallocated outputs (:class:`_Outputs`),
 contiguous per-block copies of the rates (:class:`_Tile`), reusable work arrays
-(:class:`_Buffers`) and the loop over blocks, steps and threads (:func:`_run`).
+(:class:`_Buffers`) and the loop over blocks and steps (:func:`_run`).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,7 +49,7 @@ Progress = Callable[[int], None]
 """Called with the number of draws whose projection is finished (after each block)."""
 
 #: Target size in bytes of one block state buffer (see ``block_draws``): the few
-#: block-sized buffers of one or two threads then stay in a 32 MiB L3 cache, while the
+#: block-sized buffers of one or two workers then stay in a 32 MiB L3 cache, while the
 #: block stays wide enough for numpy's per-call overhead to be small.
 _BLOCK_BYTES = 2 * 1024 * 1024
 
@@ -172,6 +171,17 @@ class _Tile:
             if self.buffer is None or self.buffer.shape[-1] != stop - start:
                 self.buffer = np.empty(self.shape + (stop - start,))
             views = [_draw_block(_at_step(a, step), start, stop) for a in self.arrays]
+            # leading factors without a draw axis are multiplied at their own (small) size
+            # first: the same operations in the same order, so the same bits, with one
+            # pass over the block instead of one per factor
+            lead = 0
+            while lead < len(views) and views[lead].shape[-1] == 1:
+                lead += 1
+            if 2 <= lead < len(views):
+                small = views[0] * views[1]
+                for view in views[2:lead]:
+                    small = small * view
+                views = [small, *views[lead:]]
             if len(views) == 1:
                 np.copyto(self.buffer, views[0])
             else:
@@ -216,7 +226,6 @@ def _run(
     keep_ages: slice | ArrayLike | None,
     age_bands: Sequence[tuple[int, int]] | None,
     block_draws: int | None,
-    threads: int,
     accounting: bool = False,
     progress: Progress | None = None,
 ) -> _Outputs:
@@ -229,9 +238,9 @@ def _run(
     steps, draws : int
         Number of steps and (common) number of draws.
     make_kernel : callable
-        Called once per thread with the outputs; returns that thread's kernel (which
-        writes the accounting arrays of the outputs, if any, itself).
-    keep_ages, age_bands, block_draws, threads, accounting, progress
+        Called once with the outputs; returns the kernel (which writes the accounting
+        arrays of the outputs, if any, itself).
+    keep_ages, age_bands, block_draws, accounting, progress
         As in :func:`capacity.core.cohort.project_cohort`.
 
     Returns
@@ -243,10 +252,9 @@ def _run(
     keep = _check_keep_ages(keep_ages, groups)
     band_ages = _check_bands(age_bands, groups)
     block = _check_block(block_draws, areas, groups, draws)
-    threads = _check_int("threads", threads, minimum=1)
     outputs = _Outputs.allocate(steps, areas, groups, draws, keep, band_ages, accounting)
     _run_blocks(
-        base, steps, draws, block, lambda: make_kernel(outputs), outputs, threads, progress
+        base, steps, draws, block, make_kernel(outputs), outputs, progress
     )
     return outputs
 
@@ -256,48 +264,25 @@ def _run_blocks(
     steps: int,
     draws: int,
     block: int,
-    make_kernel: Callable[[], _Kernel],
+    kernel: _Kernel,
     outputs: _Outputs,
-    threads: int = 1,
     progress: Progress | None = None,
 ) -> None:
     """Project every block of draws through all steps; record each year's state.
 
-    With ``threads > 1``, thread ``i`` projects blocks ``i, i + threads, ...`` with its
-    own kernel and buffers (numpy releases the GIL inside ufunc loops); blocks write to
-    disjoint draw ranges of the outputs, so the result does not depend on ``threads``.
-    ``progress`` is called (under a lock) with the number of draws finished so far.
+    ``progress`` is called with the number of draws finished so far after each block.
     """
-    starts = range(0, draws, block)
-    threads = min(threads, len(starts))
-    lock = threading.Lock()
-    finished = [0]
-
-    def report(count: int) -> None:
+    areas, _, groups, _ = base.shape
+    states = _Buffers(current=(areas, 2, groups), following=(areas, 2, groups))
+    for start in range(0, draws, block):
+        stop = min(start + block, draws)
+        buffers = states.at(stop - start)
+        P, Q = buffers["current"], buffers["following"]
+        np.copyto(P, _draw_block(base, start, stop))
+        outputs.record(0, start, stop, P)
+        for step in range(steps):
+            kernel(step, start, stop, P, Q)
+            outputs.record(step + 1, start, stop, Q)
+            P, Q = Q, P
         if progress is not None:
-            with lock:
-                finished[0] += count
-                progress(finished[0])
-
-    def run(first: int) -> None:
-        areas, _, groups, _ = base.shape
-        kernel = make_kernel()
-        states = _Buffers(current=(areas, 2, groups), following=(areas, 2, groups))
-        for start in starts[first::threads]:
-            stop = min(start + block, draws)
-            buffers = states.at(stop - start)
-            P, Q = buffers["current"], buffers["following"]
-            np.copyto(P, _draw_block(base, start, stop))
-            outputs.record(0, start, stop, P)
-            for step in range(steps):
-                kernel(step, start, stop, P, Q)
-                outputs.record(step + 1, start, stop, Q)
-                P, Q = Q, P
-            report(stop - start)
-
-    if threads <= 1:
-        run(0)
-        return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for future in [pool.submit(run, i) for i in range(threads)]:
-            future.result()
+            progress(stop)

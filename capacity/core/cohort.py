@@ -55,7 +55,7 @@ Module layout
 * :mod:`capacity.core._kernel`: the fast form of one step over a block of draws, and
   the validation of the inputs;
 * :mod:`capacity.core._blocks`: the block driver, the one level of chunking over draws
-  (memory, speed, threads);
+  (memory, speed; parallelism is the caller's, see :mod:`capacity.execute`);
 * :mod:`capacity.core.projection`: the result (:class:`Projection`).
 """
 
@@ -142,7 +142,6 @@ def project_cohort(
     age_bands: Sequence[tuple[int, int]] | None = None,
     accounting: bool = False,
     block_draws: int | None = None,
-    threads: int = 1,
     progress: Progress | None = None,
 ) -> Projection:
     """Cohort-component projection with mortality given as life-table ``nLx``.
@@ -155,7 +154,7 @@ def project_cohort(
     ----------
     inputs : CohortInputs
         Base population, rates and step width.
-    keep_ages, age_bands, accounting, block_draws, threads, progress
+    keep_ages, age_bands, accounting, block_draws, progress
         As in :func:`project_cohort_survival`.
 
     Returns
@@ -184,7 +183,6 @@ def project_cohort(
         age_bands=age_bands,
         accounting=accounting,
         block_draws=block_draws,
-        threads=threads,
         progress=progress,
     )
 
@@ -203,7 +201,6 @@ def project_cohort_survival(
     age_bands: Sequence[tuple[int, int]] | None = None,
     accounting: bool = False,
     block_draws: int | None = None,
-    threads: int = 1,
     progress: Progress | None = None,
 ) -> Projection:
     """Cohort-component projection with mortality given as survival ratios.
@@ -248,9 +245,6 @@ def project_cohort_survival(
     block_draws : int, optional
         Number of draws processed together (performance tuning only; default: about
         2 MiB of state per block). The result does not depend on it.
-    threads : int
-        Number of threads projecting blocks of draws in parallel (default 1). The
-        result does not depend on it.
     progress : callable, optional
         Called with the number of draws finished, after each block.
 
@@ -279,7 +273,6 @@ def project_cohort_survival(
         age_bands=age_bands,
         accounting=accounting,
         block_draws=block_draws,
-        threads=threads,
         progress=progress,
     )
 
@@ -299,7 +292,6 @@ def _project(
     age_bands: Sequence[tuple[int, int]] | None,
     accounting: bool,
     block_draws: int | None,
-    threads: int,
     progress: Progress | None,
 ) -> Projection:
     """Validate the inputs and run the blocks (see :func:`project_cohort_survival`)."""
@@ -322,7 +314,6 @@ def _project(
         keep_ages=keep_ages,
         age_bands=age_bands,
         block_draws=block_draws,
-        threads=threads,
         accounting=accounting,
         progress=progress,
     )

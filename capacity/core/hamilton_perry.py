@@ -171,7 +171,6 @@ def project_hamilton_perry(
     keep_ages: slice | ArrayLike | None = None,
     age_bands: Sequence[tuple[int, int]] | None = None,
     block_draws: int | None = None,
-    threads: int = 1,
 ) -> Projection:
     """Hamilton-Perry projection.
 
@@ -197,7 +196,7 @@ def project_hamilton_perry(
         Width of age groups and of a step, years.
     woman_ages : (int, int)
         First and last age (inclusive, years) of the women of the child-woman ratio.
-    keep_ages, age_bands, block_draws, threads
+    keep_ages, age_bands, block_draws
         As in :func:`capacity.core.cohort.project_cohort_survival`.
 
     Returns
@@ -244,6 +243,5 @@ def project_hamilton_perry(
         keep_ages=keep_ages,
         age_bands=age_bands,
         block_draws=block_draws,
-        threads=threads,
     )
     return _projection(outputs, width)

@@ -289,9 +289,11 @@ def plan_comparison_chart(results: Results, *, scenario: str | None = None, widt
     fig = _figure((width, 4.6), dpi)
     names = [stage_label(run, s) for s in pc["stage"]]
     y = np.arange(len(pc))
-    panel_w = 0.8 / len(series)
+    # room on the left for the longest stage name (about 0.0075 of the width per character)
+    left = min(0.2, max(0.1, 0.03 + 0.0075 * max(len(n) for n in names)))
+    panel_w = (0.9 - left) / len(series)
     for k, (col, label, colour) in enumerate(series):
-        ax = fig.add_axes((0.1 + k * (panel_w + 0.012), 0.2, panel_w - 0.035, 0.58))
+        ax = fig.add_axes((left + k * (panel_w + 0.012), 0.2, panel_w - 0.035, 0.58))
         vals = pc[col].to_numpy(float)
         ax.barh(y, np.nan_to_num(vals), height=0.6, color=colour)
         if col == "projected_need" and "projected_need_p10" in pc:

@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -37,10 +37,22 @@ from capacity.results.dataset import AREA_STAGE, SECTORED, select, values
 from capacity.stats import QUANTILES, THRESHOLD, point
 
 
-def _with_district(per_area: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Append the district as an extra area: the sum over areas (no-offset for shortfall and surplus)."""
-    total = per_area.sum(axis=1, keepdims=True)
-    return np.concatenate([per_area, total], axis=1)
+def _with_district(per_area: NDArray[np.float64], draws: int, quantiles: bool = False,
+                   total: NDArray[np.float64] | None = None) -> dict[str, NDArray[np.float64]]:
+    """Point value (and quantiles) over draws per (year, area + district, stage).
+
+    The district is an extra area: ``total`` (default: the sum over areas, no-offset for
+    shortfall and surplus). The summaries are taken over the areas and the district
+    separately, so no (year, area + 1, stage, draw) copy is made.
+    """
+    if total is None:
+        total = per_area.sum(axis=1)
+    out = {"": np.concatenate([point(per_area, draws), point(total, draws)[:, None]], axis=1)}
+    if quantiles and draws > 0:
+        by_area, by_total = np.percentile(per_area, QUANTILES, axis=-1), np.percentile(total, QUANTILES, axis=-1)
+        for i, q in enumerate(QUANTILES):
+            out[f"_p{q}"] = np.concatenate([by_area[i], by_total[i][:, None]], axis=1)
+    return out
 
 
 def _names(ds: xr.Dataset) -> dict[str, str]:
@@ -49,19 +61,12 @@ def _names(ds: xr.Dataset) -> dict[str, str]:
     return names
 
 
-def _long(ds: xr.Dataset, arrays: dict[str, NDArray[np.float64]], quantiles: Iterable[str] = ()) -> pd.DataFrame:
-    """Long table from (year, area + district, stage, draw) arrays."""
-    draws = int(ds.attrs["draws"])
+def _long(ds: xr.Dataset, cols: dict[str, NDArray[np.float64]]) -> pd.DataFrame:
+    """Long table from (year, area + district, stage) arrays."""
     codes = [str(a) for a in ds["area"].values] + [str(ds["district_code"].values)]
     idx = pd.MultiIndex.from_product([ds["year"].to_numpy(), codes, [str(s) for s in ds["stage"].values]],
                                      names=["year", "area_code", "stage"])
-    cols: dict[str, Any] = {}
-    for key, arr in arrays.items():
-        cols[key] = point(arr, draws).reshape(-1)
-        if key in quantiles and draws > 0:
-            for q in QUANTILES:
-                cols[f"{key}_p{q}"] = np.percentile(arr, q, axis=-1).reshape(-1)
-    frame = pd.DataFrame(cols, index=idx).reset_index()
+    frame = pd.DataFrame({k: v.reshape(-1) for k, v in cols.items()}, index=idx).reset_index()
     frame.insert(0, "scenario", str(ds["scenario"].values))
     frame.insert(3, "area_name", frame["area_code"].map(_names(ds)))
     return frame
@@ -76,23 +81,36 @@ def gap_table(ds: xr.Dataset) -> pd.DataFrame:
         One scenario's selection (:func:`capacity.results.dataset.select`).
     """
     draws = int(ds.attrs["draws"])
+    cols: dict[str, NDArray[np.float64]] = {}
+
+    def add(key: str, per_area: NDArray[np.float64], quantiles: bool = False,
+            total: NDArray[np.float64] | None = None) -> None:
+        for suffix, arr in _with_district(per_area, draws, quantiles, total).items():
+            cols[key + suffix] = arr
+
     demand = values(ds, "demand", SECTORED)
-    places = values(ds, "places", SECTORED)
-    arrays = {
-        "demand": _with_district(demand.sum(axis=3)),
-        "places": _with_district(places.sum(axis=3)),
-        "gap": _with_district(values(ds, "gap", AREA_STAGE)),
-        "shortfall": _with_district(values(ds, "shortfall", AREA_STAGE)),
-        "surplus": _with_district(values(ds, "surplus", AREA_STAGE)),
-        "demand_public": _with_district(np.ascontiguousarray(demand[:, :, :, 0])),
-        "places_public": _with_district(np.ascontiguousarray(places[:, :, :, 0])),
-    }
-    arrays["gap_public"] = arrays["places_public"] - arrays["demand_public"]
+    places = ds["places"].transpose(*SECTORED).values  # may be a view broadcast over draws: not copied
+    add("demand", demand.sum(axis=3), True)
+    add("places", places.sum(axis=3), True)
+    add("gap", values(ds, "gap", AREA_STAGE), True)
+    shortfall = values(ds, "shortfall", AREA_STAGE)
+    add("shortfall", shortfall)
+    add("surplus", values(ds, "surplus", AREA_STAGE))
+    demand_public = np.ascontiguousarray(demand[:, :, :, 0])
+    places_public = np.ascontiguousarray(places[:, :, :, 0])
+    del demand, places
+    add("demand_public", demand_public)
+    add("places_public", places_public)
+    add("gap_public", places_public - demand_public,
+        total=places_public.sum(axis=1) - demand_public.sum(axis=1))
+    del demand_public, places_public
     if "shortfall_after_transport" in ds and np.isfinite(float(ds["travel_limit_km"].values)):
-        arrays["shortfall_after_transport"] = _with_district(values(ds, "shortfall_after_transport", AREA_STAGE))
-    table = _long(ds, arrays, quantiles=("demand", "places", "gap"))
+        add("shortfall_after_transport", values(ds, "shortfall_after_transport", AREA_STAGE))
     if draws > 0:
-        table["p_shortfall"] = (arrays["shortfall"] > THRESHOLD).mean(axis=-1).reshape(-1)
+        short = shortfall > THRESHOLD
+        cols["p_shortfall"] = np.concatenate([short.mean(axis=-1), (shortfall.sum(axis=1) > THRESHOLD).mean(axis=-1)[:, None]],
+                                             axis=1)
+    table = _long(ds, cols)
     table["level"] = np.where(table["area_code"] == str(ds["district_code"].values), "district", "area")
     return table
 

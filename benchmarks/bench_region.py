@@ -1,0 +1,114 @@
+"""Benchmark: runs of synthetic regions of 18 to 18,000 areas, reduced chunk by chunk.
+
+Prints, per region size (areas = districts x streets of ``tools/synthetic_region.py``,
+baseline scenario): the wall time of :func:`capacity.run_summary` (projection,
+demand, places, gap and their summaries per area, chunk by chunk: memory bounded by the
+chunks in flight), the peak resident memory of the process (or of each worker), and the
+time per area-draw; then the same run of the largest region of at least 1,800 areas on
+a ``distributed.LocalCluster`` of 1 and of 2 worker processes (one thread each). Loading
+the region's files is timed apart. No assertions.
+
+    python benchmarks/bench_region.py [--areas 18 180 1800 18000] [--draws 1000] [--large-draws 100]
+
+Regions of more than 2,000 areas run with ``--large-draws`` draws (the table says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import capacity
+from capacity import model
+from capacity.summary import run_summary
+folder, draws, scheduler, workers = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+district = capacity.load_district(folder)
+scenario = capacity.load_scenario("baseline")
+t1 = time.perf_counter()
+peaks = []
+if scheduler == "cluster":
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            client.run(lambda: __import__("capacity.model"))  # workers warm (imports) before timing
+            t1 = time.perf_counter()
+            run_summary(district, scenario, draws=draws, seed=1, scheduler=cluster.scheduler_address)
+            t2 = time.perf_counter()
+            peaks = list(client.run(lambda: int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+                                    / 1024).values())
+else:
+    run_summary(district, scenario, draws=draws, seed=1, scheduler=scheduler)
+    t2 = time.perf_counter()
+status = open("/proc/self/status").read()
+peaks.append(int(status.split("VmHWM:")[1].split()[0]) / 1024)
+print(json.dumps({"load": t1 - t0, "run": t2 - t1, "peaks": peaks}))
+"""
+
+
+def child(folder: Path, draws: int, scheduler: str, workers: int = 1) -> dict[str, object]:
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(folder), str(draws), scheduler, str(workers)],
+                          capture_output=True, text=True, check=True, cwd=REPO)
+    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def shape(areas: int) -> tuple[int, int]:
+    """Districts x streets of a region of ``areas`` areas (18 streets per district, as Haizhu)."""
+    return max(1, areas // 18), 18 if areas >= 18 else areas
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--areas", type=int, nargs="+", default=[18, 180, 1800, 18000])
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--large-draws", type=int, default=100)
+    parser.add_argument("--no-cluster", action="store_true", help="skip the 1 vs 2 worker comparison")
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO))
+    from tools.synthetic_region import make_region
+
+    print(f"{'areas':>6} {'draws':>6} {'scheduler':>12} {'load s':>7} {'run s':>8} {'peak MiB':>9} "
+          f"{'us/area-draw':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = {}
+        for areas in args.areas:
+            districts, streets = shape(areas)
+            folders[areas] = make_region(Path(tmp) / f"r{areas}", districts, streets, seed=0)
+            draws = args.draws if areas <= 2000 else args.large_draws
+            r = child(folders[areas], draws, "synchronous")
+            run = float(r["run"])  # type: ignore[arg-type]
+            peaks = r["peaks"]
+            assert isinstance(peaks, list)
+            print(f"{areas:>6} {draws:>6} {'synchronous':>12} {float(r['load']):>7.2f} {run:>8.2f} "  # type: ignore[arg-type]
+                  f"{max(peaks):>9.0f} {run / (areas * draws) * 1e6:>12.2f}", flush=True)
+        big = [a for a in args.areas if a >= 1800]
+        if big and not args.no_cluster:
+            areas = min(big)
+            draws = args.draws if areas <= 2000 else args.large_draws
+            times = {}
+            for workers in (1, 2):
+                r = child(folders[areas], draws, "cluster", workers)
+                times[workers] = float(r["run"])  # type: ignore[arg-type]
+                peaks = r["peaks"]
+                assert isinstance(peaks, list)
+                per_worker = "/".join(f"{p:.0f}" for p in peaks[:-1])
+                print(f"{areas:>6} {draws:>6} {f'{workers} worker(s)':>12} {float(r['load']):>7.2f} "  # type: ignore[arg-type]
+                      f"{times[workers]:>8.2f} {per_worker:>9} {times[workers] / (areas * draws) * 1e6:>12.2f}",
+                      flush=True)
+            print(f"speed-up of 2 workers over 1 on {areas} areas: {times[1] / times[2]:.2f}")
+    print("peak MiB: the process's VmHWM; for a cluster, each worker's (the client process apart)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""Runs too large to keep every draw: reduced chunk by chunk, written as partitioned Parquet.
+
+:func:`run_summary` cuts a region into chunks of whole areas with all their draws
+(:mod:`capacity.execute`), computes each chunk as :func:`capacity.model.chunk_outputs`
+does and keeps only its summaries over the draws, so memory is bounded by the chunks in
+flight, not by areas x draws (a province of 18,000 areas at 1,000 draws would need
+37 GB per variable with every draw kept). The region's no-offset totals per draw are
+added block by block in area order, the same bytes whatever the scheduler and the
+chunking.
+
+``capacity run --format parquet`` writes the summaries as Parquet, one file per district
+of the region (the first six digits of the area codes): ``summary-<district>.parquet``
+with the columns ``scenario, year, area_code, stage``, :data:`SUMMARY` and ``level``
+(the district's areas and the district itself, no-offset sums), and the region's own rows
+(``area_code`` = the region's code, no-offset sums) in ``summary-total.parquet``;
+``gap.csv`` stays the output of runs that fit in memory.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from capacity.core.supply import ProjectArrays
+from capacity.execute import CHUNK_CELLS, Chunk, map_chunks
+from capacity.io.district import District
+from capacity.model import AreaArrays, chunk_outputs, project_table
+from capacity.scenario import Scenario
+from capacity.scenario_check import check_scenario
+from capacity.stats import QUANTILES, THRESHOLD
+
+#: Areas of a district summed one after the other into one partial total (a piece); chunks
+#: are made of whole pieces, so the totals do not depend on the chunking.
+AREA_BLOCK = 8
+
+#: Columns of :func:`summary_chunk` (last axis): means over draws and the gap's quantiles.
+SUMMARY = ("demand", "places", "gap", "shortfall", "gap_p10", "gap_p50", "gap_p90", "p_shortfall")
+
+
+def district_runs(codes: Sequence[str]) -> list[tuple[str, int, int]]:
+    """Runs of consecutive areas of one district (the first six digits of the area code): ``(code, start, stop)``."""
+    runs: list[tuple[str, int, int]] = []
+    for i, code in enumerate(codes):
+        if runs and runs[-1][0] == code[:6]:
+            runs[-1] = (runs[-1][0], runs[-1][1], i + 1)
+        else:
+            runs.append((code[:6], i, i + 1))
+    return runs
+
+
+def pieces(codes: Sequence[str]) -> list[tuple[int, int, int]]:
+    """``(run, start, stop)``: each district run cut into pieces of up to :data:`AREA_BLOCK` areas."""
+    return [(r, a, min(a + AREA_BLOCK, stop)) for r, (_, start, stop) in enumerate(district_runs(codes))
+            for a in range(start, stop, AREA_BLOCK)]
+
+
+def stats(demand: NDArray[np.float64], places: NDArray[np.float64], gap: NDArray[np.float64],
+          shortfall: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:data:`SUMMARY` over the last (draw) axis, stacked on a new last axis."""
+    out = np.empty((*gap.shape[:-1], len(SUMMARY)))
+    for k, arr in enumerate((demand, places, gap, shortfall)):
+        out[..., k] = arr.mean(axis=-1)
+    out[..., 4:7] = np.moveaxis(np.percentile(gap, QUANTILES, axis=-1), 0, -1)
+    out[..., 7] = (shortfall > THRESHOLD).mean(axis=-1)
+    return out
+
+
+def summary_chunk(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
+                  arrays: AreaArrays, projects: ProjectArrays, cuts: tuple[tuple[int, int, int], ...],
+                  chunk: Chunk) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """One chunk of whole pieces of areas (with all their draws) reduced over the draws.
+
+    Returns ``(year, a1 - a0, stage, len(SUMMARY))``: per area the means over draws of
+    demand, places, gap and shortfall (sectors summed), the gap's P10/P50/P90 and the share
+    of draws with a shortfall (:data:`capacity.stats.THRESHOLD`); and per piece of the chunk
+    (``cuts``: ``(run, start, stop)``) the sums over its areas, one area after the other, of
+    demand, places, gap and shortfall per draw, ``(year, piece, stage, 4, draw)``.
+    """
+    _, _, _, demand, places, _, _, _ = chunk_outputs(district, scenario, years, seed, draws, arrays, projects, chunk)
+    gap = places - demand
+    shortfall = np.maximum(-gap, 0.0)
+    per_area = np.stack([demand, places, gap, shortfall], axis=3)  # (year, area, stage, 4, draw)
+    mine = [c for c in cuts if chunk.a0 <= c[1] < chunk.a1]
+    sums = np.empty((per_area.shape[0], len(mine), *per_area.shape[2:]))
+    for k, (_, start, stop) in enumerate(mine):
+        total = per_area[:, start - chunk.a0].copy()
+        for a in range(start + 1, stop):
+            total += per_area[:, a - chunk.a0]
+        sums[:, k] = total
+    return stats(demand, places, gap, shortfall), sums
+
+
+class Totals:
+    """No-offset totals of districts and of the region, from the chunks' piece sums.
+
+    Pieces are added in area order whatever order their chunks arrive in (early chunks
+    wait): a district's total is its pieces' sums added one after the other, the region's
+    its districts' totals added one after the other, so the floats are the same bytes for
+    any scheduler and chunking. A district's :data:`SUMMARY` is taken as soon as its last
+    piece is in, and its per-draw total dropped (memory: the districts in flight).
+    """
+
+    def __init__(self, cuts: Sequence[tuple[int, int, int]], chunk_starts: Sequence[int], n_runs: int) -> None:
+        self.cuts = list(cuts)
+        self.order = {a0: i for i, a0 in enumerate(chunk_starts)}
+        self.next_chunk = 0
+        self.next_piece = 0
+        self.waiting: dict[int, NDArray[np.float64]] = {}
+        self.current: NDArray[np.float64] | None = None
+        self.region: NDArray[np.float64] | None = None
+        self.districts: list[NDArray[np.float64] | None] = [None] * n_runs
+
+    def add(self, chunk: Chunk, part: NDArray[np.float64]) -> None:
+        """Take a chunk's piece sums ``(year, piece, stage, 4, draw)``; add those whose turn has come."""
+        self.waiting[self.order[chunk.a0]] = part
+        while self.next_chunk in self.waiting:
+            value = self.waiting.pop(self.next_chunk)
+            for k in range(value.shape[1]):
+                run = self.cuts[self.next_piece][0]
+                self.current = value[:, k].copy() if self.current is None else self.current + value[:, k]
+                self.next_piece += 1
+                if self.next_piece == len(self.cuts) or self.cuts[self.next_piece][0] != run:
+                    t = self.current
+                    self.districts[run] = stats(t[:, :, 0], t[:, :, 1], t[:, :, 2], t[:, :, 3])
+                    self.region = t if self.region is None else self.region + t
+                    self.current = None
+            self.next_chunk += 1
+
+    def region_total(self) -> NDArray[np.float64]:
+        assert self.region is not None and not self.waiting
+        return self.region
+
+
+def run_summary(district: District, scenario: Scenario, *, draws: int, seed: int = 0,
+                scheduler: str = "threads", area_chunk: int | None = None
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """A run reduced chunk by chunk: memory bounded by the chunks in flight, not by areas x draws.
+
+    Each chunk holds whole pieces of areas (:func:`pieces`) with all their draws, so the
+    summaries per area are exact; the districts' and the region's no-offset totals per
+    draw are added in area order (:class:`Totals`): the same bytes whatever the scheduler
+    and the chunking.
+
+    Returns
+    -------
+    summary : ndarray (year, area, stage, len(SUMMARY))
+    by_district : ndarray (year, run, stage, len(SUMMARY))
+        The same of each district (each run of :func:`district_runs`), no-offset sums.
+    totals : ndarray (year, stage, 4, draw)
+        Demand, places, gap and shortfall summed over all areas, per draw.
+    """
+    check_scenario(district, scenario)
+    years = np.arange(district.base_year, scenario.horizon + 1)
+    n_draw, n_area, n_stage = max(draws, 1), len(district.area_codes), len(district.stage_names)
+    projects = project_table(district, scenario, seed=seed, draws=draws)
+    target = area_chunk or max(1, CHUNK_CELLS // n_draw)
+    cuts = pieces(district.area_codes)
+    parts: list[Chunk] = []
+    for _, start, stop in cuts:  # whole pieces, up to ``target`` areas (at least one piece)
+        if parts and stop - parts[-1].a0 <= target:
+            parts[-1] = Chunk(parts[-1].a0, stop, 0, n_draw)
+        else:
+            parts.append(Chunk(start, stop, 0, n_draw))
+    summary = np.empty((len(years), n_area, n_stage, len(SUMMARY)))
+    n_runs = len(district_runs(district.area_codes))
+    totals = Totals(cuts, [c.a0 for c in parts], n_runs)
+    shared = (district, scenario, years, seed, draws, AreaArrays.of(district, scenario), projects.arrays, tuple(cuts))
+    map_chunks(summary_chunk, parts, shared,
+               (summary, totals.add), scheduler=scheduler, reduced=True)
+    by_district = np.stack([d for d in totals.districts if d is not None], axis=1)
+    return summary, by_district, totals.region_total()
+
+
+def summary_frame(district: District, scenario: Scenario, summary: NDArray[np.float64],
+                  by_district: NDArray[np.float64], totals: NDArray[np.float64]) -> pd.DataFrame:
+    """The summaries as a long table: one row per year, area, district and region, and stage.
+
+    Columns ``scenario, year, area_code, stage``, :data:`SUMMARY` and ``level``: ``area``,
+    ``district`` (the first six digits of the area codes; left out when they are the
+    region's own code, as for a single district) and ``region`` (the district folder's
+    code). District and region rows are no-offset sums over their areas, draw by draw, then
+    summarised; their ``p_shortfall`` is the share of draws whose summed shortfall exceeds
+    :data:`capacity.stats.THRESHOLD` (a shortfall anywhere in them).
+    """
+    years = np.arange(district.base_year, district.base_year + summary.shape[0])
+    region = stats(totals[:, :, 0], totals[:, :, 1], totals[:, :, 2], totals[:, :, 3])[:, None]
+    runs = [code for code, _, _ in district_runs(district.area_codes)]
+    keep = [i for i, code in enumerate(runs) if code != district.code]
+    blocks = [(summary, list(district.area_codes), "area"), (by_district[:, keep], [runs[i] for i in keep], "district"),
+              (region, [district.code], "region")]
+    frames = []
+    for values, codes, level in blocks:
+        if not codes:
+            continue
+        index = pd.MultiIndex.from_product([years, codes, list(district.stage_names)],
+                                           names=["year", "area_code", "stage"])
+        frame = pd.DataFrame(values.reshape(-1, len(SUMMARY)), index=index, columns=list(SUMMARY)).reset_index()
+        frame["level"] = level
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    table.insert(0, "scenario", scenario.name)
+    return table
+
+
+def parquet_files(frames: Sequence[pd.DataFrame], region_code: str) -> dict[str, bytes]:
+    """Parquet bytes per district (area codes' first six digits) and for the region's rows."""
+    try:
+        pq = __import__("pyarrow.parquet", fromlist=["write_table"])
+        pa = __import__("pyarrow")
+    except ImportError:
+        from capacity.errors import InputError
+
+        raise InputError.one("--format", "parquet", "", "expected pyarrow installed (pip install pyarrow), "
+                             "found it missing") from None
+    table = pd.concat(frames, ignore_index=True)
+    part = np.where(table["level"] == "region", "total", table["area_code"].str[:6])
+    files = {}
+    for name in sorted(set(part)):
+        buffer = io.BytesIO()
+        pq.write_table(pa.Table.from_pandas(table[part == name], preserve_index=False), buffer)
+        files[f"summary-{name}.parquet"] = buffer.getvalue()
+    return files
+
+
+def run_parquet(scenarios: Sequence[Scenario], district: District, out: str, *, draws: int, seed: int,
+                scheduler: str) -> dict[str, bytes]:
+    """Run scenarios with :func:`run_summary`, write the Parquet files and ``meta.json`` into ``out``.
+
+    Returns the files written (name -> bytes), ``meta.json`` last.
+    """
+    import hashlib
+    import json
+
+    from capacity import __version__
+    from capacity.atomic import write_files
+    from capacity.results.write import estimates
+
+    frames = []
+    for scenario in scenarios:
+        summary, by_district, totals = run_summary(district, scenario, draws=draws, seed=seed, scheduler=scheduler)
+        frames.append(summary_frame(district, scenario, summary, by_district, totals))
+    files = parquet_files(frames, district.code)
+    meta = {"capacity_version": __version__, "district": {"name": district.name, "code": district.code},
+            "inputs_sha256": district.input_hashes(), "scenarios": [s.to_dict() for s in scenarios],
+            "seed": seed, "draws": draws, "estimated_inputs": estimates(district),
+            "outputs_sha256": {k: hashlib.sha256(v).hexdigest() for k, v in files.items()}}
+    files["meta.json"] = (json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    write_files(out, files, input_folders=[district.path],
+                input_files=[s.source for s in scenarios if s.source])
+    return files
+
+
+__all__ = ["AREA_BLOCK", "SUMMARY", "Totals", "district_runs", "pieces", "parquet_files", "run_parquet", "run_summary", "summary_chunk", "summary_frame"]
