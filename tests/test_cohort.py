@@ -499,6 +499,36 @@ def test_phg_hand_case_two_steps() -> None:
     np.testing.assert_allclose(result.migration_adjustment, 0.0, **close)
 
 
+def test_phg_hand_case_clipping() -> None:
+    # 300 female out-migrants of group 1 during the step, S = 0.9, 0.8, 0.5, no births:
+    # P* = 100, 80 - 150, 50 = 100, -70, 50
+    # group 1: U = 0.8 * 100 - 150 = -70 -> 0, A_1 = -70 / 1.8, deaths 0.2 (100 - A_1)
+    # open:    U = 0.5 * (-70 + 50) = -10 -> 0, A_2 = -10 / 1.5, deaths 0.5 (-20 - A_2) < 0
+    # realised migration -300 - 2 (A_1 + A_2); everything ends at zero and balances
+    migration = np.zeros((1, 1, 2, 3, 1))
+    migration[0, 0, FEMALE, 1, 0] = -300.0
+    result = project(
+        base=hand_base(),
+        steps=1,
+        nLx=hand_nLx(1),
+        fertility=np.zeros((1, 1, 1, 1, 1)),
+        fertility_first_age=1,
+        sex_ratio_at_birth=1.0,
+        net_migration=migration,
+        migration_timing="phg",
+        accounting=True,
+    )
+    A1, A2 = -70.0 / 1.8, -10.0 / 1.5
+    close = dict(rtol=0.0, atol=1e-12)
+    np.testing.assert_allclose(result.population[1, 0, FEMALE, :, 0], [0.0, 0.0, 0.0], **close)
+    np.testing.assert_allclose(result.net_migration[0, 0, FEMALE, 0], -300.0 - 2 * (A1 + A2), **close)
+    np.testing.assert_allclose(result.migration_adjustment[0, 0, FEMALE, 0], -2 * (A1 + A2), **close)
+    np.testing.assert_allclose(
+        result.deaths[0, 0, FEMALE, 0], 0.2 * (100.0 - A1) + 0.5 * (-20.0 - A2), **close
+    )
+    np.testing.assert_allclose(result.total[1, 0, FEMALE, 0], 0.0, **close)
+
+
 def test_default_timing_is_end_and_explicit_end_is_bit_identical() -> None:
     rng = np.random.default_rng(13)
     case = random_case(rng, areas=2, groups=6, draws=3, steps=3, migration_scale=3000.0)
@@ -602,8 +632,11 @@ def test_phg_agrees_with_an_independent_un_wpp_step(seed: int) -> None:
 # --------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("timing", ["end", "phg"])
 @pytest.mark.parametrize("block_draws, threads", [(None, 1), (1, 1), (2, 2), (3, 2)])
-def test_product_migration_is_bit_identical(block_draws: int | None, threads: int) -> None:
+def test_product_migration_is_bit_identical(
+    block_draws: int | None, threads: int, timing: str
+) -> None:
     # net migration = pattern (area, sex, age) x scale (step) x multiplier (draw), kept
     # as factors or multiplied out: the same bits, whatever the block size and threads
     rng = np.random.default_rng(9)
@@ -615,6 +648,7 @@ def test_product_migration_is_bit_identical(block_draws: int | None, threads: in
     assert product.shape == (4, 3, 2, 7, 5)
     dense = pattern * scale * multiplier
     np.testing.assert_array_equal(product.materialise(), dense)
+    case["migration_timing"] = timing
     reference = project(case, net_migration=dense, accounting=True)
     lazy = project(case, net_migration=product, accounting=True, block_draws=block_draws, threads=threads)
     assert (reference.migration_adjustment > 0).any()  # clipping happens
