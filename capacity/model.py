@@ -308,7 +308,8 @@ def cohort_inputs(district: District, scenario: Scenario, years: NDArray[np.int6
     nlx = nlx_with_mortality(district, scenario.mortality.death_rate_multiplier)
     return CohortInputs(base=arrays.population[areas], steps=len(years) - 1, nLx=nlx[None, None, :, :, None],
                         fertility=fert, fertility_first_age=district.fertility_first_age,
-                        sex_ratio_at_birth=district.sex_ratio_at_birth, net_migration=mig)
+                        sex_ratio_at_birth=district.sex_ratio_at_birth, net_migration=mig,
+                        migration_timing=scenario.migration.timing)
 
 
 def area_distances_km(district: District) -> NDArray[np.float64]:

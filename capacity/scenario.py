@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capacity.core.step import MigrationTiming
 from capacity.errors import InputError
 
 STAGE_PARAMETERS = ("enrolment_rate", "migrant_share", "local_public_share", "migrant_public_share")
@@ -61,13 +62,18 @@ class Migration:
 
     ``scale`` (number or year table) multiplies all of it; ``scale_by_area`` and
     ``scale_by_age`` (keys ``"a-b"``, inclusive ages) multiply parts of it;
-    ``uncertainty`` multiplies the whole by one draw per replicate.
+    ``uncertainty`` multiplies the whole by one draw per replicate; ``timing`` is the
+    engine's migration convention (:attr:`capacity.core.cohort.CohortInputs.migration_timing`):
+    ``"end"`` (default, ages at the end of the step, as in ``migration.csv``) or ``"phg"``
+    (ages during the step, half at the start and half at the end: Preston, Heuveline &
+    Guillot and the UN's World Population Prospects).
     """
 
     scale: YearValue = 1.0
     scale_by_area: tuple[tuple[str, float], ...] = ()
     scale_by_age: tuple[tuple[int, int, float], ...] = ()
     uncertainty: Distribution | None = None
+    timing: MigrationTiming = "end"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", as_year_value(self.scale))
@@ -365,6 +371,7 @@ def scenario_from_dict(data: Mapping[str, Any], file: str = "<scenario>", defaul
             scale_by_area=tuple(sorted((k, float(v)) for k, v in m.scale_by_area.items())),
             scale_by_age=tuple((*sf.band(k), float(v)) for k, v in m.scale_by_age.items()),
             uncertainty=None if m.uncertainty is None else sf.distribution(m.uncertainty),
+            timing=m.timing,
         ),
         mortality=Mortality(float(doc.mortality.death_rate_multiplier)),
         enrolment=tuple(

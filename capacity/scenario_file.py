@@ -233,6 +233,7 @@ class MigrationTable(_Table):
     scale_by_area: dict[str, Scale] = {}
     scale_by_age: dict[AgeBand, Scale] = {}
     uncertainty: ScaleUncertainty | None = None
+    timing: Literal["end", "phg"] = "end"
 
 
 class MortalityTable(_Table):

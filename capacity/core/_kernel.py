@@ -26,6 +26,7 @@ from capacity.core._checks import (
     _resolve_draws,
 )
 from capacity.core.product import Product
+from capacity.core.step import MIGRATION_TIMINGS, MigrationTiming
 from capacity.errors import SpecificationError
 
 
@@ -71,6 +72,7 @@ class _EngineInputs:
     migration: Array | Product | None  # (step|1, area|1, sex|1, G, draw|1)
     width: int
     draws: int
+    migration_timing: MigrationTiming = "end"
 
     @classmethod
     def check(
@@ -85,6 +87,7 @@ class _EngineInputs:
         sex_ratio_at_birth: float | ArrayLike,
         net_migration: ArrayLike | Product | None,
         width: int,
+        migration_timing: MigrationTiming = "end",
     ) -> _EngineInputs:
         """Validate the inputs (see :func:`capacity.core.cohort.project_cohort_survival`).
 
@@ -92,6 +95,11 @@ class _EngineInputs:
         number of draws) are reported: ``"nLx"`` when they were computed from it.
         """
         width = _check_int("width", width, minimum=1)
+        if migration_timing not in MIGRATION_TIMINGS:
+            raise SpecificationError(
+                f"migration_timing = {migration_timing!r}: expected one of "
+                + ", ".join(repr(t) for t in MIGRATION_TIMINGS)
+            )
         steps = _check_int("steps", steps, minimum=0)
         P0 = _check_base("base", base)
         areas, _, groups, _ = P0.shape
@@ -150,12 +158,24 @@ class _EngineInputs:
             migration=M,
             width=width,
             draws=draws,
+            migration_timing=migration_timing,
         )
+
+
+#: ``1/2`` as a 5-d rate: ``_Tile(M, _HALF)`` is the half ``M/2`` of the migrants
+#: counted at the start and at the end of a step under ``migration_timing="phg"``.
+_HALF = np.full((1, 1, 1, 1, 1), 0.5)
 
 
 class _CohortKernel:
     """One cohort-component step for one block of draws: the fast form of
     :func:`capacity.core.step.step` (same equations, same notation).
+
+    Under ``migration_timing="phg"`` the kernel first forms the start-of-step population
+    ``P* = P + M/2`` (buffer ``start``), then runs the same survival, births and
+    group-0 operations on ``P*`` with ``M/2`` as the migrants added at the end: this is
+    ``U_x = S_x P*_{x-1} + M_x/2``, ``B = n/2 sum_x F_x (W*_x + W_x(t+n))`` and
+    ``U_0 = S_0 pi_s B + M_0/2`` of :func:`~capacity.core.step.step`.
 
     The survivors are computed as ``S P_src + (1 + S)/2 M``, which equals the textbook
     ``S (P_src + M/2) + M/2`` of :func:`~capacity.core.step.step`; ``(1 + S)/2 M`` is a
@@ -174,10 +194,13 @@ class _CohortKernel:
         self.shares = _Tile(inputs.shares)
         self.added: _Tile | None = None
         self.requested: _Tile | None = None
+        self.phg = inputs.migration_timing == "phg" and inputs.migration is not None
         if inputs.migration is not None:
-            # M (1 + S)/2, multiplied in this order: bit-identical whether M is an array
-            # or a Product of factors
-            self.added = _Tile(inputs.migration, inputs.migration_factor, track_negative=True)
+            # "end": M (1 + S)/2, multiplied in this order: bit-identical whether M is an
+            # array or a Product of factors; "phg": M/2 (exact), counted at the start (in
+            # P*) and again at the end
+            factor = _HALF if self.phg else inputs.migration_factor
+            self.added = _Tile(inputs.migration, factor, track_negative=True)
             if outputs is not None:
                 self.requested = _Tile(inputs.migration)
         self.outputs = outputs
@@ -187,6 +210,8 @@ class _CohortKernel:
             "births": (areas,),
             "open_survivors": (areas, 2),
         }
+        if self.phg:
+            shapes.update(start=(areas, 2, groups))
         if outputs is not None:
             shapes.update(unclipped=(areas, 2, groups), work=(areas, 2, groups))
         self.buffers = _Buffers(**shapes)
@@ -199,13 +224,19 @@ class _CohortKernel:
         added = None if self.added is None else self.added.get(step, start, stop)
         clip = self.added is not None and self.added.negative
         unclipped = buffers.get("unclipped")
+        source = P
+        if self.phg:  # P* = P + M/2: the start-of-step half of the migrants
+            assert added is not None
+            source = np.add(P, added, out=buffers["start"])
 
-        self._survive(P, Q, S, added, clip, buffers, unclipped)
-        births = self._births(P, Q, F, buffers)
+        self._survive(source, Q, S, added, clip, buffers, unclipped)
+        births = self._births(source, Q, F, buffers)
         self._first_group(Q, births, shares, S, added, clip, buffers, unclipped)
         if self.outputs is not None:
             assert unclipped is not None
-            self._account(step, start, stop, P, births, shares, S, buffers["work"], unclipped)
+            self._account(
+                step, start, stop, source, births, shares, S, buffers["work"], unclipped
+            )
 
     @staticmethod
     def _survive(
@@ -288,6 +319,9 @@ class _CohortKernel:
         half of the migrants counted at the start *and* from the half counted at the
         end, so that realised migration is ``M - 2A``, deaths are ``(1 - S)(E - A)`` and
         the end value ``S (E - A) + M/2 - A = max(U, 0)``.
+
+        Under ``"phg"``, ``P`` is ``P* = P + M/2`` and ``E`` is ``P*_src`` (``B_s`` for
+        group 0) without a further ``M/2``; the rest is the same.
         """
         out = self.outputs
         assert out is not None and out.births is not None
@@ -304,7 +338,8 @@ class _CohortKernel:
         adjust /= 1.0 + S
         if self.requested is not None:
             M = self.requested.get(step, start, stop)
-            work += M / 2.0
+            if not self.phg:
+                work += M / 2.0
             requested = np.add.reduce(np.broadcast_to(M, work.shape), axis=2)
         else:
             requested = np.zeros(work.shape[:2] + work.shape[3:])

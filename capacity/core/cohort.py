@@ -38,6 +38,15 @@ the step in the cohort they belong to (group ``x - 1``, or the birth cohort for 
 or groups ``G - 2`` and ``G - 1`` for the open group) and are survived with it; the other
 half are added at the end of the step.
 
+With ``migration_timing="phg"`` (:attr:`CohortInputs.migration_timing`) the convention
+is instead that of Preston, Heuveline & Guillot's worked projections and of the UN's
+World Population Prospects (``ccmppWPP``, ``mig_assumption = "even"``): ``M[t, a, s, x, d]``
+are the net migrants of age group ``x`` during step ``t``; half of them are added to group
+``x`` at the start of the step and survived with it into group ``x + 1``, half are
+added to group ``x`` at the end, and both halves count in the women exposed to births.
+Use it to reproduce a projection published with UN-style inputs from those inputs; keep
+the default for ``migration.csv`` ("age at the end of the year").
+
 *Clipping*: where net out-migration would make a cell negative, the out-migration is
 reduced so that the cell ends the step at exactly zero. The realised migration is what
 the accounting reports (:attr:`Projection.net_migration`), and the reduction is reported
@@ -71,6 +80,7 @@ from capacity.core._checks import AXES, FEMALE, MALE
 from capacity.core._kernel import _CohortKernel, _EngineInputs
 from capacity.core.product import Product
 from capacity.core.projection import Projection, _projection
+from capacity.core.step import MIGRATION_TIMINGS, MigrationTiming
 from capacity.core.survival import DEFAULT_RADIX, survival_ratios
 
 __all__ = [
@@ -78,7 +88,9 @@ __all__ = [
     "DEFAULT_RADIX",
     "FEMALE",
     "MALE",
+    "MIGRATION_TIMINGS",
     "CohortInputs",
+    "MigrationTiming",
     "Product",
     "Projection",
     "project_cohort",
@@ -122,6 +134,13 @@ class CohortInputs:
         Width of the age groups and length of a step, years.
     radix : float
         Life-table radix ``l0`` of ``nLx``, births.
+    migration_timing : {"end", "phg"}
+        How ``net_migration`` enters each step. ``"end"`` (default): by age group at
+        the end of the step, half survived with the cohort from the start. ``"phg"``:
+        by age group during the step, half added to the group at the start (and
+        survived into the next group), half at the end, both halves exposed to births
+        (Preston, Heuveline & Guillot 2001, ch. 6; the UN's World Population Prospects).
+        Equations: :func:`capacity.core.step.step` and ``docs/model.md``.
     """
 
     base: ArrayLike
@@ -133,6 +152,7 @@ class CohortInputs:
     net_migration: ArrayLike | Product | None = None
     width: int = 1
     radix: float = DEFAULT_RADIX
+    migration_timing: MigrationTiming = "end"
 
 
 def project_cohort(
@@ -179,6 +199,7 @@ def project_cohort(
         sex_ratio_at_birth=inputs.sex_ratio_at_birth,
         net_migration=inputs.net_migration,
         width=inputs.width,
+        migration_timing=inputs.migration_timing,
         keep_ages=keep_ages,
         age_bands=age_bands,
         accounting=accounting,
@@ -197,6 +218,7 @@ def project_cohort_survival(
     sex_ratio_at_birth: float | ArrayLike,
     net_migration: ArrayLike | Product | None = None,
     width: int = 1,
+    migration_timing: MigrationTiming = "end",
     keep_ages: slice | ArrayLike | None = None,
     age_bands: Sequence[tuple[int, int]] | None = None,
     accounting: bool = False,
@@ -232,6 +254,9 @@ def project_cohort_survival(
         is multiplied out one step and block of draws at a time. Default: none.
     width : int
         Width ``n`` of age groups and of a step, years (1 or 5 typically).
+    migration_timing : {"end", "phg"}
+        The migration convention (:attr:`CohortInputs.migration_timing`); default
+        ``"end"``.
     keep_ages : slice or array_like of int, optional
         Age-group indices to keep in :attr:`Projection.population` (for ``width == 1``
         the ages in years, e.g. ``slice(0, 18)``). The engine never holds more than one
@@ -269,6 +294,7 @@ def project_cohort_survival(
         sex_ratio_at_birth=sex_ratio_at_birth,
         net_migration=net_migration,
         width=width,
+        migration_timing=migration_timing,
         keep_ages=keep_ages,
         age_bands=age_bands,
         accounting=accounting,
@@ -288,6 +314,7 @@ def _project(
     sex_ratio_at_birth: float | ArrayLike,
     net_migration: ArrayLike | Product | None,
     width: int,
+    migration_timing: MigrationTiming,
     keep_ages: slice | ArrayLike | None,
     age_bands: Sequence[tuple[int, int]] | None,
     accounting: bool,
@@ -305,6 +332,7 @@ def _project(
         sex_ratio_at_birth=sex_ratio_at_birth,
         net_migration=net_migration,
         width=width,
+        migration_timing=migration_timing,
     )
     outputs = _run(
         inputs.base,

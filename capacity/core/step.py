@@ -2,7 +2,18 @@
 
 :func:`step` is the model: Preston, Heuveline & Guillot, *Demography: Measuring and
 Modeling Population Processes* (2001), chapter 6, with net migration counted half at the
-start and half at the end of the step. It is written for reading next to
+start and half at the end of the step, in one of two conventions (``migration_timing``):
+
+* ``"end"`` (default, the engine's own): ``M_x`` are the migrants whose age group at the
+  *end* of the step is ``x``; half join cohort ``x - 1`` at the start and are survived
+  with it into group ``x``, half are added to group ``x`` at the end;
+* ``"phg"`` (Preston, Heuveline & Guillot's worked form and the UN's World Population
+  Prospects step, ``mig_assumption = "even"`` of the UN Population Division's
+  ``ccmppWPP``): ``M_x`` are the migrants of age group ``x`` during the step; half are
+  added to group ``x`` at the start and survived with it into group ``x + 1``, half are
+  added to group ``x`` at the end, and both halves count in the women exposed to births.
+
+It is written for reading next to
 ``docs/model.md`` (same notation) and is the reference the fast block kernel of the
 engine (:mod:`capacity.core._kernel`) is tested against
 (``tests/test_cohort.py::test_kernel_agrees_with_step``).
@@ -18,8 +29,9 @@ Notation (per area and draw; ``s`` sex, ``x`` age group, ``n`` years per group a
 ``srb``                sex ratio at birth, male births per female birth
 ``pi_s``               share of sex ``s`` among births: ``1 / (1 + srb)`` girls,
                        ``srb / (1 + srb)`` boys
-``M_{s,x}``            net migrants of the step (in minus out, persons) whose age group
-                       at the *end* of the step is ``x``
+``M_{s,x}``            net migrants of the step (in minus out, persons) of age group
+                       ``x``: at the *end* of the step (``"end"``) or during it
+                       (``"phg"``)
 ``W_x = P_{f,x}``      women of group ``x``
 =====================  ===============================================================
 """
@@ -27,13 +39,22 @@ Notation (per area and draw; ``s`` sex, ``x`` age group, ``n`` years per group a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from capacity.core._checks import FEMALE, Array
 
-__all__ = ["StepResult", "step"]
+__all__ = ["MIGRATION_TIMINGS", "MigrationTiming", "StepResult", "step"]
+
+MigrationTiming = Literal["end", "phg"]
+"""How net migration enters a step: ``"end"`` (by age group at the end of the step, the
+default) or ``"phg"`` (by age group during the step; Preston, Heuveline & Guillot and
+the UN's World Population Prospects)."""
+
+#: The values of :data:`MigrationTiming`.
+MIGRATION_TIMINGS: tuple[MigrationTiming, ...] = ("end", "phg")
 
 
 @dataclass(frozen=True)
@@ -70,6 +91,7 @@ def step(
     *,
     fertility_first_age: int,
     width: int = 1,
+    migration_timing: MigrationTiming = "end",
 ) -> StepResult:
     """Project a population by sex and age one step of ``n = width`` years.
 
@@ -87,12 +109,16 @@ def step(
     sex_ratio_at_birth : float or array_like, shape (area|1, 1, 1, draw|1)
         ``srb``, male births per female birth.
     net_migration : array_like, shape (area|1, sex|1, G, draw|1), optional
-        ``M_x``, net migrants of the step by age group at the end of the step, persons.
+        ``M_x``, net migrants of the step by age group (at the end of the step for
+        ``"end"``, during the step for ``"phg"``), persons.
     fertility_first_age : int
         Age in years at which group ``fertility_first_age / n`` (the first fertile group)
         starts; at least ``n``.
     width : int
         ``n``, width of the age groups and length of the step, years.
+    migration_timing : {"end", "phg"}
+        The migration convention (module docstring; equations below). Default
+        ``"end"``.
 
     Returns
     -------
@@ -144,6 +170,32 @@ def step(
 
     6. **Balancing equation** (exact up to rounding), per area, sex and draw:
        :math:`\\sum_x P_x(t+n) = \\sum_x P_x(t) + B_s - \\sum_x D_x + \\sum_x M'_x`.
+
+    With ``migration_timing="phg"`` the migrants of group ``x`` are counted half at the
+    start in group ``x`` (then survived into ``x + 1``) and half at the end in group
+    ``x``; with :math:`P^*_x = P_x(t) + M_x / 2`, parts 1-4 become
+
+    .. math::
+
+        E_x &= P^*_{x-1}, \\qquad 1 \\le x \\le G - 2, \\qquad
+        E_{G-1} = P^*_{G-2} + P^*_{G-1}, \\qquad E_{s,0} = B_s,\\\\
+        U_x &= S_x E_x + M_x / 2 \\quad (\\text{all } x),\\\\
+        B &= \\sum_x F_x \\, n \\, \\frac{W^*_x + W_x(t+n)}{2}, \\qquad
+        W^*_x = P^*_{f,x} = W_x(t) + M_{f,x} / 2,
+
+    so both halves of the women's migration count in the exposure to births. Part 5
+    (clipping) is unchanged in form: where :math:`U_x < 0`,
+    :math:`A_x = \\min(U_x, 0) / (1 + S_x)` is removed from the start-of-step migrants
+    surviving into cell ``x`` (those of group ``x - 1``; of groups ``G - 2`` and
+    ``G - 1`` for the open group; for group 0, which has no start-of-step migrants, from
+    the births' exposure, as if the newborn cohort had lost them) and from the
+    end-of-step half :math:`M_x / 2`, so that the cell
+    ends at exactly zero, deaths are :math:`D_x = (1 - S_x)(E_x - A_x)` and the
+    realised migration summed over age is :math:`\\sum_x M_x - 2 \\sum_x A_x`; the
+    balancing equation 6 holds exactly as above. Unlike ``"end"``, the cohort exposed
+    to mortality :math:`E_x` can be negative when the start half of a group's
+    out-migration exceeds the group (as in ``ccmppWPP``): deaths of that cohort are
+    then negative, and the balance still holds.
     """
     P = np.asarray(population, dtype=np.float64)
     S = np.asarray(survival, dtype=np.float64)
@@ -155,11 +207,19 @@ def step(
     M = np.broadcast_to(M, full)
     S = np.broadcast_to(S, full)
     n = width
+    if migration_timing not in MIGRATION_TIMINGS:
+        raise ValueError(f"migration_timing = {migration_timing!r}: expected one of {MIGRATION_TIMINGS}")
+    phg = migration_timing == "phg"
+    # "phg": P*_x = P_x(t) + M_x/2, the start-of-step half of group x's migrants
+    start = P + M / 2 if phg else P
 
     # 1. cohorts exposed to mortality during the step (group 0: the births, part 4)
     E = np.zeros(full)
-    E[:, :, 1:] = P[:, :, :-1] + M[:, :, 1:] / 2
-    E[:, :, -1] += P[:, :, -1]  # open group: P_{G-2} + P_{G-1} + M_{G-1}/2
+    if phg:
+        E[:, :, 1:] = start[:, :, :-1]  # P*_{x-1}
+    else:
+        E[:, :, 1:] = P[:, :, :-1] + M[:, :, 1:] / 2
+    E[:, :, -1] += start[:, :, -1]  # open group: also P_{G-1} ("phg": P*_{G-1})
 
     # 2. survivors of groups 1 .. G-1 plus the migrants counted at the end
     U = np.zeros(full)
@@ -169,7 +229,7 @@ def step(
     # 3. births from the women at the start and at the end of the step
     first = fertility_first_age // n
     fertile = slice(first, first + F.shape[2])
-    W_start = P[:, FEMALE, fertile]
+    W_start = start[:, FEMALE, fertile]  # "phg": W*_x, with the start half of M_f,x
     W_end = end[:, FEMALE, fertile]
     B = np.sum(F[:, 0] * n * (W_start + W_end) / 2, axis=1)  # (area, draw)
     srb = srb.reshape(1, 1, 1, 1) if srb.ndim == 0 else srb
@@ -177,7 +237,7 @@ def step(
     B_s = B[:, np.newaxis, :] * pi[:, :, 0]  # (area, sex, draw)
 
     # 4. group 0: the births of the step survived to its end
-    E[:, :, 0] = B_s + M[:, :, 0] / 2
+    E[:, :, 0] = B_s if phg else B_s + M[:, :, 0] / 2
     U[:, :, 0] = S[:, :, 0] * E[:, :, 0] + M[:, :, 0] / 2
 
     # 5. clipping of out-migration, and the components of change (6. balance exactly)
