@@ -128,7 +128,7 @@ def explain_results(results: BaseResults, *, area: str, stage: str, year: int, s
     -------
     Explanation
     """
-    from capacity import model
+    from capacity import inputs
     from capacity.core.cohort import project_cohort
 
     view = results.view(scenario)
@@ -140,14 +140,14 @@ def explain_results(results: BaseResults, *, area: str, stage: str, year: int, s
     years = view.years
     t = int(np.searchsorted(years, year))
     st = district.stages.iloc[s]
-    bands = model.stage_bands(district, scen, years)
+    bands = inputs.stage_bands(district, scen, years)
 
     first, last = int(st["first_age"]), int(st["last_age"])
     rows = []
     if not scen.demand_from_plan:
         one = np.ones(1)
         proj = project_cohort(
-            model.cohort_inputs(district, scen, years[:t + 1], one, one),
+            inputs.cohort_inputs(district, scen, years[:t + 1], one, one),
             keep_ages=slice(first, last + 1),
         ) if t > 0 else None
         pop = (proj.population[t, a, :, :, 0] if proj is not None
@@ -198,7 +198,7 @@ def explain_results(results: BaseResults, *, area: str, stage: str, year: int, s
     at = cell.sel(year=year, area=area, stage=stage)
     dem = at["demand"].transpose("sector").values
     plc = at["places"].transpose("sector").values
-    housing = float(model.housing_children(district, scen, years, np.ones(1))[t, a, s, 0])
+    housing = float(inputs.housing_children(district, scen, years, np.ones(1))[t, a, s, 0])
     totals = {
         "demand": float(dem.sum()), "demand_public": float(dem[0]), "demand_private": float(dem[1]),
         "places": float(plc.sum()), "places_public": float(plc[0]), "places_private": float(plc[1]),

@@ -27,8 +27,9 @@ from numpy.typing import NDArray
 
 from capacity.core.supply import ProjectArrays
 from capacity.execute import CHUNK_CELLS, Chunk, map_chunks
+from capacity.inputs import AreaArrays, project_table
 from capacity.io.district import District
-from capacity.model import AreaArrays, chunk_outputs, project_table
+from capacity.model import chunk_outputs
 from capacity.scenario import Scenario
 from capacity.scenario_check import check_scenario
 from capacity.stats import QUANTILES, THRESHOLD

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import capacity
-from capacity import model
+from capacity import inputs, model
 from capacity.api import Results
 from capacity.execute import Chunk, map_chunks, plan_chunks
 from capacity.results import from_runs
@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_run_is_retried_and_the_result_unchanged(tmp_path: P
     demo = capacity.load_district(write_district(tmp_path / "demo"))
     scen = scenario_from_dict(RANDOM)
     years = np.arange(demo.base_year, scen.horizon + 1)
-    projects = model.project_table(demo, scen, seed=1, draws=30).arrays
+    projects = inputs.project_table(demo, scen, seed=1, draws=30).arrays
     chunks = plan_chunks(2, 30, draw_chunk=10)
 
     def outputs() -> tuple[np.ndarray, ...]:
@@ -106,7 +106,7 @@ def test_a_worker_killed_mid_run_is_retried_and_the_result_unchanged(tmp_path: P
         return (np.empty((*shape, 30)), np.empty((*shape, 2, 30)), np.empty((*shape, 2, 30)),
                 np.empty((*shape, 30)), np.empty((*shape, 30)), np.empty((1, 2, 30)))
 
-    shared = (demo, scen, years, 1, 30, model.AreaArrays.of(demo, scen), projects)
+    shared = (demo, scen, years, 1, 30, inputs.AreaArrays.of(demo, scen), projects)
     reference = map_chunks(model.chunk_outputs, chunks, shared, outputs(), scheduler="synchronous")
     marker = str(tmp_path / "killed-once")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

@@ -9,7 +9,7 @@ import pytest
 
 import capacity
 from capacity.errors import InputError
-from capacity.model import cohort_inputs
+from capacity.inputs import cohort_inputs
 from capacity.scenario import Scenario, scenario_from_dict
 
 

@@ -39,8 +39,8 @@ from scipy.optimize import least_squares
 from capacity.core.cohort import CohortInputs, project_cohort
 from capacity.distributions import year_values
 from capacity.errors import InputError
+from capacity.inputs import fertility_multiplier, migration_base
 from capacity.io.district import District
-from capacity.model import fertility_multiplier, migration_base
 from capacity.scenario import Scenario
 
 __all__ = ["BAD_CHI2", "BAD_RESIDUAL", "RELATIVE_SE", "Fit", "fit"]

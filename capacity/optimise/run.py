@@ -170,7 +170,7 @@ def optimise(scenario: Scenario | str | Path | None = None, district: District |
     Optimisation
     """
     import capacity.api as api
-    from capacity.model import area_distances_km
+    from capacity.inputs import area_distances_km
 
     doc, file = _document(scenario if scenario is not None else api.default_scenario_path())
     settings = validate_document(doc, file).optimise
