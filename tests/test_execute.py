@@ -104,7 +104,8 @@ def test_a_worker_killed_mid_run_is_retried_and_the_result_unchanged(tmp_path: P
     def outputs() -> tuple[np.ndarray, ...]:
         shape = (len(years), 2, len(demo.stage_names))
         return (np.empty((*shape, 30)), np.empty((*shape, 2, 30)), np.empty((*shape, 2, 30)),
-                np.empty((*shape, 30)), np.empty((*shape, 30)), np.empty((1, 2, 30)))
+                np.empty((*shape, 30)), np.empty((*shape, 30)), np.empty((1, 2, 30)),
+                np.empty((len(years), 2, 30)), np.empty((len(years), 2, 30)))  # population, births
 
     shared = (demo, scen, years, 1, 30, inputs.AreaArrays.of(demo, scen), projects)
     reference = map_chunks(model.chunk_outputs, chunks, shared, outputs(), scheduler="synchronous")
