@@ -175,11 +175,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Paired differences of scenarios against the first."""
     import capacity.api as api
     from capacity.atomic import write_files
+    from capacity.errors import InputError
     from capacity.results.write import csv_bytes, netcdf_bytes
 
+    if args.format == "parquet":
+        raise InputError.one("--format", "", "", "expected csv or netcdf for compare (parquet summaries are written by "
+                             "capacity run), found 'parquet'")
     if len(args.scenarios) < 2:
-        from capacity.errors import InputError
-
         raise InputError.one("capacity compare", "arguments", "", f"expected at least two scenarios, found {len(args.scenarios)}")
     results = api.run(args.scenarios, args.district, draws=args.draws, seed=args.seed, progress=not args.quiet,
                       scheduler=args.scheduler)
@@ -206,7 +208,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _add_run_options(p: argparse.ArgumentParser, out_default: str | None) -> None:
     from capacity.cli_plot import add_common_options
 
-    add_common_options(p, out_default, out_help="output folder, replaced atomically")
+    add_common_options(p, out_default, out_help="output folder; each file written atomically, other files kept")
     p.add_argument("--format", choices=("csv", "netcdf", "parquet"), default="csv",
                    help="csv (default): the tables as CSV; netcdf: also results.nc, the labelled result (xarray); "
                         "parquet: for runs too large to keep every draw, summaries per area reduced chunk by chunk, "
@@ -295,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
         "comparison and write gap.csv, plan_comparison.csv, indicators.csv, schedule.csv and meta.json "
         "(with --format netcdf also results.nc).",
     )
-    run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario TOML files")
+    run.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                     help="scenario TOML files or names of shipped scenarios (default: baseline)")
     _add_run_options(run, "out")
     run.set_defaults(func=cmd_run)
 
@@ -319,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run scenarios with the same seed (common random numbers) and report their "
         "differences from the first, draw by draw.",
     )
-    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML files; the first is the base")
+    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                         help="scenario TOML files or names of shipped scenarios; the first is the base")
     _add_run_options(compare, None)
     compare.set_defaults(func=cmd_compare)
 

@@ -77,7 +77,7 @@ def add_common_options(p: argparse.ArgumentParser, out_default: str | None = "ou
 
 def _scenario_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO",
-                   help="scenario TOML files (default scenarios/baseline.toml)")
+                   help="scenario TOML files or names of shipped scenarios (default: baseline)")
 
 
 def _figure_options(p: argparse.ArgumentParser) -> None:

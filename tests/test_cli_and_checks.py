@@ -114,3 +114,13 @@ def test_run_keeps_other_files_in_out(tmp_path: Path) -> None:
     for name in ("gap_map_baseline_primary_2025.png", "report.pdf", "NOTES.txt"):
         assert (out / name).read_bytes() == b"kept " + name.encode()
     assert (out / "sweep").is_dir() and (out / "gap.csv").is_file()
+
+
+def test_compare_refuses_parquet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write_district(tmp_path / "demo")
+    out = tmp_path / "out"
+    assert main(["compare", "s1", "s2", "--district", str(folder), "--format", "parquet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["--format: expected csv or netcdf for compare (parquet summaries are written by capacity run), "
+                   "found 'parquet'"]
+    assert not out.exists()
