@@ -131,11 +131,12 @@ def children_chunk(district: District, scenario: Scenario, years: NDArray[np.int
     st = district.stages
     age_bands = [(int(a), int(b)) for a, b in zip(st["first_age"], st["last_age"])]
     areas = slice(chunk.a0, chunk.a1)
+    # one more band, every age, for the population total; births without the rest of the accounting
     proj = project_cohort(cohort_inputs(district, scenario, years, fert, mig, areas=areas, arrays=arrays),
-                          keep_ages=slice(0, 0), age_bands=age_bands, accounting=True)
-    assert proj.bands is not None and proj.total is not None and proj.births is not None
-    children: NDArray[np.float64] = np.sum(proj.bands, axis=2)
-    population: NDArray[np.float64] = proj.total.sum(axis=2)
+                          keep_ages=slice(0, 0), age_bands=[*age_bands, (0, district.open_age)], births=True)
+    assert proj.bands is not None and proj.births is not None
+    children: NDArray[np.float64] = np.sum(proj.bands[:, :, :, :-1], axis=2)
+    population: NDArray[np.float64] = proj.bands[:, :, :, -1].sum(axis=2)
     births = np.full_like(population, np.nan)
     births[1:] = proj.births.sum(axis=2)  # births of the step ending in that year
     del proj

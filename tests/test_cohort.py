@@ -29,7 +29,7 @@ FAST = settings(max_examples=40, deadline=None)
 # --------------------------------------------------------------------------------------
 
 
-OPTIONS = ("keep_ages", "age_bands", "accounting", "block_draws", "progress")
+OPTIONS = ("keep_ages", "age_bands", "accounting", "births", "block_draws", "progress")
 
 
 def project(case: dict | None = None, /, **keywords: object) -> Projection:
@@ -861,3 +861,16 @@ def test_validation_happens_before_projecting() -> None:
     case["net_migration"][-1, -1, -1, -1, -1] = np.nan
     with pytest.raises(SpecificationError, match=r"net_migration\[2, 3, 1, 19, 1\]"):
         project(case)
+
+
+@pytest.mark.parametrize("timing", ["end", "phg"])
+def test_births_alone_equal_the_births_of_the_full_accounting(timing: str) -> None:
+    # births=True records the step's births without deaths and migration: the same bits
+    rng = np.random.default_rng(21)
+    case = random_case(rng, areas=3, groups=9, draws=4, steps=5, migration_scale=300.0)
+    case["migration_timing"] = timing
+    full = project(case, accounting=True, block_draws=3)
+    alone = project(case, births=True, block_draws=2)
+    assert alone.births is not None and alone.deaths is None and alone.total is None
+    np.testing.assert_array_equal(alone.births, full.births)
+    np.testing.assert_array_equal(alone.population, full.population)

@@ -107,6 +107,7 @@ class _Outputs:
         keep: AgeIndexer,
         band_ages: tuple[tuple[int, int], ...],
         accounting: bool,
+        births: bool = False,
     ) -> _Outputs:
         ages = _kept_indices(keep, groups)
         out = cls(
@@ -122,6 +123,8 @@ class _Outputs:
             out.deaths = np.empty((steps, areas, 2, draws))
             out.net_migration = np.empty((steps, areas, 2, draws))
             out.migration_adjustment = np.empty((steps, areas, 2, draws))
+        elif births:
+            out.births = np.empty((steps, areas, 2, draws))
         return out
 
     def record(self, year: int, start: int, stop: int, state: Array) -> None:
@@ -227,6 +230,7 @@ def _run(
     age_bands: Sequence[tuple[int, int]] | None,
     block_draws: int | None,
     accounting: bool = False,
+    births: bool = False,
     progress: Progress | None = None,
 ) -> _Outputs:
     """Validate the output and performance options, allocate the outputs and project.
@@ -252,7 +256,7 @@ def _run(
     keep = _check_keep_ages(keep_ages, groups)
     band_ages = _check_bands(age_bands, groups)
     block = _check_block(block_draws, areas, groups, draws)
-    outputs = _Outputs.allocate(steps, areas, groups, draws, keep, band_ages, accounting)
+    outputs = _Outputs.allocate(steps, areas, groups, draws, keep, band_ages, accounting, births)
     _run_blocks(
         base, steps, draws, block, make_kernel(outputs), outputs, progress
     )

@@ -201,7 +201,7 @@ class _CohortKernel:
             # P*) and again at the end
             factor = _HALF if self.phg else inputs.migration_factor
             self.added = _Tile(inputs.migration, factor, track_negative=True)
-            if outputs is not None:
+            if outputs is not None and outputs.deaths is not None:
                 self.requested = _Tile(inputs.migration)
         self.outputs = outputs
         shapes = {
@@ -212,7 +212,7 @@ class _CohortKernel:
         }
         if self.phg:
             shapes.update(start=(areas, 2, groups))
-        if outputs is not None:
+        if outputs is not None and outputs.deaths is not None:  # the full accounting
             shapes.update(unclipped=(areas, 2, groups), work=(areas, 2, groups))
         self.buffers = _Buffers(**shapes)
 
@@ -232,7 +232,10 @@ class _CohortKernel:
         self._survive(source, Q, S, added, clip, buffers, unclipped)
         births = self._births(source, Q, F, buffers)
         self._first_group(Q, births, shares, S, added, clip, buffers, unclipped)
-        if self.outputs is not None:
+        if self.outputs is not None and self.outputs.deaths is None:  # births only
+            assert self.outputs.births is not None
+            np.copyto(self.outputs.births[step, :, :, start:stop], births[:, np.newaxis, :] * shares)
+        elif self.outputs is not None:
             assert unclipped is not None
             self._account(
                 step, start, stop, source, births, shares, S, buffers["work"], unclipped
