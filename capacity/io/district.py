@@ -26,24 +26,11 @@ from capacity.io.geometry import AREA_FILES, check_geometry, read_areas
 from capacity.io.models import OPTIONAL_TABLES, SECTORS, SEXES, TABLES, DistrictFile, Settings, settings_problems
 from capacity.io.read import read_csv, read_text
 from capacity.resources import DATA_ENV
+from capacity.resources import district_path as default_district_path  # the embedded default district folder
 
 __all__ = ["DATA_ENV", "SECTORS", "SEXES", "District", "default_district_path", "load_district"]
 
 SETTINGS_FILE = "district.toml"
-
-
-def default_district_path() -> Path:
-    """The embedded default district folder (:func:`capacity.resources.district_path`).
-
-    Returns
-    -------
-    Path
-        ``$CAPACITY_DATA/districts/haizhu`` if that environment variable is set, else the
-        package's own ``capacity/data/districts/haizhu``.
-    """
-    from capacity.resources import district_path
-
-    return district_path()
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,6 +92,7 @@ class District:
     sources: pd.DataFrame
     files: dict[str, Path] = field(default_factory=dict)
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
+    _names: dict[str, str] = field(default_factory=dict, repr=False)  # table -> file as sources.csv names it, if not the standard one
     plan: pd.DataFrame | None = None
     observed: pd.DataFrame | None = None
     _checked: bool = field(default=False, repr=False)
@@ -121,7 +109,7 @@ class District:
             if any(not p.where for p in problems):
                 raise InputError(problems)
             open_age = None if any(p.where == "attribute open_age" for p in problems) else self.open_age
-            names = _file_names(self.files, {n for n in OPTIONAL_TABLES if tables[n] is not None})
+            names = {n: f for n, f in ({n: i.file for n, i in TABLES.items()} | self._names).items() if tables.get(n, areas) is not None}
             areas, tables = _check(areas, tables, {name: Where(name) for name in TABLES}, open_age, names, self.files, problems, code=self.code)
             if areas is not None and tuple(self.area_codes) != tuple(sorted(areas["area_code"])):
                 problems.append(Problem("District", "attribute area_codes", "",
@@ -236,16 +224,6 @@ class District:
         return dict(self._hashes) or {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in self.files.items()}
 
 
-def _file_names(files: Mapping[str, Path], present: set[str]) -> dict[str, str]:
-    """The file of each part of a district as ``sources.csv`` names it (optional tables only if ``present``): the standard names, or those of :attr:`District.files`."""
-    others = {info.file for info in TABLES.values()} - {"projects.csv"}
-    names = {name: info.file for name, info in TABLES.items() if name in present or name not in OPTIONAL_TABLES}
-    for rel in files:
-        if PurePosixPath(rel).name in AREA_FILES or (rel.endswith(".csv") and PurePosixPath(rel).name not in others):
-            names["areas" if PurePosixPath(rel).name in AREA_FILES else "projects"] = rel
-    return names
-
-
 def load_district(path: str | Path | None = None) -> District:
     """Read and validate a district folder.
 
@@ -316,7 +294,8 @@ def load_district(path: str | Path | None = None) -> District:
         order = {display(n): i for i, n in enumerate([SETTINGS_FILE, *AREA_FILES, *names.values()])}
         raise InputError(sorted(problems, key=lambda p: order.get(p.file, len(order))))
     values = Settings.model_validate({k: v for k, v in settings.items() if k in Settings.model_fields}).model_dump()
-    return District(path=folder, areas=checked, area_codes=(), files={SETTINGS_FILE: folder / SETTINGS_FILE} | files, _hashes=hashes, _checked=True, **values, **tables)
+    files = {SETTINGS_FILE: folder / SETTINGS_FILE} | files
+    return District(path=folder, areas=checked, area_codes=(), files=files, _hashes=hashes, _names=names, _checked=True, **values, **tables)
 
 
 def _check(areas: gpd.GeoDataFrame | None, tables: Mapping[str, pd.DataFrame | None], where: Mapping[str, Where], open_age: int | None,
