@@ -1,7 +1,7 @@
 """Checks of a district's tables, alone and across each other, in time linear in the rows.
 
-Tables read from files and built in code get the same checks; :class:`Where` names their rows.
-Each check reports at most :data:`LIMIT` problems, the first of which counts them all.
+Tables read from files and built in code get the same checks; :class:`Where` names their rows. Each check reports at most
+:data:`LIMIT` problems, the first of which counts them all.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ SHARES = ("public_affordable_share", "private_affordable_share")
 class Where:
     """How the rows of a table are named: ``name`` (file or table), ``noun`` and ``lines``.
 
-    ``lines`` holds the line (or feature number) of each row position; without it the
-    position itself (0-based, as in ``DataFrame.iloc``) names the row.
+    ``lines`` holds the line (or feature number) of each row position; without it the position itself (0-based, as in
+    ``DataFrame.iloc``) names the row.
     """
 
     name: str
@@ -235,8 +235,8 @@ def check_tables(raw: Mapping[str, pd.DataFrame | None], where: Mapping[str, Whe
     Parameters
     ----------
     raw : mapping of str to pandas.DataFrame or None
-        The tables by name in reading order (``areas``: the features' properties); ``None``
-        for one that could not be read (already reported); ``plan`` and ``observed`` may be left out.
+        The tables by name in reading order (``areas``: the features' properties); ``None`` for one that could not be read
+        (already reported); ``plan`` and ``observed`` may be left out.
     where : mapping of str to Where
         How the rows of each table are named.
     open_age : int or None

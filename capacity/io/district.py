@@ -1,9 +1,8 @@
 """The validated inputs of a district, as one object with array accessors, and its loader.
 
-A :class:`District` is checked whenever it is built, read by :func:`load_district` (problems name
-file and line) or in code (table and position). Arrays follow the axis order (area, sex, age):
-areas as ``District.area_codes`` (sorted), sex 0 = female, ages 0 ... ``open_age``; stages in
-``stages.csv`` order; sector 0 = public, 1 = private.
+A :class:`District` is checked whenever it is built, read by :func:`load_district` (problems name file and line) or in code
+(table and position). Arrays follow the axis order (area, sex, age): areas as ``District.area_codes`` (sorted), sex 0 =
+female, ages 0 ... ``open_age``; stages in ``stages.csv`` order; sector 0 = public, 1 = private.
 """
 
 from __future__ import annotations
@@ -25,10 +24,9 @@ from capacity.io.checks import Where, check_tables
 from capacity.io.geometry import AREA_FILES, check_geometry, read_areas
 from capacity.io.models import OPTIONAL_TABLES, SECTORS, SEXES, TABLES, DistrictFile, Settings, settings_problems
 from capacity.io.read import read_csv, read_text
-from capacity.resources import DATA_ENV
 from capacity.resources import district_path as default_district_path  # the embedded default district folder
 
-__all__ = ["DATA_ENV", "SECTORS", "SEXES", "District", "default_district_path", "load_district"]
+__all__ = ["SECTORS", "SEXES", "District", "default_district_path", "load_district"]
 
 SETTINGS_FILE = "district.toml"
 
@@ -37,9 +35,8 @@ SETTINGS_FILE = "district.toml"
 class District:
     """A validated district input set.
 
-    Building one checks it (unless it comes from :func:`load_district`, which has checked
-    the files) and puts its tables in the documented types and orders; an
-    :class:`~capacity.errors.InputError` lists every problem.
+    Building one checks it (unless it comes from :func:`load_district`, which has checked the files) and puts its tables in
+    the documented types and orders; an :class:`~capacity.errors.InputError` lists every problem.
 
     Attributes
     ----------
@@ -62,8 +59,8 @@ class District:
     stages : pandas.DataFrame
         ``stages.csv`` in file order.
     population, migration, fertility, life_table, places : pandas.DataFrame
-        Sorted by their keys (area code, sex, age; age; sex, age; area code, stage, sector), sex
-        female first, stages in ``stages.csv`` order, sector public first.
+        Sorted by their keys (area code, sex, age; age; sex, age; area code, stage, sector), sex female first, stages in
+        ``stages.csv`` order, sector public first.
     projects, sources : pandas.DataFrame
         In file order.
     files : dict of str to Path
@@ -116,11 +113,10 @@ class District:
                                         f"expected the sorted area codes of areas, found {tuple(self.area_codes)!r}"))
             if problems or areas is None:
                 raise InputError(problems)
-        orders = {"sex": SEXES, "stage": tuple(tables["stages"]["stage"]), "sector": SECTORS}
+        rank = {k: {v: i for i, v in enumerate(o)} for k, o in (("sex", SEXES), ("stage", tables["stages"]["stage"]), ("sector", SECTORS))}
         for name, frame in tables.items():  # population, migration, fertility, life table and places sorted by their keys
             if frame is not None and name in ("population", "migration", "fertility", "life_table", "places"):
-                sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in TABLES[name].keys]
-                frame = frame.iloc[np.lexsort([s.to_numpy() for s in reversed(sort)])]
+                frame = frame.sort_values(list(TABLES[name].keys), key=lambda s: s.map(rank[s.name]) if s.name in rank else s)
             object.__setattr__(self, name, frame.reset_index(drop=True) if frame is not None else None)
         object.__setattr__(self, "areas", areas.sort_values("area_code", kind="stable").reset_index(drop=True))
         object.__setattr__(self, "area_codes", tuple(self.areas["area_code"]))
@@ -134,15 +130,15 @@ class District:
                     observed: pd.DataFrame | None = None) -> District:
         """Build and check a district from tables in memory.
 
-        The tables have the columns of the files (``docs/data-format.md``), rows in any
-        order; ``areas`` has ``area_code``, ``name_zh``, ``name_en`` and polygons with a
-        CRS; ``sources`` names the files as a district folder would (``projects.csv``).
+        The tables have the columns of the files (``docs/data-format.md``), rows in any order; ``areas`` has ``area_code``,
+        ``name_zh``, ``name_en`` and polygons with a CRS; ``sources`` names the files as a district folder would
+        (``projects.csv``).
 
         Raises
         ------
         InputError
-            Every problem, naming the table (``population``) and the row position
-            (``position 11``, counted from 0 as in ``DataFrame.iloc``).
+            Every problem, naming the table (``population``) and the row position (``position 11``, counted from 0 as in
+            ``DataFrame.iloc``).
         """
         codes = tuple(sorted(str(c) for c in areas["area_code"])) if "area_code" in areas.columns else ()
         return cls(path=path or Path("."), name=name, name_zh=name_zh, code=code, base_year=base_year, open_age=open_age,
@@ -230,8 +226,8 @@ def load_district(path: str | Path | None = None) -> District:
     Parameters
     ----------
     path : str or Path, optional
-        The district folder (holding ``district.toml``), or its ``district.toml``. By default
-        the embedded Haizhu district (see :func:`default_district_path`).
+        The district folder (holding ``district.toml``), or its ``district.toml``. By default the embedded Haizhu district
+        (see :func:`default_district_path`).
 
     Returns
     -------
@@ -241,9 +237,8 @@ def load_district(path: str | Path | None = None) -> District:
     Raises
     ------
     InputError
-        If anything is wrong with any file; it holds every problem found, and its message
-        is the first one, naming the file, the row or key, the column and what was
-        expected.
+        If anything is wrong with any file; it holds every problem found, and its message is the first one, naming the file,
+        the row or key, the column and what was expected.
     """
     folder = Path(path) if path is not None else default_district_path()
     folder = folder.parent if folder.suffix == ".toml" and folder.is_file() else folder
@@ -279,9 +274,7 @@ def load_district(path: str | Path | None = None) -> District:
                                     if not (folder / rel).is_file() else f"expected a path inside the district folder, found '{rel}': "
                                     "a link leading out of it"))
             del settings["projects"]
-    for name in OPTIONAL_TABLES:
-        if not (folder / names[name]).exists():
-            del names[name]
+    names = {name: rel for name, rel in names.items() if name not in OPTIONAL_TABLES or (folder / rel).exists()}
     raw: dict[str, pd.DataFrame | None] = {}
     where = {"areas": Where(display(names["areas"]), np.arange(1, len(areas) + 1) if areas is not None else None, "feature")}
     for name, rel in list(names.items())[1:]:
