@@ -27,6 +27,7 @@ LIFE_TABLE_TOLERANCE = 1e-6
 #: ``lx`` at age 0.
 RADIX = 100000.0
 SHARES = ("public_affordable_share", "private_affordable_share")
+Refs = Mapping[str, tuple[str, ...] | None]
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def report(problems: list[Problem], where: Where, positions: Sequence[int] | np.
         problems.append(Problem(where.name, where.row(int(position)), column, text(int(position)) + more))
 
 
-def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None, refs: Mapping[str, tuple[str, ...] | None], problems: list[Problem]) -> pd.DataFrame | None:
+def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None, refs: Refs, problems: list[Problem]) -> pd.DataFrame | None:
     """One table alone (as read, or built in code): columns, cells, bounds, allowed values, keys, foreign keys (``refs``).
 
     Returns the table with typed columns, or ``None`` (problems in ``problems``, header first, then by row).
