@@ -69,8 +69,9 @@ def build(folder: Path, n_areas: int) -> Path:
     projects.to_csv(folder / "projects.csv", index=False)
     for name in ("stages.csv", "fertility.csv", "life_table.csv", "plan.csv"):
         (folder / name).write_bytes((HAIZHU / name).read_bytes())
-    (folder / "sources.csv").write_text((HAIZHU / "sources.csv").read_text(encoding="utf-8").replace("../../projects.csv", "projects.csv"),
-                                        encoding="utf-8")
+    sources = (HAIZHU / "sources.csv").read_text(encoding="utf-8").replace("../../projects.csv", "projects.csv")
+    (folder / "sources.csv").write_text("".join(line for line in sources.splitlines(keepends=True) if not line.startswith("observed.csv,")),
+                                        encoding="utf-8")  # observed.csv (Haizhu's area codes) is not copied
     (folder / "district.toml").write_text((HAIZHU / "district.toml").read_text(encoding="utf-8").replace("../../projects.csv", "projects.csv"),
                                           encoding="utf-8")
     return folder

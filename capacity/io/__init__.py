@@ -1,12 +1,10 @@
 """Reading and validating a district: files, or tables built in code.
 
-``load_district(path=None) -> District`` reads and checks a district folder (by default the
-embedded one, :func:`default_district_path`); ``District.from_frames(...)`` builds one from
-tables with the same checks; both raise :class:`capacity.errors.InputError`. ``SEXES`` and
-``SECTORS`` label the sex and sector axes. Modules: ``models`` (what valid inputs are),
-``read`` (strict CSV and text), ``checks`` (linear-time checks of and across tables),
-``geometry`` (the areas), ``district``. The names are imported lazily (they pull in
-geopandas and pandera), so importing :mod:`capacity.io` is cheap.
+``load_district(path=None) -> District`` reads and checks a district folder (by default the embedded one,
+:func:`default_district_path`); ``District.from_frames(...)`` builds one from tables with the same checks; both raise
+:class:`capacity.errors.InputError`. ``SEXES`` and ``SECTORS`` label the sex and sector axes. Modules: ``models`` (what valid
+inputs are), ``read`` (strict CSV and text), ``checks`` (linear-time checks of and across tables), ``geometry`` (the areas),
+``district``. The names are imported lazily (they pull in geopandas and pandera), so importing :mod:`capacity.io` is cheap.
 """
 
 from __future__ import annotations

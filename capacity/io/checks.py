@@ -1,7 +1,7 @@
 """Checks of a district's tables, alone and across each other, in time linear in the rows.
 
-Tables read from files and built in code get the same checks; :class:`Where` names their rows.
-Each check reports at most :data:`LIMIT` problems, the first of which counts them all.
+Tables read from files and built in code get the same checks; :class:`Where` names their rows. Each check reports at most
+:data:`LIMIT` problems, the first of which counts them all.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ Refs = Mapping[str, tuple[str, ...] | None]
 class Where:
     """How the rows of a table are named: ``name`` (file or table), ``noun`` and ``lines``.
 
-    ``lines`` holds the line (or feature number) of each row position; without it the
-    position itself (0-based, as in ``DataFrame.iloc``) names the row.
+    ``lines`` holds the line (or feature number) of each row position; without it the position itself (0-based, as in
+    ``DataFrame.iloc``) names the row.
     """
 
     name: str
@@ -45,16 +45,6 @@ class Where:
     def row(self, position: int) -> str:
         """The row at ``position``, e.g. ``"row 12"``."""
         return f"{self.noun} {self.lines[position] if self.lines is not None else position}"
-
-    @property
-    def header(self) -> str:
-        """Where problems with the columns are: the header row of a CSV file."""
-        return "row 1" if self.noun == "row" else ""
-
-    @property
-    def item(self) -> str:
-        """What a row is: a feature of the areas file, else a row."""
-        return "feature" if self.noun == "feature" else "row"
 
 
 def report(problems: list[Problem], where: Where, positions: Sequence[int] | np.ndarray, column: str, text: Callable[[int], str]) -> None:
@@ -70,6 +60,7 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
     Returns the table with typed columns, or ``None`` (problems in ``problems``, header first, then by row).
     """
     schema, keys, raw = copy.deepcopy(TABLES[name].model.to_schema()), list(TABLES[name].keys), raw.reset_index(drop=True)  # never edit to_schema()
+    header, item = "row 1" if where.noun == "row" else "", "feature" if where.noun == "feature" else "row"  # a CSV file's header; a row
     for spec in schema.columns.values():  # open_age and foreign keys known now
         meta = spec.metadata or {}
         if meta.get("le") == "open_age" and open_age is not None:
@@ -77,11 +68,11 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
             spec.checks = [c for c in spec.checks if c is not le] + [pa.Check.le(min(open_age, le.statistics["max_value"]))]
         if refs.get(meta.get("references", "")) is not None:
             spec.checks = [pa.Check.isin(refs[meta["references"]])]
-    found = [Problem(where.name, where.header, str(c), f"expected only the columns {', '.join(repr(c) for c in schema.columns)}, "
+    found = [Problem(where.name, header, str(c), f"expected only the columns {', '.join(repr(c) for c in schema.columns)}, "
                      f"found unknown column '{c}'") for c in raw.columns if c not in schema.columns]
     absent = [c for c in schema.columns if c not in raw.columns]
     missing = [c for c in absent if schema.columns[c].required]
-    found += [Problem(where.name, where.header, c, f"expected a column '{c}', found none") for c in missing]
+    found += [Problem(where.name, header, c, f"expected a column '{c}', found none") for c in missing]
     schema = schema.remove_columns(absent)
     frame = pd.DataFrame(index=raw.index)
     bad_rows = np.zeros(len(raw), dtype=bool)
@@ -98,7 +89,7 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
         schema.validate(good, lazy=True)
     except pa.errors.SchemaErrors as error:
         cases = error.failure_cases
-        found += [Problem(where.name, where.header, str(c.column), f"expected {c.check}, found {c.failure_case}")
+        found += [Problem(where.name, header, str(c.column), f"expected {c.check}, found {c.failure_case}")
                   for c in cases[cases["index"].isna()].itertuples()]  # whole-column failures: none expected
         for (column, _), group in cases.dropna(subset=["index"]).groupby(["column", "check"], sort=False):
             report(found, where, group["index"].astype(np.int64).to_numpy(), column, _found(raw[column], describe_column(schema.columns[column])))
@@ -106,23 +97,18 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
     if second.any():  # each row repeating the key of an earlier one, with the row of that one
         first = good.index.to_series().groupby([good[k] for k in keys], sort=False).transform("first").to_numpy()
         firsts = dict(zip(good.index.to_numpy()[second][:LIMIT], first[second][:LIMIT]))
-        report(found, where, good.index.to_numpy()[second], keys[-1], lambda i: f"expected one {where.item} per {' x '.join(keys)}, found a second "
+        report(found, where, good.index.to_numpy()[second], keys[-1], lambda i: f"expected one {item} per {' x '.join(keys)}, found a second "
                f"one for {', '.join(f'{k}={raw[k].iloc[i]}' for k in keys)} (first at {where.row(firsts[i])})")
     if len(raw) < TABLES[name].min_rows:
         end = f"row {where.lines[-1] + 1 if where.lines is not None and len(where.lines) else 2}" if where.noun == "row" else ""
-        found.append(Problem(where.name, end, "", f"expected at least {TABLES[name].min_rows} data {where.item}(s), found {len(raw)}"))
+        found.append(Problem(where.name, end, "", f"expected at least {TABLES[name].min_rows} data {item}(s), found {len(raw)}"))
     problems += sorted(found, key=by_row)
     return None if found else good.reset_index(drop=True)
 
 
-def _found(raw: pd.Series, desc: str) -> Callable[[int], str]:
-    def text(i: int) -> str:
-        value = str(raw.iloc[i])
-        new = RENAMED_INDICATORS.get(value)
-        hint = f": the indicator is now '{new[0]}' with stage '{new[1]}'" if new else ""
-        return f"expected {desc}, found " + (f"'{value}'{hint}" if value.strip() else "an empty cell")
-
-    return text
+def _found(cells: pd.Series, desc: str) -> Callable[[int], str]:
+    renamed = {old: f": the indicator is now '{new}' with stage '{stage}'" for old, (new, stage) in RENAMED_INDICATORS.items()}
+    return lambda i: f"expected {desc}, found " + (f"'{v}'{renamed.get(v, '')}" if (v := str(cells.iloc[i])).strip() else "an empty cell")
 
 
 def by_row(problem: Problem) -> int:
@@ -250,8 +236,8 @@ def check_tables(raw: Mapping[str, pd.DataFrame | None], where: Mapping[str, Whe
     Parameters
     ----------
     raw : mapping of str to pandas.DataFrame or None
-        The tables by name in reading order (``areas``: the features' properties); ``None``
-        for one that could not be read (already reported); ``plan`` and ``observed`` may be left out.
+        The tables by name in reading order (``areas``: the features' properties); ``None`` for one that could not be read
+        (already reported); ``plan`` and ``observed`` may be left out.
     where : mapping of str to Where
         How the rows of each table are named.
     open_age : int or None

@@ -1,9 +1,8 @@
 """The validated inputs of a district, as one object with array accessors, and its loader.
 
-A :class:`District` is checked whenever it is built, read by :func:`load_district` (problems name
-file and line) or in code (table and position). Arrays follow the axis order (area, sex, age):
-areas as ``District.area_codes`` (sorted), sex 0 = female, ages 0 ... ``open_age``; stages in
-``stages.csv`` order; sector 0 = public, 1 = private.
+A :class:`District` is checked whenever it is built, read by :func:`load_district` (problems name file and line) or in code
+(table and position). Arrays follow the axis order (area, sex, age): areas as ``District.area_codes`` (sorted), sex 0 =
+female, ages 0 ... ``open_age``; stages in ``stages.csv`` order; sector 0 = public, 1 = private.
 """
 
 from __future__ import annotations
@@ -25,34 +24,19 @@ from capacity.io.checks import Where, check_tables
 from capacity.io.geometry import AREA_FILES, check_geometry, read_areas
 from capacity.io.models import OPTIONAL_TABLES, SECTORS, SEXES, TABLES, DistrictFile, Settings, settings_problems
 from capacity.io.read import read_csv, read_text
-from capacity.resources import DATA_ENV
+from capacity.resources import district_path as default_district_path  # the embedded default district folder
 
-__all__ = ["DATA_ENV", "SECTORS", "SEXES", "District", "default_district_path", "load_district"]
+__all__ = ["SECTORS", "SEXES", "District", "default_district_path", "load_district"]
 
 SETTINGS_FILE = "district.toml"
-
-
-def default_district_path() -> Path:
-    """The embedded default district folder (:func:`capacity.resources.district_path`).
-
-    Returns
-    -------
-    Path
-        ``$CAPACITY_DATA/districts/haizhu`` if that environment variable is set, else the
-        package's own ``capacity/data/districts/haizhu``.
-    """
-    from capacity.resources import district_path
-
-    return district_path()
 
 
 @dataclass(frozen=True, eq=False)
 class District:
     """A validated district input set.
 
-    Building one checks it (unless it comes from :func:`load_district`, which has checked
-    the files) and puts its tables in the documented types and orders; an
-    :class:`~capacity.errors.InputError` lists every problem.
+    Building one checks it (unless it comes from :func:`load_district`, which has checked the files) and puts its tables in
+    the documented types and orders; an :class:`~capacity.errors.InputError` lists every problem.
 
     Attributes
     ----------
@@ -75,8 +59,8 @@ class District:
     stages : pandas.DataFrame
         ``stages.csv`` in file order.
     population, migration, fertility, life_table, places : pandas.DataFrame
-        Sorted by their keys (area code, sex, age; age; sex, age; area code, stage, sector), sex
-        female first, stages in ``stages.csv`` order, sector public first.
+        Sorted by their keys (area code, sex, age; age; sex, age; area code, stage, sector), sex female first, stages in
+        ``stages.csv`` order, sector public first.
     projects, sources : pandas.DataFrame
         In file order.
     files : dict of str to Path
@@ -105,6 +89,7 @@ class District:
     sources: pd.DataFrame
     files: dict[str, Path] = field(default_factory=dict)
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
+    _names: dict[str, str] = field(default_factory=dict, repr=False)  # table -> file as sources.csv names it, if not the standard one
     plan: pd.DataFrame | None = None
     observed: pd.DataFrame | None = None
     _checked: bool = field(default=False, repr=False)
@@ -121,18 +106,17 @@ class District:
             if any(not p.where for p in problems):
                 raise InputError(problems)
             open_age = None if any(p.where == "attribute open_age" for p in problems) else self.open_age
-            names = _file_names(self.files, {n for n in OPTIONAL_TABLES if tables[n] is not None})
+            names = {n: f for n, f in ({n: i.file for n, i in TABLES.items()} | self._names).items() if tables.get(n, areas) is not None}
             areas, tables = _check(areas, tables, {name: Where(name) for name in TABLES}, open_age, names, self.files, problems, code=self.code)
             if areas is not None and tuple(self.area_codes) != tuple(sorted(areas["area_code"])):
                 problems.append(Problem("District", "attribute area_codes", "",
                                         f"expected the sorted area codes of areas, found {tuple(self.area_codes)!r}"))
             if problems or areas is None:
                 raise InputError(problems)
-        orders = {"sex": SEXES, "stage": tuple(tables["stages"]["stage"]), "sector": SECTORS}
+        rank = {k: {v: i for i, v in enumerate(o)} for k, o in (("sex", SEXES), ("stage", tables["stages"]["stage"]), ("sector", SECTORS))}
         for name, frame in tables.items():  # population, migration, fertility, life table and places sorted by their keys
             if frame is not None and name in ("population", "migration", "fertility", "life_table", "places"):
-                sort = [frame[k].map({v: i for i, v in enumerate(orders[k])}) if k in orders else frame[k] for k in TABLES[name].keys]
-                frame = frame.iloc[np.lexsort([s.to_numpy() for s in reversed(sort)])]
+                frame = frame.sort_values(list(TABLES[name].keys), key=lambda s: s.map(rank[s.name]) if s.name in rank else s)
             object.__setattr__(self, name, frame.reset_index(drop=True) if frame is not None else None)
         object.__setattr__(self, "areas", areas.sort_values("area_code", kind="stable").reset_index(drop=True))
         object.__setattr__(self, "area_codes", tuple(self.areas["area_code"]))
@@ -146,15 +130,15 @@ class District:
                     observed: pd.DataFrame | None = None) -> District:
         """Build and check a district from tables in memory.
 
-        The tables have the columns of the files (``docs/data-format.md``), rows in any
-        order; ``areas`` has ``area_code``, ``name_zh``, ``name_en`` and polygons with a
-        CRS; ``sources`` names the files as a district folder would (``projects.csv``).
+        The tables have the columns of the files (``docs/data-format.md``), rows in any order; ``areas`` has ``area_code``,
+        ``name_zh``, ``name_en`` and polygons with a CRS; ``sources`` names the files as a district folder would
+        (``projects.csv``).
 
         Raises
         ------
         InputError
-            Every problem, naming the table (``population``) and the row position
-            (``position 11``, counted from 0 as in ``DataFrame.iloc``).
+            Every problem, naming the table (``population``) and the row position (``position 11``, counted from 0 as in
+            ``DataFrame.iloc``).
         """
         codes = tuple(sorted(str(c) for c in areas["area_code"])) if "area_code" in areas.columns else ()
         return cls(path=path or Path("."), name=name, name_zh=name_zh, code=code, base_year=base_year, open_age=open_age,
@@ -236,24 +220,14 @@ class District:
         return dict(self._hashes) or {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in self.files.items()}
 
 
-def _file_names(files: Mapping[str, Path], present: set[str]) -> dict[str, str]:
-    """The file of each part of a district as ``sources.csv`` names it (optional tables only if ``present``): the standard names, or those of :attr:`District.files`."""
-    others = {info.file for info in TABLES.values()} - {"projects.csv"}
-    names = {name: info.file for name, info in TABLES.items() if name in present or name not in OPTIONAL_TABLES}
-    for rel in files:
-        if PurePosixPath(rel).name in AREA_FILES or (rel.endswith(".csv") and PurePosixPath(rel).name not in others):
-            names["areas" if PurePosixPath(rel).name in AREA_FILES else "projects"] = rel
-    return names
-
-
 def load_district(path: str | Path | None = None) -> District:
     """Read and validate a district folder.
 
     Parameters
     ----------
     path : str or Path, optional
-        The district folder (holding ``district.toml``), or its ``district.toml``. By default
-        the embedded Haizhu district (see :func:`default_district_path`).
+        The district folder (holding ``district.toml``), or its ``district.toml``. By default the embedded Haizhu district
+        (see :func:`default_district_path`).
 
     Returns
     -------
@@ -263,9 +237,8 @@ def load_district(path: str | Path | None = None) -> District:
     Raises
     ------
     InputError
-        If anything is wrong with any file; it holds every problem found, and its message
-        is the first one, naming the file, the row or key, the column and what was
-        expected.
+        If anything is wrong with any file; it holds every problem found, and its message is the first one, naming the file,
+        the row or key, the column and what was expected.
     """
     folder = Path(path) if path is not None else default_district_path()
     folder = folder.parent if folder.suffix == ".toml" and folder.is_file() else folder
@@ -301,9 +274,7 @@ def load_district(path: str | Path | None = None) -> District:
                                     if not (folder / rel).is_file() else f"expected a path inside the district folder, found '{rel}': "
                                     "a link leading out of it"))
             del settings["projects"]
-    for name in OPTIONAL_TABLES:
-        if not (folder / names[name]).exists():
-            del names[name]
+    names = {name: rel for name, rel in names.items() if name not in OPTIONAL_TABLES or (folder / rel).exists()}
     raw: dict[str, pd.DataFrame | None] = {}
     where = {"areas": Where(display(names["areas"]), np.arange(1, len(areas) + 1) if areas is not None else None, "feature")}
     for name, rel in list(names.items())[1:]:
@@ -316,7 +287,8 @@ def load_district(path: str | Path | None = None) -> District:
         order = {display(n): i for i, n in enumerate([SETTINGS_FILE, *AREA_FILES, *names.values()])}
         raise InputError(sorted(problems, key=lambda p: order.get(p.file, len(order))))
     values = Settings.model_validate({k: v for k, v in settings.items() if k in Settings.model_fields}).model_dump()
-    return District(path=folder, areas=checked, area_codes=(), files={SETTINGS_FILE: folder / SETTINGS_FILE} | files, _hashes=hashes, _checked=True, **values, **tables)
+    files = {SETTINGS_FILE: folder / SETTINGS_FILE} | files
+    return District(path=folder, areas=checked, area_codes=(), files=files, _hashes=hashes, _names=names, _checked=True, **values, **tables)
 
 
 def _check(areas: gpd.GeoDataFrame | None, tables: Mapping[str, pd.DataFrame | None], where: Mapping[str, Where], open_age: int | None,

@@ -1,7 +1,7 @@
 """The areas of a district: exactly one areas file read (:data:`AREA_FILES`), and the geometries checked.
 
-Geometries, read or built in code: polygons with closed rings, valid, a CRS that fits the
-coordinates, longitude/latitude in EPSG:4326, no two overlapping (pairs from an STRtree).
+Geometries, read or built in code: polygons with closed rings, valid, a CRS that fits the coordinates, longitude/latitude in
+EPSG:4326, no two overlapping (pairs from an STRtree).
 """
 
 from __future__ import annotations
@@ -60,8 +60,7 @@ def _geojson(path: Path, shown: str) -> list[Problem]:
 def check_geometry(areas: gpd.GeoDataFrame, where: Where, problems: list[Problem]) -> gpd.GeoDataFrame | None:
     """Check the geometries of the areas (in file or given order) and convert them to EPSG:4326.
 
-    Returns the areas (index reset), or ``None`` on any problem (in ``problems``, naming
-    each feature as ``where`` does).
+    Returns the areas (index reset), or ``None`` on any problem (in ``problems``, naming each feature as ``where`` does).
     """
     found: list[Problem] = []
     geoms = areas.geometry.to_numpy()

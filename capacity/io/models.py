@@ -1,9 +1,9 @@
 """What valid inputs look like: pandera models of the tables, a pydantic model of the settings.
 
-``docs/data-format.md`` describes the same files for people, with the reason for each bound.
-A column's ``metadata`` says what a static model cannot: ``{"le": "open_age"}`` (the bound is
-the district's ``open_age``) and ``{"references": "areas"}`` / ``"stages"`` (a foreign key).
-:data:`TABLES` names each table's file and key columns (checked in linear time by :mod:`capacity.io.checks`).
+``docs/data-format.md`` describes the same files for people, with the reason for each bound. A column's ``metadata`` says
+what a static model cannot: ``{"le": "open_age"}`` (the bound is the district's ``open_age``) and ``{"references": "areas"}``
+/ ``"stages"`` (a foreign key). :data:`TABLES` names each table's file and key columns (checked in linear time by
+:mod:`capacity.io.checks`).
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ class Plan(pa.DataFrameModel):
 class Observed(pa.DataFrameModel):
     """``observed.csv`` (optional): figures observed in the district, to check and calibrate against.
 
-    ``area_code`` is an area or the district's code; ``stage``, ``sex`` and ``age`` may be
-    empty (a total); checked across tables by :func:`capacity.io.checks.check_observed`.
+    ``area_code`` is an area or the district's code; ``stage``, ``sex`` and ``age`` may be empty (a total); checked across
+    tables by :func:`capacity.io.checks.check_observed`.
     """
     indicator: Series[str] = pa.Field(isin=OBSERVED_INDICATORS)
     area_code: Series[str] = pa.Field(**TEXT)
@@ -260,19 +260,16 @@ class DistrictFile(Settings):
 
 
 def _toml_repr(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return f"'{value}'" if isinstance(value, str) else repr(value)
+    if isinstance(value, bool | str | int | float):
+        return str(value).lower() if isinstance(value, bool) else f"'{value}'" if isinstance(value, str) else repr(value)
     return "a table" if isinstance(value, dict) else "an array" if isinstance(value, list) else f"a {type(value).__name__}"
 
 
 def settings_problems(model: type[BaseModel], doc: Mapping[str, Any], file: str, noun: str, problems: list[Problem]) -> dict[str, Any]:
     """Check settings against their pydantic model, one problem per bad key; the valid keys and values.
 
-    ``model`` is :class:`DistrictFile` (``district.toml``, ``noun`` ``"key"``) or
-    :class:`Settings` (a District's attributes, ``noun`` ``"attribute"``); ``file`` names
-    the file (or ``"District"``) in problems.
+    ``model`` is :class:`DistrictFile` (``district.toml``, ``noun`` ``"key"``) or :class:`Settings` (a District's attributes,
+    ``noun`` ``"attribute"``); ``file`` names the file (or ``"District"``) in problems.
     """
     try:
         model.model_validate(doc)

@@ -1,8 +1,8 @@
 """Strict reading of input files: UTF-8 text, CSV tables as text cells, numeric cells.
 
-Nothing is guessed: strict UTF-8 (a byte-order mark dropped), well-formed CSV with one header
-naming each column once and every row as wide as it; numbers without thousands separators,
-``.`` as decimal mark, no NaN or infinity, integers within 64 bits (:func:`parse_numbers`).
+Nothing is guessed: strict UTF-8 (a byte-order mark dropped), well-formed CSV with one header naming each column once and
+every row as wide as it; numbers without thousands separators, ``.`` as decimal mark, no NaN or infinity, integers within 64
+bits (:func:`parse_numbers`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ LIMIT = 1000
 def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> str | Problem:
     """Read a file as strict UTF-8 (a leading byte-order mark dropped); ``hashes[key]`` gets its SHA-256.
 
-    Returns the text, or a problem naming the line (``row N``), the column of a CSV row and
-    the byte offset of the first byte that is not UTF-8, with a GBK hint.
+    Returns the text, or a problem naming the line (``row N``), the column of a CSV row and the byte offset of the first byte
+    that is not UTF-8, with a GBK hint.
     """
     data = path.read_bytes()
     hashes[key] = hashlib.sha256(data).hexdigest()
@@ -53,10 +53,9 @@ def read_text(path: Path, shown: str, hashes: dict[str, str], key: str) -> str |
 def read_csv(path: Path, shown: str, problems: list[Problem], hashes: dict[str, str], key: str) -> tuple[pd.DataFrame, np.ndarray] | None:
     """Read a CSV file as text cells, with the line of each row (header = 1); ``hashes[key]`` gets its SHA-256.
 
-    Blank lines (and lines of empty cells only) are skipped; a row whose width differs from
-    the header's is reported and left out. Returns ``None`` (problems in ``problems``) if the
-    file cannot be read as a table: missing, not UTF-8, empty, not well-formed CSV, a column
-    named twice.
+    Blank lines (and lines of empty cells only) are skipped; a row whose width differs from the header's is reported and left
+    out. Returns ``None`` (problems in ``problems``) if the file cannot be read as a table: missing, not UTF-8, empty, not
+    well-formed CSV, a column named twice.
     """
     text = read_text(path, shown, hashes, key) if path.is_file() else Problem(shown, "", "", "expected the file, found none")
     if isinstance(text, Problem):
@@ -115,9 +114,8 @@ def _malformed(lines: list[str], start: int, shown: str, header: list[str], erro
 def parse_numbers(cells: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarray]:
     """Parse a column of numbers (text cells, or numbers built in code), vectorised.
 
-    Returns the values (``int64`` for an integer column without bad cells, else ``float64``
-    with bad cells NaN) and the mask of the cells that are not valid numbers of the column's
-    type: finite, whole and within 64 bits for ``integer``.
+    Returns the values (``int64`` for an integer column without bad cells, else ``float64`` with bad cells NaN) and the mask
+    of the cells that are not valid numbers of the column's type: finite, whole and within 64 bits for ``integer``.
     """
     if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
         if pd.api.types.is_integer_dtype(cells) and not cells.hasnans:
