@@ -77,3 +77,57 @@ def test_observed_check_beside_projection(tmp_path: Path) -> None:
     for name in ("gap.csv", "plan_comparison.csv", "indicators.csv", "schedule.csv"):
         assert files[name] == base[name]
     assert "population" not in plain.to_xarray()
+
+
+def test_public_share_by_hand() -> None:
+    """Two areas, two draws: the share is summed public demand over summed demand per draw, not a mean of the areas' shares."""
+    import types
+    from typing import Any, cast
+
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from capacity.results.observed import observed_check
+
+    # demand (year, area, stage, sector, draw): area a public 30 | 10, private 10 | 30; area b public 10 | 10, private 50 | 10
+    demand = np.array([[[[[30.0, 10.0], [10.0, 30.0]]], [[[10.0, 10.0], [50.0, 10.0]]]]])
+    ds = xr.Dataset({"demand": (("scenario", "year", "area", "stage", "sector", "draw"), demand[None])},
+                    coords={"scenario": ["s"], "year": [2020], "area": ["a", "b"], "stage": ["kg"], "sector": ["public", "private"],
+                            "draw": [0, 1]}, attrs={"draws": 2})
+    obs = pd.DataFrame([{"indicator": "public_share", "area_code": "d", "year": 2020, "stage": "kg", "sex": "", "age": "", "value": 0.4,
+                         "source": "x"},
+                        {"indicator": "public_share", "area_code": "b", "year": 2020, "stage": "kg", "sex": "", "age": "", "value": 0.2,
+                         "source": "x"}])
+    table = observed_check(ds, cast(Any, types.SimpleNamespace(observed=obs)))
+    # district: draw 0 (30 + 10) / 100 = 0.4, draw 1 (10 + 10) / 60 = 1/3; area b: 10 / 60 and 10 / 20
+    assert table["projected"].tolist() == pytest.approx([(0.4 + 1 / 3) / 2, (1 / 6 + 0.5) / 2])
+    assert table["projected_p10"].iloc[0] == pytest.approx(1 / 3 + 0.1 * (0.4 - 1 / 3))
+    assert table["difference"].iloc[1] == pytest.approx(1 / 3 - 0.2)
+
+
+@pytest.mark.parametrize(("row", "column", "expected"), [
+    ("public_share,440105,2020,,,,0.5,x", "stage", "expected a stage of stages.csv for 'public_share', found an empty cell"),
+    ("public_share,440105,2020,kindergarten,,,1.5,x", "value", "expected a share in [0, 1] for 'public_share', found '1.5'"),
+])
+def test_public_share_bad_rows(tmp_path: Path, row: str, column: str, expected: str) -> None:
+    with pytest.raises(InputError) as info:
+        capacity.load_district(_district(tmp_path, row + "\n"))
+    first = info.value.problems[0]
+    assert first.where == "row 2" and first.column == column and expected in first.expected
+
+
+def test_haizhu_kindergarten_public_share() -> None:
+    """The plan's 51.16 % of 2020 beside the projection: migrant and local public shares of stages.csv weighted by the migrant share."""
+    d = capacity.load_district()
+    result = capacity.run("baseline", d)
+    row = result.observed_check.set_index(["indicator", "stage", "year"]).loc[("public_share", "kindergarten", 2020)]
+    st = d.stages.set_index("stage").loc["kindergarten"]
+    m = float(st["migrant_share"])
+    expected = m * float(st["migrant_public_share"]) + (1 - m) * float(st["local_public_share"])
+    assert row["observed"] == 0.5116
+    assert row["projected"] == pytest.approx(expected)
+    assert row["difference"] == pytest.approx(expected - 0.5116) and abs(row["difference"]) < 5e-4
+    assert "Table 1" in row["source"]
+    from capacity.calibrate import fit
+    assert "public_share" not in set(fit(d, capacity.load_scenario("baseline"), trend=False).residuals["indicator"])

@@ -196,7 +196,7 @@ def fit(district: District, scenario: Scenario, relative_se: Mapping[str, float]
     if district.observed is None:
         raise InputError.one(str(district.path / "observed.csv"), "", "", "expected observed figures to calibrate against, found no observed.csv")
     se = {**RELATIVE_SE, **(relative_se or {})}
-    obs = district.observed.copy()
+    obs = district.observed[district.observed["indicator"].isin(list(RELATIVE_SE))].reset_index(drop=True)  # shares are checks only
     used = _usable(obs, district)
     problem = _Problem(district, scenario, obs[used].reset_index(drop=True), trend)
     target = problem.obs["value"].to_numpy(float)

@@ -17,7 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from capacity.errors import Problem
-from capacity.io.models import MIGRATION_MARGIN, RENAMED_INDICATORS, SEXES, TABLES, describe_column, fmt
+from capacity.io.models import MIGRATION_MARGIN, OBSERVED_SHARES, RENAMED_INDICATORS, SEXES, TABLES, describe_column, fmt
 from capacity.io.read import LIMIT, number_problem, parse_numbers
 
 __all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "by_row", "check_tables"]
@@ -199,15 +199,19 @@ def check_plan(frame: pd.DataFrame, where: Where, stages: tuple[str, ...], probl
 
 def check_observed(frame: pd.DataFrame, where: Where, areas: tuple[str, ...], code: str | None, stages: tuple[str, ...] | None,
                    open_age: int | None, problems: list[Problem]) -> None:
-    """An area or the district's ``code``; a stage of ``stages.csv`` or empty (required for enrolment and intake); an age or empty."""
-    indicator, area, stage, age = (frame[c].to_numpy() for c in ("indicator", "area_code", "stage", "age"))
+    """An area or the district's ``code``; a stage of ``stages.csv`` or empty (required for enrolment, intake and shares); an age or
+    empty; a share in [0, 1]."""
+    indicator, area, stage, age, value = (frame[c].to_numpy() for c in ("indicator", "area_code", "stage", "age", "value"))
+    staged = ["enrolment", "intake", *OBSERVED_SHARES]
     known = (*areas, *((code,) if code else ()))
     report(problems, where, np.flatnonzero(~np.isin(area, known)), "area_code",
            lambda i: f"expected an area code of the areas file or the district's code{f' {code!r}' if code else ''}, found '{area[i]}'")
     if stages is not None:
-        bad = ~np.isin(stage, ("", *stages)) | (np.isin(indicator, ["enrolment", "intake"]) & (stage == ""))
-        report(problems, where, np.flatnonzero(bad), "stage", lambda i: f"expected a stage of stages.csv{'' if indicator[i] in ('enrolment', 'intake') else ' or empty'} "
+        bad = ~np.isin(stage, ("", *stages)) | (np.isin(indicator, staged) & (stage == ""))
+        report(problems, where, np.flatnonzero(bad), "stage", lambda i: f"expected a stage of stages.csv{'' if indicator[i] in staged else ' or empty'} "
                f"for '{indicator[i]}', found {repr(stage[i]) if stage[i] else 'an empty cell'}")
+    report(problems, where, np.flatnonzero(np.isin(indicator, OBSERVED_SHARES) & (value > 1)), "value",
+           lambda i: f"expected a share in [0, 1] for '{indicator[i]}', found '{fmt(value[i])}'")
     top = open_age if open_age is not None else 130
     ok = np.array([a == "" or (a.isdigit() and int(a) <= top) for a in age], dtype=bool)
     report(problems, where, np.flatnonzero(~ok), "age", lambda i: f"expected an empty cell or an integer in 0..{top}, found '{age[i]}'")

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from capacity.errors import Problem
 
-__all__ = ["OBSERVED_INDICATORS", "OPTIONAL_TABLES", "PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "describe_column", "settings_problems"]
+__all__ = ["OBSERVED_INDICATORS", "OBSERVED_SHARES", "OPTIONAL_TABLES", "PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "describe_column", "settings_problems"]
 
 #: Sex codes along the sex axis: index 0 = female, 1 = male.
 SEXES: tuple[str, str] = ("female", "male")
@@ -33,8 +33,11 @@ STAGE: dict[str, Any] = {"metadata": {"references": "stages"}}
 MIGRATION_MARGIN = 10_000
 #: Indicators of ``plan.csv`` and, for the shares, the stage named in its ``stage`` column.
 PLAN_INDICATORS = ["need", "public_places_added", "public_affordable_share", "private_affordable_share"]
-#: Indicators of ``observed.csv``: persons, live births in the year, pupils enrolled, pupils entering the stage's first grade, places.
-OBSERVED_INDICATORS = ["population", "births", "enrolment", "intake", "places"]
+#: Indicators of ``observed.csv``: persons, live births in the year, pupils enrolled, pupils entering the stage's first grade, places,
+#: share of the stage's enrolled children in public places.
+OBSERVED_INDICATORS = ["population", "births", "enrolment", "intake", "places", "public_share"]
+#: Indicators of ``observed.csv`` that are shares in [0, 1] of a stage (``stage`` required).
+OBSERVED_SHARES = ["public_share"]
 #: Tables a district may leave out.
 OPTIONAL_TABLES = ("plan", "observed")
 #: Old indicator names -> (new name, stage).

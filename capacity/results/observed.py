@@ -6,7 +6,9 @@ Every projected figure is a selection of the labelled result (:mod:`capacity.res
 * ``births``: ``births``, live births of the projection step ending in the year;
 * ``enrolment``: ``demand`` of the stage, sectors summed (pupils enrolled);
 * ``intake``: ``demand`` of the stage divided by its number of single ages (pupils in one grade);
-* ``places``: ``places`` of the stage, sectors summed.
+* ``places``: ``places`` of the stage, sectors summed;
+* ``public_share``: the stage's public demand over its demand, each summed over the areas (or of the area) before the ratio,
+  per draw: :math:`S_d = \\sum_a D_{a,\\mathrm{public},d} / \\sum_a \\sum_k D_{a,k,d}` (a number in [0, 1]).
 
 A figure by sex or single age, a year outside the projection, or an indicator the result
 does not hold (``population`` and ``births`` are only there when the district has
@@ -23,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from capacity.io.district import District
+from capacity.io.models import OBSERVED_SHARES
 
 __all__ = ["observed_check", "observed_lines", "observed_summary"]
 
@@ -37,10 +40,13 @@ def _projected(ds: xr.Dataset, district: District, row: pd.Series) -> tuple[np.n
         return None, "not projected by sex or single age"
     if int(row["year"]) not in set(int(y) for y in ds["year"].values):
         return None, "year outside the projection"
-    variable = {"population": "population", "births": "births", "enrolment": "demand", "intake": "demand", "places": "places"}[indicator]
+    variable = {"population": "population", "births": "births", "enrolment": "demand", "intake": "demand", "places": "places",
+                "public_share": "demand"}[indicator]
     if variable not in ds:
         return None, f"{indicator} not in the result (no cohort projection)"
     var = ds[variable].sel(year=int(row["year"]))
+    if indicator == "public_share":
+        return _share(var.sel(stage=row["stage"]), str(row["area_code"]), indicator, int(row["year"]))
     if "sector" in var.dims:
         var = var.sum("sector")
     if "stage" in var.dims:
@@ -58,6 +64,16 @@ def _projected(ds: xr.Dataset, district: District, row: pd.Series) -> tuple[np.n
     if np.isnan(values).all():
         return None, f"{indicator} not projected for {row['year']}"
     return values, ""
+
+
+def _share(demand: xr.DataArray, area: str, indicator: str, year: int) -> tuple[np.ndarray | None, str]:
+    """The draws of the public share of one stage's demand (``area, sector, draw``), of an area or summed over the areas."""
+    demand = demand.sel(area=area) if area in set(demand["area"].values) else demand.sum("area", skipna=False)
+    public = np.asarray(demand.sel(sector="public").values, dtype=float)
+    total = np.asarray(demand.sum("sector", skipna=False).values, dtype=float)
+    if np.isnan(total).all() or not (total > 0).all():
+        return None, f"{indicator} not projected for {year} (no demand)"
+    return public / total, ""
 
 
 def observed_check(ds: xr.Dataset, district: District) -> pd.DataFrame:
@@ -98,6 +114,13 @@ def observed_check(ds: xr.Dataset, district: District) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def _figure(indicator: str, value: float) -> str:
+    """A figure for the terminal, 12 wide: a count with thousands separators, a share in per cent, ``-`` when missing."""
+    if value != value:
+        return f"{'-':>12}"
+    return f"{100 * value:>10.2f} %" if indicator in OBSERVED_SHARES else f"{value:>12,.0f}"
+
+
 def observed_summary(table: pd.DataFrame, n: int = 8) -> list[str]:
     """A few lines for the terminal: how many figures were checked and the largest differences of the first scenario."""
     if table.empty:
@@ -109,8 +132,8 @@ def observed_summary(table: pd.DataFrame, n: int = 8) -> list[str]:
              f"Check against observed.csv: none of {len(first)} observed figures projected"]
     for _, r in known.reindex(known["difference_pct"].abs().sort_values(ascending=False).index).head(n).iterrows():
         what = " ".join(str(x) for x in (r["indicator"], r["stage"], r["sex"], r["age"]) if x)
-        lines.append(f"  {what:<22} {r['area_code']:<10} {r['year']}  observed {r['observed']:>12,.0f}  projected {r['projected']:>12,.0f}"
-                     f"  {r['difference_pct']:+6.1f} %")
+        lines.append(f"  {what:<22} {r['area_code']:<10} {r['year']}  observed {_figure(r['indicator'], r['observed'])}  "
+                     f"projected {_figure(r['indicator'], r['projected'])}  {r['difference_pct']:+6.1f} %")
     return lines
 
 
@@ -122,7 +145,7 @@ def observed_lines(table: pd.DataFrame) -> list[str]:
         for _, r in rows.iterrows():
             what = " ".join(str(x) for x in (r["indicator"], r["stage"], r["sex"], r["age"]) if x)
             diff = f"{r['difference_pct']:+6.1f} %" if r["difference_pct"] == r["difference_pct"] else str(r["note"])
-            projected = f"{r['projected']:>12,.0f}" if r["projected"] == r["projected"] else f"{'-':>12}"
-            lines.append(f"  {what:<22} {r['area_code']:<10} {r['year']}  {r['observed']:>12,.0f}  {projected}  {diff}")
+            lines.append(f"  {what:<22} {r['area_code']:<10} {r['year']}  {_figure(r['indicator'], r['observed'])}  "
+                         f"{_figure(r['indicator'], r['projected'])}  {diff}")
         lines.append("")
     return lines

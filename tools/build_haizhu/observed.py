@@ -3,6 +3,13 @@
 Births of Haizhu are an index of Guangzhou's (see ``data/sources/README.md``):
 :math:`B_y = B_{2020} \\, G_y / G_{2020}` for the registered births :math:`G_y` of 2021-2023,
 and :math:`B_{2024} = B_{2023} \\times 1.228` (resident births).
+
+Of the plan's 2020 shares only the public share of kindergarten children (51.16 %) is an observation (``public_share``): the
+result projects it as public demand over demand. The affordable (普惠) share (87.96 %) and the migrant children's public share
+(41.35 %) are inputs, not checks: they determine ``plan.csv``'s private affordable share and ``stages.csv``'s
+``migrant_public_share`` by construction, and the result, which has sectors but not origins or affordability, cannot project
+them. The kindergarten public share is an input too (``stages.csv``'s ``local_public_share`` is solved from it), so in 2020 it
+is reproduced by construction; the row checks that the demand model keeps it.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ PLAIN = "data/sources/haizhu_observed.csv"
 
 
 def observed_rows(sources: Path, births_2020: float) -> list[dict[str, object]]:
-    """The rows of ``observed.csv``: populations as published, births implied by Guangzhou's index."""
+    """The rows of ``observed.csv``: populations and the kindergarten public share as published, births implied by Guangzhou's index."""
     with open(sources / "haizhu_observed.csv", encoding="utf-8", newline="") as fh:
         table = list(csv.DictReader(fh))
     rows: list[dict[str, object]] = []
@@ -36,6 +43,10 @@ def observed_rows(sources: Path, births_2020: float) -> list[dict[str, object]]:
                else f"the {year - 1} figure x {change[year]} (Guangzhou resident births {year} / {year - 1})")
         rows.append({"indicator": "births", "area_code": "440105", "year": year, "stage": "", "sex": "", "age": "",
                      "value": f"{value:.0f}", "source": f"index: estimated Haizhu births 2020 ({births_2020:.0f}) x {how}; {PLAIN}"})
+    for r in table:
+        if r["indicator"] == "public_share":
+            rows.append({"indicator": "public_share", "area_code": r["area_code"], "year": int(r["year"]), "stage": r["stage"], "sex": "",
+                         "age": "", "value": r["value"], "source": f"{r['source']}; {PLAIN}"})
     return rows
 
 
