@@ -128,6 +128,6 @@ def test_haizhu_kindergarten_public_share() -> None:
     assert row["observed"] == 0.5116
     assert row["projected"] == pytest.approx(expected)
     assert row["difference"] == pytest.approx(expected - 0.5116) and abs(row["difference"]) < 5e-4
-    assert "Table 1" in row["source"]
+    assert "chapter 1" in row["source"]
     from capacity.calibrate import fit
     assert "public_share" not in set(fit(d, capacity.load_scenario("baseline"), trend=False).residuals["indicator"])

@@ -116,7 +116,7 @@ def sources_rows(diag: Mapping[str, float]) -> list[dict[str, str]]:
          "used); senior: no inventory published, the base-year demand per street and sector rounded up to whole "
          "classes (so the senior base-year gap is zero by construction)"),
         ("observed.csv", "value", "no", "data/sources/haizhu_observed.csv: census total and two street totals 2020, "
-         "year-end resident population 2021 and 2023; public share of kindergarten children 2020 (Haizhu plan Table 1 / chapter 1)", ""),
+         "year-end resident population 2021 and 2023; public share of kindergarten children 2020 (Haizhu plan chapter 1)", ""),
         ("observed.csv", "source", "yes", "data/sources/haizhu_observed.csv: Guangzhou registered births 2020-2023, resident births 2024",
          "births rows: an index, not Haizhu's own births: estimated Haizhu births of 2020 x Guangzhou's births of the year / 2020"),
         ("plan.csv", "value", "no", "Haizhu 14th Five-Year Education Plan (2022): chapter 2 section 2(1), Table 1, chapter 1", ""),
