@@ -235,14 +235,15 @@ def provenance_pages(results: Results) -> list[Figure]:
 def observed_pages(results: Results) -> list[Figure]:
     """Each observed figure beside the first scenario's projection as a table (every scenario: ``observed_check.csv``)."""
     from capacity.plot.pages import table_pages
+    from capacity.results.observed import observed_text
 
     rows = []
     check = results.observed_check
     for _, r in check[check["scenario"] == results.scenarios[0]].iterrows():
         what = " ".join(str(x) for x in (r["indicator"], r["stage"], r["sex"], r["age"]) if x)
         diff = f"{r['difference_pct']:+.1f} %" if r["difference_pct"] == r["difference_pct"] else str(r["note"])
-        projected = f"{r['projected']:,.0f}" if r["projected"] == r["projected"] else "-"
-        rows.append([str(r["scenario"]), what, str(r["area_code"]), str(r["year"]), f"{r['observed']:,.0f}", projected, diff])
+        figure = [observed_text(str(r["indicator"]), float(r[k])) for k in ("observed", "projected")]
+        rows.append([str(r["scenario"]), what, str(r["area_code"]), str(r["year"]), *figure, diff])
     headers = [tr(f"rep.obs_{k}") for k in ("scenario", "what", "area", "year", "observed", "projected", "difference")]
     return table_pages(tr("rep.observed"), tr("rep.observed_sub"), headers, rows, [1.2, 1.8, 1.0, 0.6, 1.1, 1.1, 2.4],
                        fontsize=6.8, align=["left", "left", "left", "right", "right", "right", "right"])

@@ -129,5 +129,9 @@ def test_haizhu_kindergarten_public_share() -> None:
     assert row["projected"] == pytest.approx(expected)
     assert row["difference"] == pytest.approx(expected - 0.5116) and abs(row["difference"]) < 5e-4
     assert "chapter 1" in row["source"]
+    line = next(x for x in result.files()["observed_check.csv"].decode().splitlines() if x.startswith("baseline,public_share"))
+    assert line.startswith(f"baseline,public_share,440105,2020,kindergarten,,,0.511600,{expected:.6f},{expected - 0.5116:.6f},")
+    from capacity.results.observed import observed_lines
+    assert any("public_share kindergarten" in x and "51.16 %" in x for x in observed_lines(result.observed_check))
     from capacity.calibrate import fit
     assert "public_share" not in set(fit(d, capacity.load_scenario("baseline"), trend=False).residuals["indicator"])

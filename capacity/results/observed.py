@@ -27,7 +27,7 @@ import xarray as xr
 from capacity.io.district import District
 from capacity.io.models import OBSERVED_SHARES
 
-__all__ = ["observed_check", "observed_lines", "observed_summary"]
+__all__ = ["observed_check", "observed_csv", "observed_lines", "observed_summary", "observed_text"]
 
 COLUMNS = ["scenario", "indicator", "area_code", "year", "stage", "sex", "age", "observed", "projected",
            "difference", "difference_pct", "source", "note"]
@@ -114,11 +114,36 @@ def observed_check(ds: xr.Dataset, district: District) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _figure(indicator: str, value: float) -> str:
-    """A figure for the terminal, 12 wide: a count with thousands separators, a share in per cent, ``-`` when missing."""
+#: Columns of the check that hold the figure itself (a share keeps six decimals in ``observed_check.csv``).
+FIGURES = ["observed", "projected", "projected_p10", "projected_p90", "difference"]
+
+
+def observed_csv(table: pd.DataFrame) -> pd.DataFrame:
+    """The check as written to ``observed_check.csv``: a share's figures as text with six decimals, other rows as they are.
+
+    The outputs' fixed format (two decimals) would round a share to whole per cent; counts keep it, so a table without
+    shares is written exactly as before.
+    """
+    shares = table["indicator"].isin(OBSERVED_SHARES).to_numpy()
+    if not shares.any():
+        return table
+    out = table.copy()
+    for column in (c for c in FIGURES if c in out):
+        values = out[column].to_numpy(dtype=float)
+        out[column] = [("" if v != v else f"{v:.6f}" if share else f"{v:.2f}") for v, share in zip(values, shares)]
+    return out
+
+
+def observed_text(indicator: str, value: float) -> str:
+    """A figure as text: a count with thousands separators, a share in per cent with two decimals, ``-`` when missing."""
     if value != value:
-        return f"{'-':>12}"
-    return f"{100 * value:>10.2f} %" if indicator in OBSERVED_SHARES else f"{value:>12,.0f}"
+        return "-"
+    return f"{100 * value:.2f} %" if indicator in OBSERVED_SHARES else f"{value:,.0f}"
+
+
+def _figure(indicator: str, value: float) -> str:
+    """:func:`observed_text` 12 wide, for the terminal."""
+    return f"{observed_text(indicator, value):>12}"
 
 
 def observed_summary(table: pd.DataFrame, n: int = 8) -> list[str]:

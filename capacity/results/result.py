@@ -214,7 +214,9 @@ class Results:
         check_finite(self.dataset)
         tables = {name: self._table(name) for name in ("gap", "plan_comparison", "indicators", "schedule")}
         if self.district.observed is not None:
-            tables["observed_check"] = self.observed_check
+            from capacity.results.observed import observed_csv
+
+            tables["observed_check"] = observed_csv(self.observed_check)
         return output_files(tables, lambda hashes: meta_record(self.dataset, self.district, self.scenario_settings,
                                                                self.elapsed, hashes),
                             self.dataset if format == "netcdf" else None)
