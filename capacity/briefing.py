@@ -41,7 +41,7 @@ def stage_finding(results: Results, run: ScenarioView, stage: str, year: int) ->
     g = results.gap
     g = g[(g["scenario"] == run.name) & (g["stage"] == stage)]
     code = run.district.code
-    streets = g[(g["year"] == year) & (g["area_code"] != code)]
+    streets = g[(g["year"] == year) & (g["level"] == "area")]
     district = g[g["area_code"] == code].sort_values("year")
     years = district["year"].to_numpy(int)
 
@@ -87,8 +87,7 @@ def findings(results: Results, year: int | None = None, scenario: str | None = N
 def comparison(results: Results, years: list[int]) -> pd.DataFrame:
     """Per scenario (rows) and stage x year (columns): the streets' shortfall summed (places)."""
     g = results.gap
-    code = results.district.code
-    sel = g[(g["area_code"] != code) & (g["year"].isin(years))]
+    sel = g[(g["level"] == "area") & (g["year"].isin(years))]
     table = sel.pivot_table(index="scenario", columns=["stage", "year"], values="shortfall", aggfunc="sum",
                             sort=False)
     run = results.view()

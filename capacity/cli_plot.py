@@ -124,7 +124,9 @@ def _check(results: Any, args: argparse.Namespace) -> tuple[list[str], int | Non
 
 def resolve_area(district: Any, text: str) -> str:
     """The area code of ``text``: a code, a Chinese name (with or without 街道) or an English name (any case)."""
-    if text == district.code or text in district.area_codes:
+    from capacity.results.levels import aggregates
+
+    if text == district.code or text in district.area_codes or text in {a.code for a in aggregates(district.area_codes, district.code)}:
         return str(text)
     if text in (district.name, district.name_zh):
         return str(district.code)
@@ -135,8 +137,8 @@ def resolve_area(district: Any, text: str) -> str:
                  str(row["name_en"]).lower().removesuffix(" subdistrict").removesuffix(" street")}
         if text in names or key in names:
             return str(row["area_code"])
-    raise _bad("--area", f"expected an area code, Chinese or English name of a street of the district or "
-               f"{district.code}, found {text!r}")
+    raise _bad("--area", f"expected an area code, Chinese or English name of a street of the district, a "
+               f"district of the region or {district.code}, found {text!r}")
 
 
 def _save(fig: Any, args: argparse.Namespace, stem: str, written: list[Path]) -> None:
@@ -167,19 +169,27 @@ def cmd_map(args: argparse.Namespace) -> int:
     stages, year = _check(results, args)
     plot = PlotAccessor(results)
     written: list[Path] = []
+    suffix = "" if args.level == "area" else f"_{args.level}"
+    if args.level != "area":
+        from capacity.plot.layers import district_areas
+
+        if district_areas(results.district).empty:
+            raise _bad("--level", f"expected a region of several districts for --level district (area codes whose "
+                       f"first six digits differ from {results.district.code}), found one district")
     for run in results.views():
         name = run.name
         y = year if year is not None else run.target_year()
         for stage in stages:
-            _save(plot.gap_map(stage, y, scenario=name, labels=args.labels, lang=args.lang), args,
-                  f"gap_map_{name}_{stage}_{y}", written)
+            _save(plot.gap_map(stage, y, scenario=name, labels=args.labels, lang=args.lang, level=args.level), args,
+                  f"gap_map{suffix}_{name}_{stage}_{y}", written)
             if run.draws > 0:
-                _save(plot.shortfall_probability_map(stage, y, scenario=name, labels=args.labels, lang=args.lang),
-                      args, f"p_shortfall_map_{name}_{stage}_{y}", written)
-        if len(stages) > 1:
+                _save(plot.shortfall_probability_map(stage, y, scenario=name, labels=args.labels, lang=args.lang,
+                                                     level=args.level),
+                      args, f"p_shortfall_map{suffix}_{name}_{stage}_{y}", written)
+        if len(stages) > 1 and args.level == "area":
             _save(plot.small_multiples(None, y, scenario=name, labels=args.labels, lang=args.lang), args,
                   f"gap_maps_{name}_{y}", written)
-        if args.years:
+        if args.years and args.level == "area":
             for stage in stages:
                 _save(plot.small_multiples(stage, args.years, scenario=name, labels=args.labels, lang=args.lang),
                       args, f"gap_maps_{name}_{stage}_{'-'.join(map(str, args.years))}", written)
@@ -257,6 +267,9 @@ def register(subparsers: Any, add_common: Callable[..., None] | None = None) -> 
                    help="also draw each stage over these years side by side")
     p.add_argument("--labels", choices=("auto", "zh", "en", "none"), default="auto",
                    help="street names: in the language of --lang (auto, default), Chinese, English, or none")
+    p.add_argument("--level", choices=("area", "district"), default="area",
+                   help="map the streets (default) or, for a region of several districts, the districts "
+                   "(files gap_map_district_*, p_shortfall_map_district_*)")
     _figure_options(p)
     p.set_defaults(func=cmd_map)
 

@@ -44,7 +44,7 @@ def long_layer(results: Results) -> gpd.GeoDataFrame:
 
     district = results.district
     table = results.gap
-    table = table[table["area_code"] != district.code]
+    table = table[table["level"] == "area"]
     frame = _areas(results).merge(table, on="area_code", how="inner")
     cols = ["scenario", "year", "area_code", "area_name", "name_zh", "stage"]
     cols += [c for c in table.columns if c not in cols]
@@ -65,7 +65,7 @@ def wide_layer(results: Results, year: int) -> gpd.GeoDataFrame:
     if int(year) not in years:
         raise ValueError(f"expected a year {years[0]}-{years[-1]}, found {year!r}")
     table = results.gap
-    table = table[(table["year"] == int(year)) & (table["area_code"] != district.code)]
+    table = table[(table["year"] == int(year)) & (table["level"] == "area")]
     figures = [f for f in WIDE_FIGURES if f in table.columns]
     wide = table.pivot_table(index=["scenario", "area_code", "area_name"], columns="stage", values=figures,
                              aggfunc="first", sort=False)

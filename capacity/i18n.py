@@ -62,6 +62,8 @@ EN: dict[str, str] = {
     "map.gap_sub": ("{district}, {scenario}{draws}. District total: shortfall {short:,.0f} places in the streets "
                     "short, surplus {surplus:,.0f} in the others (no offsetting between streets)."),
     "map.p_title": "{stage}: probability of a shortfall per street, {year}",
+    "map.gap_title_district": "{stage}: places short in the streets of each district (summed, no offsetting), {year}",
+    "map.p_title_district": "{stage}: probability of a shortfall in a street of each district, {year}",
     "map.p_sub": ("{district}, {scenario}, share of {n} draws (seed {seed}) in which demand exceeds places "
                   "(by more than half a child)"),
     "map.multi_gap": "Places minus demand",
@@ -241,6 +243,8 @@ ZH: dict[str, str] = {
     "map.gap_title": "{stage}：各街道学位数减需求，{year}年",
     "map.gap_sub": "{district}，{scenario}{draws}。全区合计：不足街道共缺{short:,.0f}个学位，其余街道富余{surplus:,.0f}个（街道之间不相互抵消）。",
     "map.p_title": "{stage}：各街道学位不足的概率，{year}年",
+    "map.gap_title_district": "{stage}：各区街道学位缺口合计（不相互抵消），{year}年",
+    "map.p_title_district": "{stage}：各区有街道学位不足的概率，{year}年",
     "map.p_sub": "{district}，{scenario}，{n}次模拟（随机种子{seed}）中需求超过学位的比例",
     "map.multi_gap": "学位数减需求",
     "map.multi_p": "学位不足的概率",

@@ -65,6 +65,10 @@ def _area_name(run: ScenarioView, area: str, labels: str = "auto") -> str:
         return d.name_zh or d.name if current() == "zh" else tr("district_of", name=d.name)
     row = d.areas[d.areas["area_code"] == area]
     if row.empty:
+        from capacity.results.levels import aggregates
+
+        if area in {a.code for a in aggregates(d.area_codes, d.code)}:
+            return area  # a district of a region: known by its code
         raise ValueError(f"expected an area code of the district or {d.code}, found {area!r}")
     return area_label(str(row["name_zh"].iloc[0]), str(row["name_en"].iloc[0]), area)
 

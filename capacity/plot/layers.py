@@ -57,6 +57,25 @@ def projected_areas(district: District) -> gpd.GeoDataFrame:
     return areas.set_index("area_code", drop=False)
 
 
+def district_areas(district: District) -> gpd.GeoDataFrame:
+    """The districts of a region (:mod:`capacity.results.levels`) as areas: their streets
+    dissolved, in the streets' UTM zone, labelled by district code, with label and centroid
+    points. Empty for a folder that is one district."""
+    from capacity.results.levels import DISTRICT_DIGITS, aggregates
+
+    codes = [a.code for a in aggregates(district.area_codes, district.code) if a.code != district.code]
+    streets = district.areas.to_crs(utm_epsg(district.areas))
+    streets = streets.assign(group=streets["area_code"].str[:DISTRICT_DIGITS])
+    areas = streets[streets["group"].isin(codes)][["group", "geometry"]].dissolve(by="group", sort=True)
+    areas["area_code"] = areas.index.astype(str)
+    areas["name_zh"] = ""
+    areas["name_en"] = areas["area_code"]
+    areas["label_point"] = areas.geometry.representative_point()
+    areas["centroid"] = areas.geometry.centroid
+    areas.index.name = None
+    return areas.set_index("area_code", drop=False)
+
+
 def _polygon_path(geom: Any) -> Any:
     from matplotlib.path import Path as MPath
 

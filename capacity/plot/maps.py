@@ -36,6 +36,7 @@ from capacity.plot.layers import (
     GAP_CMAP,
     PROB_CMAP,
     declutter,
+    district_areas,
     draw_projects,
     draw_streets,
     gap_norm,
@@ -64,10 +65,11 @@ def footer(fig: Figure, district: District, extra: str = "") -> None:
              linespacing=1.4)
 
 
-def _values(results: Results, run: ScenarioView, stage: str, year: int, column: str) -> pd.Series:
+def _values(results: Results, run: ScenarioView, stage: str, year: int, column: str,
+            level: str = "area") -> pd.Series:
     g = results.gap
     sel = g[(g["scenario"] == run.scenario.name) & (g["stage"] == stage) & (g["year"] == year)
-            & (g["area_code"] != run.district.code)]
+            & (g["level"] == level)]
     if column not in sel:
         raise ValueError(f"expected a column {column!r} in the gap table"
                          + (" (run with draws > 0)" if column.startswith("p_") or column.endswith(("_p10", "_p90")) else ""))
@@ -79,6 +81,19 @@ def _district_total(results: Results, run: ScenarioView, stage: str, year: int) 
     row = g[(g["scenario"] == run.scenario.name) & (g["stage"] == stage) & (g["year"] == year)
             & (g["area_code"] == run.district.code)]
     return row.iloc[0]
+
+
+def _level_areas(district: District, level: str) -> gpd.GeoDataFrame:
+    """The polygons of a map's level: the streets, or the districts of a region."""
+    if level == "area":
+        return projected_areas(district)
+    if level != "district":
+        raise ValueError(f"expected level 'area' or 'district', found {level!r}")
+    areas = district_areas(district)
+    if areas.empty:
+        raise ValueError(f"expected a region of several districts for level='district' (area codes whose first six "
+                         f"digits differ from {district.code}), found one district")
+    return areas
 
 
 def _figure(figsize: tuple[float, float], dpi: float) -> Figure:
@@ -161,8 +176,9 @@ def _thousands() -> Any:
 
 @in_language
 def gap_map(results: Results, stage: str, year: int | None = None, *, scenario: str | None = None,
-            labels: str = "auto", projects: bool = True, width: float = 10.0, dpi: float = 100) -> Figure:
-    """Choropleth of the gap (places - demand) per street for one stage and year.
+            labels: str = "auto", projects: bool = True, width: float = 10.0, dpi: float = 100,
+            level: str = "area") -> Figure:
+    """Choropleth of the gap (places - demand) per street, or per district of a region, for one stage and year.
 
     Parameters
     ----------
@@ -181,17 +197,24 @@ def gap_map(results: Results, stage: str, year: int | None = None, *, scenario: 
         Draw the stage's construction projects.
     width : float
         Figure width in inches (the height follows the district's shape).
+    level : {"area", "district"}
+        ``district``: one polygon per district of a region (its streets dissolved), filled
+        by minus its streets' summed shortfall (``gap.csv``'s district rows, no offsetting:
+        :mod:`capacity.results.levels`).
     """
     run = pick_run(results, scenario)
     check_stage(run, stage)
     year = check_year(run, year if year is not None else target_year(run))
     labels = resolve_labels(labels)
     district = run.district
-    areas = projected_areas(district)
-    values = _values(results, run, stage, year, "gap")
+    areas = _level_areas(district, level)
+    # a district's colour is its streets' shortfall summed (negative, as a gap): a surplus in
+    # one street never hides a shortfall in another
+    values = _values(results, run, stage, year, "gap") if level == "area" else -_values(results, run, stage, year,
+                                                                                         "shortfall", level)
     total = _district_total(results, run, stage, year)
     fig, ax, cax, lay = _single_map(run, areas, width, dpi, legend=projects)
-    points = project_points(run, areas, stage) if projects else None
+    points = project_points(run, projected_areas(district) if level != "area" else areas, stage) if projects else None
     texts: list[Any] = []
     coll = draw_streets(ax, areas, values, gap_norm(values.to_numpy()), GAP_CMAP, labels=labels,
                         at=label_points(areas, points), label_size=7, texts=texts)
@@ -203,7 +226,7 @@ def gap_map(results: Results, stage: str, year: int | None = None, *, scenario: 
     _gap_colorbar(fig, coll, cax)
     sub = tr("map.gap_sub", district=_title(district, labels), scenario=tr("scenario_q", name=run.scenario.name),
              draws=_draws(run), short=total["shortfall"], surplus=total["surplus"])
-    _headline(fig, lay, tr("map.gap_title", stage=stage_label(run, stage), year=year), sub)
+    _headline(fig, lay, tr("map.gap_title" if level == "area" else "map.gap_title_district", stage=stage_label(run, stage), year=year), sub)
     footer(fig, district)
     return fig
 
@@ -315,10 +338,11 @@ def _percent() -> Any:
 @in_language
 def shortfall_probability_map(results: Results, stage: str | None = None, year: int | None = None, *,
                               scenario: str | None = None, labels: str = "auto", width: float = 10.0,
-                              dpi: float = 100) -> Figure:
+                              dpi: float = 100, level: str = "area") -> Figure:
     """Share of draws in which a street has a shortfall (needs a run with draws).
 
-    With ``stage`` one map; without, every stage side by side.
+    With ``stage`` one map; without, every stage side by side (streets). ``level="district"``
+    maps the districts of a region: the share of draws in which any of its streets is short.
     """
     run = pick_run(results, scenario)
     if run.draws == 0:
@@ -332,15 +356,15 @@ def shortfall_probability_map(results: Results, stage: str | None = None, year: 
     year = check_year(run, year if year is not None else target_year(run))
     labels = resolve_labels(labels)
     district = run.district
-    areas = projected_areas(district)
-    values = _values(results, run, stage, year, "p_shortfall")
+    areas = _level_areas(district, level)
+    values = _values(results, run, stage, year, "p_shortfall", level)
     fig, ax, cax, lay = _single_map(run, areas, width, dpi, legend=False)
     texts: list[Any] = []
     coll = draw_streets(ax, areas, values, Normalize(0.0, 1.0), PROB_CMAP, labels=labels, value_fmt="{:.0%}",
                         label_size=7, texts=texts)
     declutter(ax, texts, [])
     _prob_colorbar(fig, coll, cax)
-    _headline(fig, lay, tr("map.p_title", stage=stage_label(run, stage), year=year),
+    _headline(fig, lay, tr("map.p_title" if level == "area" else "map.p_title_district", stage=stage_label(run, stage), year=year),
               tr("map.p_sub", district=_title(district, labels), scenario=tr("scenario_q", name=run.scenario.name),
                  n=run.draws, seed=run.seed))
     footer(fig, district)

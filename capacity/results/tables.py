@@ -4,12 +4,14 @@
     scenario, year, area_code, area_name, stage, demand, places, gap, shortfall, surplus,
     demand_public, places_public, gap_public [, shortfall_after_transport]
     [, demand_p10, demand_p50, demand_p90, places_p10 ... gap_p90, p_shortfall], level.
-    ``level`` is ``area`` for a street and ``district`` for the district's own rows (for
-    which ``p_shortfall`` is the chance that at least one street is short).
-    The district is an area of its own (its code, e.g. 440105) whose shortfall and
-    surplus are the sums over areas (no offsetting) and whose gap is the net sum. With
-    draws, the value columns are means over draws, ``*_pNN`` are quantiles and
-    ``p_shortfall`` is the share of draws with a shortfall.
+    ``level`` is ``area`` for a street, ``district`` for a district's own rows and
+    ``region`` for the folder's row when it holds several districts
+    (:mod:`capacity.results.levels`; ``p_shortfall`` of a district or region is the chance
+    that at least one of its streets is short). A district or region is an area of its own
+    (its code, e.g. 440105) whose shortfall and surplus are the sums over its areas (no
+    offsetting) and whose gap is the net sum. With draws, the value columns are means over
+    draws, ``*_pNN`` are quantiles and ``p_shortfall`` is the share of draws with a
+    shortfall.
 ``plan_comparison``, ``indicators``
     The plan's own figures: see :mod:`capacity.plan`.
 ``schedule``
@@ -21,7 +23,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,41 +36,51 @@ from capacity.core.schedule import STATUS
 from capacity.errors import InputError
 from capacity.io.district import District
 from capacity.results.dataset import AREA_STAGE, SECTORED, select, values
+from capacity.results.levels import Aggregate, aggregates, sum_over
 from capacity.stats import QUANTILES, THRESHOLD, point
 
 
-def _with_district(per_area: NDArray[np.float64], draws: int, quantiles: bool = False,
-                   total: NDArray[np.float64] | None = None) -> dict[str, NDArray[np.float64]]:
-    """Point value (and quantiles) over draws per (year, area + district, stage).
+def _aggregates(ds: xr.Dataset) -> list[Aggregate]:
+    return aggregates([str(a) for a in ds["area"].values], str(ds["district_code"].values))
 
-    The district is an extra area: ``total`` (default: the sum over areas, no-offset for
-    shortfall and surplus). The summaries are taken over the areas and the district
-    separately, so no (year, area + 1, stage, draw) copy is made.
+
+def _with_levels(per_area: NDArray[np.float64], draws: int, rows: Sequence[Aggregate], quantiles: bool = False,
+                 total: Callable[[slice | NDArray[np.intp]], NDArray[np.float64]] | None = None,
+                 ) -> dict[str, NDArray[np.float64]]:
+    """Point value (and quantiles) over draws per (year, area + aggregate, stage).
+
+    Each aggregate row (:mod:`capacity.results.levels`) is ``total(index)`` (default: the
+    sum over its areas, no-offset for shortfall and surplus). The summaries are taken over
+    the areas and the aggregates separately, so no (year, area + rows, stage, draw) copy is
+    made.
     """
-    if total is None:
-        total = per_area.sum(axis=1)
-    out = {"": np.concatenate([point(per_area, draws), point(total, draws)[:, None]], axis=1)}
+    sums = np.stack([sum_over(per_area, r.index) if total is None else total(r.index) for r in rows], axis=1)
+    out = {"": np.concatenate([point(per_area, draws), point(sums, draws)], axis=1)}
     if quantiles and draws > 0:
-        by_area, by_total = np.percentile(per_area, QUANTILES, axis=-1), np.percentile(total, QUANTILES, axis=-1)
+        by_area, by_row = np.percentile(per_area, QUANTILES, axis=-1), np.percentile(sums, QUANTILES, axis=-1)
         for i, q in enumerate(QUANTILES):
-            out[f"_p{q}"] = np.concatenate([by_area[i], by_total[i][:, None]], axis=1)
+            out[f"_p{q}"] = np.concatenate([by_area[i], by_row[i]], axis=1)
     return out
 
 
 def _names(ds: xr.Dataset) -> dict[str, str]:
-    names = dict(zip((str(a) for a in ds["area"].values), (str(n) for n in ds["area_name_en"].values)))
+    names = {a.code: a.code for a in _aggregates(ds)}  # districts of a region have no names of their own
+    names.update(zip((str(a) for a in ds["area"].values), (str(n) for n in ds["area_name_en"].values)))
     names[str(ds["district_code"].values)] = str(ds["district_name"].values)
     return names
 
 
 def _long(ds: xr.Dataset, cols: dict[str, NDArray[np.float64]]) -> pd.DataFrame:
-    """Long table from (year, area + district, stage) arrays."""
-    codes = [str(a) for a in ds["area"].values] + [str(ds["district_code"].values)]
+    """Long table from (year, area + aggregate, stage) arrays, with the ``level`` of each row."""
+    rows = _aggregates(ds)
+    codes = [str(a) for a in ds["area"].values] + [r.code for r in rows]
     idx = pd.MultiIndex.from_product([ds["year"].to_numpy(), codes, [str(s) for s in ds["stage"].values]],
                                      names=["year", "area_code", "stage"])
     frame = pd.DataFrame({k: v.reshape(-1) for k, v in cols.items()}, index=idx).reset_index()
     frame.insert(0, "scenario", str(ds["scenario"].values))
     frame.insert(3, "area_name", frame["area_code"].map(_names(ds)))
+    frame["level"] = frame["area_code"].map({**{str(a): "area" for a in ds["area"].values},
+                                             **{r.code: r.level for r in rows}})
     return frame
 
 
@@ -81,11 +93,12 @@ def gap_table(ds: xr.Dataset) -> pd.DataFrame:
         One scenario's selection (:func:`capacity.results.dataset.select`).
     """
     draws = int(ds.attrs["draws"])
+    rows = _aggregates(ds)
     cols: dict[str, NDArray[np.float64]] = {}
 
     def add(key: str, per_area: NDArray[np.float64], quantiles: bool = False,
-            total: NDArray[np.float64] | None = None) -> None:
-        for suffix, arr in _with_district(per_area, draws, quantiles, total).items():
+            total: Callable[[slice | NDArray[np.intp]], NDArray[np.float64]] | None = None) -> None:
+        for suffix, arr in _with_levels(per_area, draws, rows, quantiles, total).items():
             cols[key + suffix] = arr
 
     demand = values(ds, "demand", SECTORED)
@@ -101,18 +114,19 @@ def gap_table(ds: xr.Dataset) -> pd.DataFrame:
     del demand, places
     add("demand_public", demand_public)
     add("places_public", places_public)
-    add("gap_public", places_public - demand_public,
-        total=places_public.sum(axis=1) - demand_public.sum(axis=1))
-    del demand_public, places_public
+    def public_gap(index: slice | NDArray[np.intp], p: NDArray[np.float64] = places_public,
+                   d: NDArray[np.float64] = demand_public) -> NDArray[np.float64]:
+        return sum_over(p, index) - sum_over(d, index)
+
+    add("gap_public", places_public - demand_public, total=public_gap)
+    del demand_public, places_public, public_gap
     if "shortfall_after_transport" in ds and np.isfinite(float(ds["travel_limit_km"].values)):
         add("shortfall_after_transport", values(ds, "shortfall_after_transport", AREA_STAGE))
     if draws > 0:
         short = shortfall > THRESHOLD
-        cols["p_shortfall"] = np.concatenate([short.mean(axis=-1), (shortfall.sum(axis=1) > THRESHOLD).mean(axis=-1)[:, None]],
-                                             axis=1)
-    table = _long(ds, cols)
-    table["level"] = np.where(table["area_code"] == str(ds["district_code"].values), "district", "area")
-    return table
+        summed = np.stack([(sum_over(shortfall, r.index) > THRESHOLD).mean(axis=-1) for r in rows], axis=1)
+        cols["p_shortfall"] = np.concatenate([short.mean(axis=-1), summed], axis=1)
+    return _long(ds, cols)
 
 
 def project_frame(ds: xr.Dataset) -> pd.DataFrame:
@@ -246,20 +260,22 @@ def compare_table(ds: xr.Dataset, base: str | None = None) -> pd.DataFrame:
         if one.sizes["year"] != b.sizes["year"]:
             raise InputError.one(name, "key horizon", "", f"expected the same years and draws as '{base_name}' to compare")
         f1 = figures(one)
-        codes = [str(a) for a in one["area"].values] + [str(one["district_code"].values)]
+        rows = _aggregates(one)
+        codes = [str(a) for a in one["area"].values] + [r.code for r in rows]
         idx = pd.MultiIndex.from_product([one["year"].to_numpy(), codes, [str(s) for s in one["stage"].values]],
                                          names=["year", "area_code", "stage"])
         cols: dict[str, Any] = {}
         for key in ("demand", "places", "gap", "shortfall"):
             a1, a0 = f1[key], f0[key]
-            diff = np.concatenate([a1 - a0, (a1.sum(axis=1) - a0.sum(axis=1))[:, None]], axis=1)
+            diff = np.concatenate([a1 - a0, np.stack([sum_over(a1, r.index) - sum_over(a0, r.index) for r in rows], axis=1)],
+                                  axis=1)
             cols[f"d_{key}"] = diff.mean(axis=-1).reshape(-1)
             if draws > 0:
                 for q in QUANTILES:
                     cols[f"d_{key}_p{q}"] = np.percentile(diff, q, axis=-1).reshape(-1)
         if draws > 0:
-            s1 = np.concatenate([f1["shortfall"], f1["shortfall"].sum(axis=1)[:, None]], axis=1)
-            s0 = np.concatenate([f0["shortfall"], f0["shortfall"].sum(axis=1)[:, None]], axis=1)
+            s1, s0 = ([np.concatenate([f["shortfall"], np.stack([sum_over(f["shortfall"], r.index) for r in rows], axis=1)],
+                                      axis=1) for f in (f1, f0)])
             cols["p_worse"] = (s1 > s0 + 1e-9).mean(axis=-1).reshape(-1)
         frame = pd.DataFrame(cols, index=idx).reset_index()
         frame.insert(0, "base", base_name)
