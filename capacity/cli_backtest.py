@@ -48,7 +48,8 @@ def register(subparsers: Any) -> None:
                    help="origin years scored (default: from the first year + naive_years to the last year - 1)")
     p.add_argument("--horizons", type=_span, default=(1, 5), metavar="FIRST:LAST", help="horizons in years (default 1:5)")
     p.add_argument("--methods", default="all", metavar="LIST",
-                   help="comma-separated method specs, e.g. last,ratio,progression:median:5 (default all)")
+                   help="comma-separated method specs, e.g. last,ratio,progression:median:5,shrunk:band3:5; "
+                   "A+B is the mean of A and B (default all)")
     p.add_argument("--select-until", type=int, default=None, metavar="YEAR",
                    help="choose each stage's method on outcomes up to YEAR, score it on origins from YEAR "
                    "(default: the middle of --origins)")

@@ -89,6 +89,19 @@ def test_choice_uses_only_outcomes_known_by_select_until(tmp_path: Path) -> None
     assert len(test) and one.select_until == 2008
 
 
+def test_excluded_areas_stay_out_of_pooled_fits(tmp_path: Path) -> None:
+    """Area C (border change) is left out of the fit: its counts cannot move A's and B's shrunk forecasts."""
+    methods = [parse_method(m) for m in ("last", "shrunk:band1:3", "shrunk-trend:pooled:3")]
+    one = run_backtest(read_history(write_history(tmp_path / "a", growth=1.02, jump={2006: 1.1})), methods, (2005, 2011), (1, 2))
+    folder = write_history(tmp_path / "b", growth=1.02, jump={2006: 1.1})
+    frame = pd.read_csv(folder / "enrolment.csv")
+    frame.loc[frame["area_code"] == "C", "pupils"] *= np.linspace(0.5, 3.0, int((frame["area_code"] == "C").sum()))
+    frame.to_csv(folder / "enrolment.csv", index=False)
+    two = run_backtest(read_history(folder), methods, (2005, 2011), (1, 2))
+    pd.testing.assert_series_equal(one.forecasts["forecast"], two.forecasts["forecast"])
+    assert set(one.forecasts["area_code"]) == {"A", "B"}
+
+
 def test_cli_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = write_history(tmp_path / "h", growth=1.01, jump={2006: 1.1, 2009: 0.95})
     out = tmp_path / "out"

@@ -162,9 +162,11 @@ def test_combined_is_the_mean_of_progression_and_last() -> None:
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOL)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.integers(2, 6), st.sampled_from(["last", "ratio", "progression:median:3", "progression:weighted:5",
-                                            "hamilton-perry:mean:2", "cohort-component:trend:3", "combined:geometric:2"]))
+                                            "hamilton-perry:mean:2", "cohort-component:trend:3", "combined:geometric:2",
+                                            "shrunk:pooled:3", "shrunk-trend:band2:4", "shrunk-last:band1:2",
+                                            "shrunk:band3:5+cohort-component:mean:5"]))
 def test_no_look_ahead(origin: int, spec: str) -> None:
     """A forecast from an origin depends on nothing after it: change the later years, same forecast."""
     rng = np.random.default_rng(origin)

@@ -29,7 +29,8 @@ from numpy.typing import ArrayLike
 
 from capacity.errors import SpecificationError
 
-__all__ = ["RULES", "average", "entry_ratios", "progression_ratios", "project_progression", "women_total"]
+__all__ = ["RULES", "average", "entry_ratios", "progression_pairs", "progression_ratios", "project_progression",
+           "last_factor", "trend_factor", "women_total"]
 
 Array = np.ndarray
 RULES = ("mean", "geometric", "median", "last", "weighted")
@@ -60,13 +61,25 @@ def progression_ratios(counts: ArrayLike, *, open_last: bool) -> Array:
         ``r[t, ..., j]`` carries level ``j`` of year ``t`` to level ``j + 1`` of year
         ``t + 1``; NaN where the source count is 0 or unknown.
     """
+    return _divide(*progression_pairs(counts, open_last=open_last))
+
+
+def progression_pairs(counts: ArrayLike, *, open_last: bool) -> tuple[Array, Array]:
+    """Numerators and denominators of the progression ratios (see :func:`progression_ratios`).
+
+    Returns
+    -------
+    (ndarray, ndarray), each shape (year - 1, area, sex, level - 1)
+        :math:`P_{t+1, j+1}` and :math:`P_{t, j}` (open last level:
+        :math:`P_{t, L-2} + P_{t, L-1}`), persons.
+    """
     P = np.asarray(counts, dtype=float)
     if P.ndim != 4 or P.shape[3] < 2:
         raise SpecificationError(f"counts has shape {P.shape}: expected (year, area, sex, level >= 2)")
     source = np.array(P[:-1, :, :, :-1], copy=True)
     if open_last:
         source[..., -1] += P[:-1, :, :, -1]
-    return _divide(P[1:, :, :, 1:], source)
+    return np.array(P[1:, :, :, 1:], copy=True), source
 
 
 def entry_ratios(entrants: ArrayLike, drivers: ArrayLike) -> Array:
@@ -156,8 +169,9 @@ def project_progression(
         Whether the last level holds all above it.
     entrants : array_like, shape (steps, area, sex), optional
         Persons entering the first level in each projected year.
-    cwr : array_like, shape (area, sex), optional
-        Child-woman ratios (first level per woman of ``WOMAN_AGES``), if no ``entrants``.
+    cwr : array_like, shape (area, sex) or (steps, area, sex), optional
+        Child-woman ratios (first level per woman of ``WOMAN_AGES``), if no ``entrants``;
+        one per projected year if 3-D.
 
     Returns
     -------
@@ -169,6 +183,9 @@ def project_progression(
         raise SpecificationError(f"ratios has shape {R.shape}: expected {P.shape[:2] + (P.shape[2] - 1,)} for base {P.shape}")
     if (entrants is None) == (cwr is None):
         raise SpecificationError("expected exactly one of entrants and cwr")
+    C = None if cwr is None else np.nan_to_num(np.asarray(cwr, dtype=float))
+    if C is not None and C.shape not in (P.shape[:2], (steps,) + P.shape[:2]):
+        raise SpecificationError(f"cwr has shape {C.shape}: expected {P.shape[:2]} or {(steps,) + P.shape[:2]}")
     out = np.empty((steps,) + P.shape)
     current = P
     for h in range(steps):
@@ -178,7 +195,75 @@ def project_progression(
             nxt[..., -1] += R[..., -1] * current[..., -1]
         if entrants is not None:
             nxt[..., 0] = np.asarray(entrants, dtype=float)[h]
-        else:
-            nxt[..., 0] = np.nan_to_num(np.asarray(cwr, dtype=float)) * women_total(nxt)[..., np.newaxis]
+        elif C is not None:
+            nxt[..., 0] = (C[h] if C.ndim == 3 else C) * women_total(nxt)[..., np.newaxis]
         current = nxt
     return out
+
+
+def trend_factor(series: ArrayLike, steps: int) -> Array:
+    """Factors that carry a window's mean level along its least-squares line.
+
+    With the window's values :math:`y_i` at :math:`i = 0 .. k-1` (oldest first, the
+    last at the origin; NaN skipped) and their line :math:`a + b\\,i`,
+
+    .. math:: f_h = \\frac{\\max(0,\\ a + b\\,(k - 1 + h))}{\\bar y}, \\qquad h = 1 .. H,
+
+    dimensionless: the level ``h`` years after the origin over the window's mean. 1
+    where fewer than two values are known or :math:`\\bar y \\le 0`.
+
+    Parameters
+    ----------
+    series : array_like, shape (k, ...)
+        Values of the window, e.g. the pooled child-woman ratio of each year.
+    steps : int
+        ``H``, the years projected.
+
+    Returns
+    -------
+    ndarray, shape (steps, ...)
+    """
+    y = np.asarray(series, dtype=float)
+    finite = np.isfinite(y)
+    n = finite.sum(axis=0)
+    x = np.arange(y.shape[0], dtype=float).reshape((-1,) + (1,) * (y.ndim - 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y_mean = np.where(finite, y, 0.0).sum(axis=0) / n
+        x_mean = np.where(finite, x, 0.0).sum(axis=0) / n
+        dx = np.where(finite, x - x_mean, 0.0)
+        sxx = (dx * dx).sum(axis=0)
+        slope = (dx * np.where(finite, y - y_mean, 0.0)).sum(axis=0) / sxx
+        at = np.arange(y.shape[0], y.shape[0] + steps, dtype=float).reshape((-1,) + (1,) * (y.ndim - 1))
+        factor = np.maximum(0.0, y_mean + slope * (at - x_mean)) / y_mean
+    usable = (n >= 2) & (sxx > 0) & (y_mean > 0)
+    return np.asarray(np.where(usable, factor, 1.0))
+
+
+def last_factor(series: ArrayLike, steps: int) -> Array:
+    """Factors that carry a window's mean level to its latest value, held.
+
+    .. math:: f_h = \\frac{y_{last}}{\\bar y}, \\qquad h = 1 .. H,
+
+    :math:`y_{last}` the most recent finite value of the window (oldest first),
+    :math:`\\bar y` the mean of its finite values; dimensionless. 1 where no value is
+    known or :math:`\\bar y \\le 0`.
+
+    Parameters
+    ----------
+    series : array_like, shape (k, ...)
+        Values of the window, e.g. the pooled child-woman ratio of each year.
+    steps : int
+        ``H``, the years projected.
+
+    Returns
+    -------
+    ndarray, shape (steps, ...)
+    """
+    y = np.asarray(series, dtype=float)
+    finite = np.isfinite(y)
+    n = finite.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y_mean = np.where(finite, y, 0.0).sum(axis=0) / n
+        factor = average(y, "last") / y_mean
+    usable = (n >= 1) & (y_mean > 0)
+    return np.asarray(np.repeat(np.where(usable, factor, 1.0)[np.newaxis], steps, axis=0))

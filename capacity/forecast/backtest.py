@@ -2,7 +2,8 @@
 
 For every origin year ``o`` and method, the method sees the table up to ``o`` only and
 projects ``H`` years; every stage (a group of ages or levels) of every area is summed and
-compared with what happened in ``o + h``. Errors are percentages of the outcome:
+compared with what happened in ``o + h``. Areas flagged ``border_change`` are left out of
+the scores and of the fits (a method may pool areas). Errors are percentages of the outcome:
 :math:`APE = 100 |F - A| / A`, signed :math:`100 (F - A) / A`.
 
 **Method choice fixed before scoring.** With ``select_until = Y``, each stage's method is
@@ -24,7 +25,7 @@ origins before the first scored one are made only to calibrate intervals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -55,54 +56,71 @@ class Backtest:
 
 def _forecast_rows(history: History, methods: list[Method], first_origin: int, last_origin: int,
                    horizon: int, excluded: set[str]) -> pd.DataFrame:
-    frames = []
+    """One row per method x stage x area x origin x horizon (stage by stage, then origin, method).
+
+    Each method projects a table once per origin; every stage of the table is summed from
+    that projection. Areas in ``excluded`` are left out of the table before fitting (a
+    method may pool areas), not only out of the scores.
+    """
     naive_years = history.settings.naive_years
-    for spec in history.settings.stages:
-        table = history.tables[spec.table]
-        keep = np.array([a not in excluded for a in table.areas])
-        levels = (table.levels >= spec.first) & (table.levels <= spec.last)
-        totals = table.counts[:, keep][..., levels].sum(axis=(2, 3))  # (year, area)
-        areas = np.array(table.areas)[keep]
+    by_stage: dict[str, list[pd.DataFrame]] = {spec.stage: [] for spec in history.settings.stages}
+    for name, whole in history.tables.items():
+        stages = [spec for spec in history.settings.stages if spec.table == name]
+        if not stages:
+            continue
+        keep = np.array([a not in excluded for a in whole.areas])
+        table = replace(whole, areas=tuple(np.array(whole.areas)[keep]), counts=whole.counts[:, keep],
+                        births=None if whole.births is None else whole.births[:, keep])
+        areas = np.array(table.areas)
+        levels = {spec.stage: (table.levels >= spec.first) & (table.levels <= spec.last) for spec in stages}
+        totals = {stage: table.counts[..., lv].sum(axis=(2, 3)) for stage, lv in levels.items()}  # (year, area)
         last = int(table.years[-1])
         for origin_year in range(max(first_origin, int(table.years[0]) + 1), min(last_origin, last - 1) + 1):
             o = table.year_index(origin_year)
-            if not np.isfinite(totals[o]).all():
+            scored = [spec.stage for spec in stages if np.isfinite(totals[spec.stage][o]).all()]
+            if not scored:
                 continue
             steps = min(horizon, last - origin_year)
-            actual = totals[o + 1: o + 1 + steps]
-            size = totals[o]
             for method in methods:
                 if not method.applies(table):
                     continue
                 proj = method.project(table, o, steps, naive_years)
-                fc = proj[:, keep][..., levels].sum(axis=(2, 3))
-                n = fc.size
-                frames.append(pd.DataFrame({
-                    "method": method.spec, "stage": spec.stage,
-                    "area_code": np.tile(areas, steps), "origin": origin_year,
-                    "horizon": np.repeat(np.arange(1, steps + 1), len(areas)),
-                    "forecast": fc.reshape(n), "actual": actual.reshape(n),
-                    "size": np.tile(size, steps),
-                    "large": np.tile(size >= np.median(size), steps),
-                }))
+                for stage in scored:
+                    fc = proj[..., levels[stage]].sum(axis=(2, 3))
+                    actual = totals[stage][o + 1: o + 1 + steps]
+                    size = totals[stage][o]
+                    n = fc.size
+                    by_stage[stage].append(pd.DataFrame({
+                        "method": method.spec, "stage": stage,
+                        "area_code": np.tile(areas, steps), "origin": origin_year,
+                        "horizon": np.repeat(np.arange(1, steps + 1), len(areas)),
+                        "forecast": fc.reshape(n), "actual": actual.reshape(n),
+                        "size": np.tile(size, steps),
+                        "large": np.tile(size >= np.median(size), steps),
+                    }))
+    frames = [frame for stage in by_stage for frame in by_stage[stage]]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _intervals(fc: pd.DataFrame) -> pd.DataFrame:
     """Add ``lower_80, upper_80, lower_95, upper_95`` from earlier errors (see module doc)."""
     fc = fc.copy()
-    for name in LEVELS:
-        fc[f"lower_{name}"] = np.nan
-        fc[f"upper_{name}"] = np.nan
-    ok = (fc["actual"] > 0) & (fc["forecast"] > 0) & fc["actual"].notna()
-    log_error = np.log(fc["actual"].where(ok) / fc["forecast"].where(ok))
-    for _, group in fc.groupby(["method", "stage", "horizon"], sort=False):
-        h = int(group["horizon"].iloc[0])
-        errors = np.asarray(log_error[group.index], dtype=float)
-        origins = group["origin"].to_numpy()
-        large = group["large"].to_numpy()
+    forecast = fc["forecast"].to_numpy(dtype=float)
+    actual = fc["actual"].to_numpy(dtype=float)
+    ok = (actual > 0) & (forecast > 0) & np.isfinite(actual)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_error = np.where(ok, np.log(np.where(ok, actual, 1.0) / np.where(ok, forecast, 1.0)), np.nan)
+    all_origins = fc["origin"].to_numpy()
+    all_large = fc["large"].to_numpy(dtype=bool)
+    all_horizons = fc["horizon"].to_numpy()
+    bounds = {name: (np.full(len(fc), np.nan), np.full(len(fc), np.nan)) for name in LEVELS}
+    for positions in fc.groupby(["method", "stage", "horizon"], sort=False).indices.values():
+        h = int(all_horizons[positions[0]])
+        errors = log_error[positions]
+        origins = all_origins[positions]
+        large = all_large[positions]
         for origin in np.unique(origins):
-            rows = group.index[origins == origin]
+            here = origins == origin
             past = (origins + h <= origin) & np.isfinite(errors)
             if len(np.unique(origins[past])) < MIN_ORIGINS:
                 continue
@@ -112,12 +130,15 @@ def _intervals(fc: pd.DataFrame) -> pd.DataFrame:
                     pool = errors[past]
                 if len(pool) < MIN_ERRORS:
                     continue
-                target = rows[large[origins == origin] == cls]
-                base = fc.loc[target, "forecast"].to_numpy()
+                target = positions[here & (large == cls)]
+                base = forecast[target]
                 for name, (lo, hi) in LEVELS.items():
                     half = float(np.quantile(np.abs(pool), hi - lo))
-                    fc.loc[target, f"lower_{name}"] = base * np.exp(-half)
-                    fc.loc[target, f"upper_{name}"] = base * np.exp(half)
+                    bounds[name][0][target] = base * np.exp(-half)
+                    bounds[name][1][target] = base * np.exp(half)
+    for name, (lower, upper) in bounds.items():
+        fc[f"lower_{name}"] = lower
+        fc[f"upper_{name}"] = upper
     return fc
 
 

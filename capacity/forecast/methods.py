@@ -16,6 +16,17 @@ spec                           what                                             
                                YEARS past years; entry ratio to births ``k``
                                years earlier (or child-woman ratio, or entry
                                averaged by RULE)
+``shrunk:SHRINK:YEARS``        progression with every area's ratios (and entry  all
+                               ratios) shrunk toward the pooled ratio of all
+                               areas by empirical Bayes
+                               (:mod:`capacity.core.shrinkage`); SHRINK
+                               ``pooled`` (one level) or ``bandB`` (the band of
+                               B ages each side, then the age's remainder)
+``shrunk-trend:SHRINK:YEARS``  as ``shrunk``; the entry ratio (or held entry     all
+                               level) moves with the least-squares line of the
+                               pooled one over the window
+``shrunk-last:SHRINK:YEARS``   as ``shrunk``; the entry ratio moves to the      all
+                               pooled one's latest value
 ``hamilton-perry:RULE:YEARS``  :func:`capacity.core.hamilton_perry.project_     population
                                hamilton_perry` with averaged ratios (default
                                ``last:1``, the classic one-interval method)
@@ -23,6 +34,8 @@ spec                           what                                             
                                or trend over YEARS; age 0 by child-woman ratio
 ``combined:RULE:YEARS``        the mean of ``progression:RULE:YEARS`` and       all
                                ``last`` (an equal-weight forecast combination)
+``SPEC+SPEC[+...]``            the equal-weight mean of the methods' forecasts  where all
+                                                                                apply
 =============================  ===============================================  ==========
 """
 
@@ -37,11 +50,15 @@ from capacity.core.progression import (
     RULES,
     average,
     entry_ratios,
+    last_factor,
+    progression_pairs,
     progression_ratios,
     project_progression,
+    trend_factor,
     women_total,
 )
 from capacity.core.residual import migration_path, project_additive, residual_migration
+from capacity.core.shrinkage import shrink_ratios
 from capacity.errors import InputError
 from capacity.forecast.history import Table
 
@@ -57,8 +74,14 @@ DEFAULT_METHODS = (
     "hamilton-perry:last:1", "hamilton-perry:weighted:3",
     "cohort-component:mean:5", "cohort-component:trend:5", "cohort-component:mean:3",
     "combined:mean:5", "combined:weighted:5",
+    "shrunk:pooled:5", "shrunk:band3:5", "shrunk-trend:band3:5", "shrunk-last:band3:5",
+    "shrunk:band3:5+cohort-component:mean:5",
 )
-FAMILIES = ("last", "ratio", "progression", "hamilton-perry", "cohort-component", "combined")
+#: Rules of ``shrunk``: one level toward the pool, or two with a band of 1..4 ages each side.
+SHRINK_RULES = ("pooled", "band1", "band2", "band3", "band4")
+#: The empirical-Bayes families and how their entry moves with the pooled entry ratio.
+SHRUNK = {"shrunk": "window", "shrunk-trend": "trend", "shrunk-last": "last"}
+FAMILIES = ("last", "ratio", "progression", *SHRUNK, "hamilton-perry", "cohort-component", "combined")
 
 
 @dataclass(frozen=True)
@@ -70,17 +93,21 @@ class Method:
     spec : str
         Its name as written (``progression:median:5``).
     family : str
-        ``last``, ``ratio``, ``progression``, ``hamilton-perry`` or ``cohort-component``.
+        One of :data:`FAMILIES`, or ``mean`` for an equal-weight combination of ``parts``.
     rule : str
-        Averaging rule (progression, Hamilton-Perry) or migration rule (``mean``/``trend``).
+        Averaging rule (progression, Hamilton-Perry), migration rule (``mean``/``trend``)
+        or shrinkage (``pooled``/``bandB``).
     years : int
         Past years of ratios (or residuals) used; 0 for ``ratio``: the history's ``naive_years``.
+    parts : tuple of Method
+        The methods combined (family ``mean``), else empty.
     """
 
     spec: str
     family: str
     rule: str = "mean"
     years: int = 0
+    parts: tuple[Method, ...] = ()
 
     @property
     def naive(self) -> bool:
@@ -89,6 +116,8 @@ class Method:
 
     def applies(self, table: Table) -> bool:
         """Whether the method can project this table."""
+        if self.parts:
+            return all(part.applies(table) for part in self.parts)
         return table.kind == "population" or self.family not in ("hamilton-perry", "cohort-component")
 
     def project(self, table: Table, origin: int, steps: int, naive_years: int = 5) -> Array:
@@ -111,6 +140,9 @@ class Method:
         ndarray, shape (steps, area, sex, level)
             Persons; ``[h - 1]`` is the year ``origin + h``.
         """
+        if self.parts:
+            projections = [part.project(table, origin, steps, naive_years) for part in self.parts]
+            return np.asarray(sum(projections[1:], projections[0]) / len(projections))
         known = table.counts[: origin + 1]
         base = np.nan_to_num(known[-1])
         if self.family == "last":
@@ -124,6 +156,14 @@ class Method:
         if self.family == "cohort-component":
             migrants = migration_path(residual_migration(counts), steps, self.rule)
             return project_additive(base, migrants, _cwr(latest, "mean"), steps=steps)
+        if self.family in SHRUNK:
+            band = int(self.rule[4:]) if self.rule.startswith("band") else 0
+            shrunk = shrink_ratios(*progression_pairs(counts, open_last=table.open_last), band=band).ratio
+            entry = SHRUNK[self.family]
+            if table.kind == "population":
+                return project_progression(base, shrunk, steps=steps, open_last=True, cwr=_cwr(latest, "shrunk", steps, entry))
+            entrants = _entrants(table, origin, steps, latest, "shrunk", entry)
+            return project_progression(base, shrunk, steps=steps, open_last=table.open_last, entrants=entrants)
         rule = "mean" if self.family == "ratio" else self.rule
         ratios = average(progression_ratios(counts, open_last=table.open_last), rule)
         if self.family == "hamilton-perry":
@@ -151,25 +191,63 @@ def _window(known: Array, years: int) -> Array:
     return known[int(pairs[-min(len(pairs), years)]):]
 
 
-def _cwr(counts: Array, rule: str) -> Array:
-    """Child-woman ratios (age 0 per woman 15-49) by area x sex, averaged over the window."""
-    ratios = entry_ratios(counts[..., 0], women_total(counts)[..., np.newaxis])
-    return np.asarray(np.nan_to_num(average(ratios, rule)))
+def _mean_ratio(numerator: Array, denominator: Array, rule: str) -> Array:
+    """Ratios of the window averaged by ``rule``, or shrunk toward the pooled ratio (``shrunk``)."""
+    if rule == "shrunk":
+        return np.asarray(np.nan_to_num(shrink_ratios(numerator, denominator).ratio))
+    return np.asarray(np.nan_to_num(average(entry_ratios(numerator, denominator), rule)))
 
 
-def _entrants(table: Table, origin: int, steps: int, counts: Array, rule: str) -> Array:
-    """Entrants to the first level in each projected year, shape (steps, area, sex)."""
+def _pooled_factor(numerator: Array, denominator: Array, steps: int, entry: str) -> Array:
+    """How the pooled ratio (sums over the areas, axis 1) moves the entry, shape (steps, 1, ...).
+
+    ``entry``: ``window`` (1: the window's level held), ``trend``
+    (:func:`~capacity.core.progression.trend_factor`) or ``last``
+    (:func:`~capacity.core.progression.last_factor`).
+    """
+    ok = np.isfinite(numerator) & np.isfinite(denominator) & (denominator > 0)
+    bottom = np.where(ok, denominator, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = np.where(bottom > 0, np.where(ok, numerator, 0.0).sum(axis=1) / bottom, np.nan)
+    if entry == "trend":
+        return trend_factor(pooled, steps)[:, np.newaxis]
+    if entry == "last":
+        return last_factor(pooled, steps)[:, np.newaxis]
+    return np.ones((steps, 1) + pooled.shape[1:])
+
+
+def _cwr(counts: Array, rule: str, steps: int = 0, entry: str = "window") -> Array:
+    """Child-woman ratios (age 0 per woman 15-49) by area x sex, averaged over the window.
+
+    Shape (area, sex); with ``steps`` > 0, (steps, area, sex): the ratios times the
+    :func:`_pooled_factor` of the pooled ratio (all areas) for ``entry``.
+    """
+    first = counts[..., 0]
+    women = np.broadcast_to(women_total(counts)[..., np.newaxis], first.shape)
+    level = _mean_ratio(first, women, rule)
+    if steps <= 0:
+        return level
+    return np.asarray(level[np.newaxis] * _pooled_factor(first, women, steps, entry))
+
+
+def _entrants(table: Table, origin: int, steps: int, counts: Array, rule: str, entry: str = "window") -> Array:
+    """Entrants to the first level in each projected year, shape (steps, area, sex).
+
+    The entry ratio (or the held entry level) times the :func:`_pooled_factor` of its
+    pooled value over all areas for ``entry``.
+    """
     first = counts[..., 0]
     if table.births is None or table.entry_lag <= 0:
-        held = np.nan_to_num(average(first, rule))
-        return np.repeat(held[np.newaxis], steps, axis=0)
+        held = np.nan_to_num(average(first, "mean" if rule == "shrunk" else rule))
+        return np.asarray(held[np.newaxis] * _pooled_factor(first, np.ones_like(first), steps, entry))
     lag = table.entry_lag
     start = origin + 1 - counts.shape[0]
     drivers = np.full(first.shape, np.nan)
     for i in range(counts.shape[0]):
         if start + i - lag >= 0:
             drivers[i] = table.births[start + i - lag][:, np.newaxis]
-    ratio = np.nan_to_num(average(entry_ratios(first, drivers), rule))
+    ratio = _mean_ratio(first, drivers, rule)
+    factor = _pooled_factor(first, drivers, steps, entry)
     births = table.births[: origin + 1]
     out = np.empty((steps,) + first.shape[1:])
     for h in range(1, steps + 1):
@@ -177,7 +255,7 @@ def _entrants(table: Table, origin: int, steps: int, counts: Array, rule: str) -
         known = births[: min(index, origin) + 1]
         finite = np.isfinite(known).all(axis=1)
         row = known[np.flatnonzero(finite)[-1]] if finite.any() else np.zeros(first.shape[1])
-        out[h - 1] = ratio * row[:, np.newaxis]
+        out[h - 1] = ratio * factor[h - 1] * row[:, np.newaxis]
     return out
 
 
@@ -189,25 +267,28 @@ def parse_method(spec: str) -> Method:
     InputError
         An unknown name, rule or a bad number of years (one line).
     """
+    if "+" in spec:
+        members = tuple(parse_method(part) for part in spec.strip().split("+"))
+        return Method(spec.strip(), "mean", parts=members)
     parts = spec.strip().split(":")
     family = parts[0]
-    expected = ("expected last, ratio, progression[:RULE[:YEARS]], combined[:RULE[:YEARS]], "
-                f"hamilton-perry[:RULE[:YEARS]] or cohort-component[:mean|trend[:YEARS]], found {spec!r}")
+    expected = ("expected last, ratio, progression[:RULE[:YEARS]], shrunk[:pooled|bandB[:YEARS]], combined[:RULE[:YEARS]], "
+                f"hamilton-perry[:RULE[:YEARS]], cohort-component[:mean|trend[:YEARS]] or SPEC+SPEC, found {spec!r}")
     if family not in FAMILIES or (family in NAIVE and len(parts) > 1) or len(parts) > 3:
         raise InputError.one("--methods", "", "", expected)
     if family in NAIVE:
         return Method(spec, family)
     default_rule, default_years = {"progression": ("mean", 5), "combined": ("mean", 5), "hamilton-perry": ("last", 1),
-                                   "cohort-component": ("mean", 5)}[family]
+                                   "cohort-component": ("mean", 5)}.get(family, ("pooled", 5))
     rule = parts[1] if len(parts) > 1 else default_rule
-    allowed = ("mean", "trend") if family == "cohort-component" else RULES
+    allowed = ("mean", "trend") if family == "cohort-component" else SHRINK_RULES if family in SHRUNK else RULES
     if rule not in allowed:
         raise InputError.one("--methods", "", "", f"expected a rule of {family} in {', '.join(allowed)}, found {rule!r}")
     try:
         years = int(parts[2]) if len(parts) > 2 else default_years
     except ValueError:
         years = -1
-    minimum = 2 if (family == "cohort-component" and rule == "trend") else 1
+    minimum = 2 if (family == "cohort-component" and rule == "trend") or family.startswith("shrunk") else 1
     if not minimum <= years <= 20:
         raise InputError.one("--methods", "", "", f"expected YEARS in {minimum}..20 in {spec!r}, found {parts[2]!r}")
     return Method(spec, family, rule, years)

@@ -6,7 +6,8 @@ method per stage chosen on outcomes known by the middle origin) and prints Markd
 set and stage, MAPE by horizon of the chosen method and of the naive ones on the test
 origins, the naive ones on all origins (as the data README measures them), the share of
 (stage, horizon) cells where the chosen method beats the naive ratio, and the coverage of
-the 80 % and 95 % intervals.
+the 80 % and 95 % intervals. With ``--candidates``, also every method's selection and
+test scores per set (:func:`candidates`).
 """
 
 from __future__ import annotations
@@ -70,19 +71,51 @@ def tables(result: Backtest, origins: tuple[int, int]) -> list[str]:
     return lines
 
 
+def candidates(result: Backtest) -> list[str]:
+    """Markdown lines: every method's selection score (the rule's criterion) and test scores, per stage.
+
+    Per stage: the mean MAPE over horizons on the selection forecasts (least = chosen among
+    the non-naive methods), the mean MAPE over horizons on the test origins, and at how many
+    test horizons the method's MAPE is below the naive ratio's.
+    """
+    sc = result.scores
+    stages = list(result.chosen)
+    head = "| method | " + " | ".join(f"{s}: selection | test | < ratio" for s in stages) + " |"
+    lines = [f"Every candidate on {result.name}: mean MAPE over horizons on the selection forecasts and on the "
+             "test origins, and the test horizons where it beats the naive ratio (chosen in bold).", "",
+             head, "|---|" + "---|---|---|" * len(stages)]
+    sel = sc[sc["period"] == "selection"]
+    test = sc[sc["period"] == "test"]
+    for method in dict.fromkeys(m for m in test["method"] if m != "chosen"):
+        cells = []
+        for stage in stages:
+            s_rows = sel[(sel["method"] == method) & (sel["stage"] == stage)]
+            t_rows = test[(test["method"] == method) & (test["stage"] == stage)].set_index("horizon")["mape"]
+            ratio = test[(test["method"] == "ratio") & (test["stage"] == stage)].set_index("horizon")["mape"]
+            both = t_rows.index.intersection(ratio.index)
+            mark = "**" if result.chosen[stage] == method else ""
+            cells.append(f"{mark}{s_rows['mape'].mean():.2f}{mark} | {t_rows.mean():.2f} | {int((t_rows[both] < ratio[both]).sum())}/{len(both)}")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="print the backtest tables of docs/accuracy.md")
     parser.add_argument("--source", default=str(SHARED), metavar="DIR")
+    parser.add_argument("--candidates", action="store_true", help="also print every candidate's scores per set")
     args = parser.parse_args(argv)
     methods = [parse_method(m) for m in DEFAULT_METHODS]
     out: list[str] = []
+    extra: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for module, origins in SETS:
             folder = Path(tmp) / module.__name__.rsplit(".", 1)[-1]
             module.main([str(folder), "--source", args.source])
             result = run_backtest(read_history(folder), methods, origins, (1, 5))
             out += tables(result, origins)
-    print("\n".join(out))
+            if args.candidates:
+                extra += candidates(result)
+    print("\n".join(out + extra))
     return 0
 
 
