@@ -25,15 +25,14 @@ if TYPE_CHECKING:
 
 __all__ = ["EXPECTED", "TEMPLATES", "describe_bounds", "describe_column", "fmt", "key_problems"]
 
-#: What an error of each pydantic type expected, in words (``{ge}``, ``{expected}`` ...: from the error's context).
+#: What an error of each pydantic type expected, in words (``{ge}``, ``{expected}`` ...: from the error's context). The models
+#: are strict: a number is never parsed from a text, nor an integer taken from a float.
 EXPECTED = {
     "missing": "a value (required)", "bool_type": "true or false", "string_type": "a text string",
-    "string_pattern_mismatch": "a non-empty text", "float_type": "a number", "float_parsing": "a number",
-    "finite_number": "a finite number", "int_type": "a whole number", "int_from_float": "a whole number",
-    "int_parsing": "a whole number", "dict_type": "a table", "model_type": "a table", "model_attributes_type": "a table",
-    "list_type": "a list", "too_short": "a non-empty list", "literal_error": "one of {expected}",
-    "greater_than_equal": "a number >= {ge}", "greater_than": "a number > {gt}", "less_than_equal": "a number <= {le}",
-    "less_than": "a number < {lt}",
+    "string_pattern_mismatch": "a non-empty text", "float_type": "a number", "finite_number": "a finite number",
+    "int_type": "a whole number", "dict_type": "a table", "model_type": "a table", "list_type": "a list",
+    "too_short": "a non-empty list", "literal_error": "one of {expected}", "greater_than_equal": "a number >= {ge}",
+    "greater_than": "a number > {gt}", "less_than_equal": "a number <= {le}", "less_than": "a number < {lt}",
 }
 #: How a problem reads, by error type (else ``default``): ``unquoted`` is a text given for a number, ``found`` a validator's
 #: words that already say what was found. A format may word some of them its own way (``key_problems(templates=...)``).
@@ -42,7 +41,7 @@ TEMPLATES = {
     "extra_forbidden": "expected one of the keys {keys}, found {found}", "unquoted": "expected {expected} (unquoted), found {found}",
     "found": "expected {expected}",
 }
-_NUMBERS = ("int_type", "float_type", "int_parsing", "float_parsing")
+_NUMBERS = ("int_type", "float_type")
 _ORIGINS = {"areas": "the area codes of the areas file", "stages": "the stages of stages.csv"}
 _CHECKS = {"greater_than_or_equal_to": "ge", "greater_than": "gt", "less_than_or_equal_to": "le", "less_than": "lt"}
 
