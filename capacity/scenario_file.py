@@ -12,9 +12,6 @@ range is declared once, as a pydantic field. A validation failure becomes one
 from __future__ import annotations
 
 import math
-import re
-import types
-import typing
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeAlias
 
@@ -33,6 +30,7 @@ from pydantic_core import ErrorDetails
 
 from capacity.distributions import Distribution, YearValue
 from capacity.errors import InputError
+from capacity.io.errors import key_problems
 
 __all__ = ["ScenarioFile", "validate_document"]
 
@@ -341,110 +339,17 @@ class ScenarioFile(_Table):
 
 # --- errors -------------------------------------------------------------------------------
 
-_EXPECTED: dict[str, Callable[[dict[str, Any]], str]] = {
-    "missing": lambda c: "a value (required)",
-    "float_type": lambda c: "a number",
-    "float_parsing": lambda c: "a number",
-    "finite_number": lambda c: "a finite number",
-    "int_type": lambda c: "a whole number",
-    "int_from_float": lambda c: "a whole number",
-    "int_parsing": lambda c: "a whole number",
-    "string_type": lambda c: "a text string",
-    "dict_type": lambda c: "a table",
-    "model_type": lambda c: "a table",
-    "model_attributes_type": lambda c: "a table",
-    "list_type": lambda c: "a list",
-    "too_short": lambda c: "a non-empty list",
-    "greater_than_equal": lambda c: f"a number >= {_fmt(c['ge'])}",
-    "greater_than": lambda c: f"a number > {_fmt(c['gt'])}",
-    "less_than_equal": lambda c: f"a number <= {_fmt(c['le'])}",
-    "less_than": lambda c: f"a number < {_fmt(c['lt'])}",
-    "literal_error": lambda c: f"one of {c['expected']}",
-    "union_tag_not_found": lambda c: 'a table like { dist = "normal", mean = 1, sd = 0.1 }',
-    "union_tag_invalid": lambda c: "one of " + ", ".join(sorted(t.lstrip("@") for t in _DIST_TAGS)),
-}
+#: The scenario format's own wording of a distribution table without a known ``dist`` (:func:`capacity.io.errors.key_problems`).
+_TEMPLATES = {"union_tag_not_found": 'expected a table like {{ dist = "normal", mean = 1, sd = 0.1 }}, found {found}'}
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
-
-
-def _key(loc: tuple[int | str, ...]) -> str:
-    """``("projects", "add", 0, "places")`` -> ``projects.add[0].places``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part == "[key]" or part.startswith("@"):
-            continue
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
-def _allowed_keys(loc: tuple[int | str, ...]) -> tuple[str, ...]:
-    """The keys the table at ``loc`` may hold (for unknown-key messages)."""
-    node: Any = ScenarioFile
-    skip = False  # the next part is a key of a user's table or an index of a list
-    for part in loc:
-        if skip or part == "[key]" or part in ("@number", "@table"):
-            skip = False
-            continue
-        if isinstance(part, str) and part in _DIST_TAGS:
-            node = next(cls for cls in _DISTRIBUTIONS if f"@{cls.__name__.lower()}" == part)
-            continue
-        if not (isinstance(node, type) and issubclass(node, BaseModel) and part in node.model_fields):
-            return ()
-        annotation = node.model_fields[str(part)].annotation
-        skip = typing.get_origin(annotation) in (list, dict)
-        node = _model_in(annotation)
-    if isinstance(node, type) and issubclass(node, BaseModel):
-        return tuple(node.model_fields)
-    return ()
-
-
-def _model_in(annotation: Any) -> Any:
-    """The model class inside an annotation (``X | None``, ``list[X]``, ``dict[str, X]``)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin in (types.UnionType, typing.Union):
-        for arg in typing.get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
-        return None
-    if origin in (list, dict):
-        return _model_in(typing.get_args(annotation)[-1])
-    return None
-
-
-def _problem(error: ErrorDetails) -> tuple[str, str]:
-    """(key, "expected ..., found ...") of one pydantic error."""
-    loc = tuple(error["loc"])
-    kind = error["type"]
-    found = error.get("input")
-    ctx = dict(error.get("ctx") or {})
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        return _key(loc), f"expected one of the keys {', '.join(allowed)}, found {loc[-1]!r}"
-    if kind == "union_tag_invalid":
-        return _key(loc) + ".dist", f"expected {_EXPECTED[kind](ctx)}, found {ctx.get('tag', '').lstrip('@')!r}"
-    if kind == "value_error":
-        expected = str(ctx.get("error", error["msg"]))
-    elif kind in _EXPECTED:
-        expected = _EXPECTED[kind](ctx)
-    else:
-        expected = error["msg"][:1].lower() + error["msg"][1:]
-    if kind == "missing" or (kind == "value_error" and ", found " in expected):
-        return _key(loc), f"expected {expected}"
-    if isinstance(found, dict):
-        shown = "a table"
-    elif isinstance(found, list):
-        shown = "a list"
-    else:
-        shown = repr(found)
-    return _key(loc), f"expected {expected}, found {shown}"
+def _dist_error(error: ErrorDetails) -> ErrorDetails:
+    """An unknown ``dist`` of a distribution table as the error of that key (the others as they are)."""
+    if error["type"] != "union_tag_invalid":
+        return error
+    kinds = ", ".join(sorted(tag.lstrip("@") for tag in _DIST_TAGS))
+    return ErrorDetails(type="literal_error", loc=(*error["loc"], "dist"), msg="", input=str(error.get("ctx", {}).get("tag", "")).lstrip("@"),
+                        ctx={"expected": kinds})
 
 
 def validate_document(data: dict[str, Any], file: str) -> ScenarioFile:
@@ -469,11 +374,8 @@ def validate_document(data: dict[str, Any], file: str) -> ScenarioFile:
     try:
         return ScenarioFile.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False):
-            key, text = _problem(error)
-            problems.append(InputError.one(file, f"key {key}", "", re.sub(r"\s+", " ", text)).problems[0])
-        raise InputError(problems) from None
+        errors = [_dist_error(e) for e in exc.errors(include_url=False)]
+        raise InputError(key_problems(errors, file, ScenarioFile, templates=_TEMPLATES)) from None
 
 
 # --- to the frozen scenario objects -----------------------------------------------------------

@@ -179,6 +179,10 @@ def test_norway_and_nz_converters(tmp_path: Path) -> None:
     ("enrolment.csv", 2, "Z,2000,1,5", "enrolment.csv, row 3, column 'area_code': expected an area code of areas.csv, found 'Z'"),
     ("areas.csv", 1, "A,a,maybe,", "areas.csv, row 2, column 'border_change': expected True or False, found 'maybe'"),
     ("history.toml", 2, 'naive_years = "3"', "history.toml, key naive_years: expected a whole number (unquoted), found '3'"),
+    ("history.toml", 3, "naive_yeras = 3", "history.toml, key naive_yeras: expected one of the keys name, source, enrolment_by, "
+     "entry_lag, open_last_level, naive_years, stages, found 'naive_yeras'"),
+    ("history.toml", 7, "first = -2", "history.toml, key stages[0].first: expected a number >= -1, found -2"),
+    ("history.toml", 6, 'table = "births"', "history.toml, key stages[0].table: expected one of 'population' or 'enrolment', found 'births'"),
 ])
 def test_bad_cells_one_line(tmp_path: Path, file: str, line: int, text: str, message: str) -> None:
     folder = write_history(tmp_path / "h")

@@ -30,6 +30,7 @@ from pandera.typing.pandas import Series
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from capacity.errors import InputError
+from capacity.io.errors import key_problems
 
 __all__ = ["History", "HistoryFile", "StageSpec", "Table", "read_history", "validate_frames"]
 
@@ -285,13 +286,7 @@ def read_history(folder: str | Path) -> History:
     except tomllib.TOMLDecodeError as error:
         raise InputError.one(str(toml_path), "", "", f"expected TOML, found {error}") from None
     except ValidationError as error:
-        e = error.errors()[0]
-        key = ".".join(str(p) for p in e["loc"])
-        wanted = {"int_type": "a whole number (unquoted)", "string_type": "a quoted text", "bool_type": "true or false",
-                  "missing": "a value (required)", "extra_forbidden": "only the keys of docs/data-format.md",
-                  "list_type": "a list of [[stages]] tables"}.get(e["type"], e["msg"].lower())
-        found = "no such key" if e["type"] == "missing" else repr(e.get("input"))
-        raise InputError.one(str(toml_path), f"key {key}", "", f"expected {wanted}, found {found}") from None
+        raise InputError(key_problems(error.errors(), str(toml_path), HistoryFile)) from None
     frames = {}
     for name in MODELS:
         path = root / f"{name}.csv"

@@ -17,8 +17,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from capacity.errors import Problem
-from capacity.io.models import MIGRATION_MARGIN, OBSERVED_SHARES, RENAMED_INDICATORS, SEXES, TABLES, describe_column, fmt
-from capacity.io.read import LIMIT, number_problem, parse_numbers
+from capacity.io.errors import describe_column, fmt
+from capacity.io.models import MIGRATION_MARGIN, OBSERVED_SHARES, RENAMED_INDICATORS, SEXES, TABLES
+from capacity.io.read import LIMIT, cell_problem, parse_numbers
 
 __all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "by_row", "check_tables"]
 
@@ -28,6 +29,7 @@ LIFE_TABLE_TOLERANCE = 1e-6
 RADIX = 100000.0
 SHARES = ("public_affordable_share", "private_affordable_share")
 Refs = Mapping[str, tuple[str, ...] | None]
+_RENAMED = {old: f": the indicator is now '{new}' with stage '{stage}'" for old, (new, stage) in RENAMED_INDICATORS.items()}
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
         cells, integer = raw[column], str(spec.dtype) == "int64"
         if str(spec.dtype) in ("int64", "float64"):
             frame[column], bad = parse_numbers(cells, integer)
-            report(found, where, np.flatnonzero(bad), column, number_problem(cells, describe_column(spec), integer))
+            report(found, where, np.flatnonzero(bad), column, cell_problem(cells, describe_column(spec), integer))
             bad_rows |= bad
         else:
             frame[column] = (cells.where(cells.notna(), "") if cells.hasnans else cells).astype(str)
@@ -92,7 +94,8 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
         found += [Problem(where.name, header, str(c.column), f"expected {c.check}, found {c.failure_case}")
                   for c in cases[cases["index"].isna()].itertuples()]  # whole-column failures: none expected
         for (column, _), group in cases.dropna(subset=["index"]).groupby(["column", "check"], sort=False):
-            report(found, where, group["index"].astype(np.int64).to_numpy(), column, _found(raw[column], describe_column(schema.columns[column])))
+            report(found, where, group["index"].astype(np.int64).to_numpy(), column, cell_problem(raw[column], describe_column(schema.columns[column]),
+                   notes=_RENAMED))
     second = good.duplicated(keys, keep="first").to_numpy() if not set(keys) & set(missing) else np.zeros(len(good), dtype=bool)
     if second.any():  # each row repeating the key of an earlier one, with the row of that one
         first = good.index.to_series().groupby([good[k] for k in keys], sort=False).transform("first").to_numpy()
@@ -104,11 +107,6 @@ def check_table(name: str, raw: pd.DataFrame, where: Where, open_age: int | None
         found.append(Problem(where.name, end, "", f"expected at least {TABLES[name].min_rows} data {item}(s), found {len(raw)}"))
     problems += sorted(found, key=by_row)
     return None if found else good.reset_index(drop=True)
-
-
-def _found(cells: pd.Series, desc: str) -> Callable[[int], str]:
-    renamed = {old: f": the indicator is now '{new}' with stage '{stage}'" for old, (new, stage) in RENAMED_INDICATORS.items()}
-    return lambda i: f"expected {desc}, found " + (f"'{v}'{renamed.get(v, '')}" if (v := str(cells.iloc[i])).strip() else "an empty cell")
 
 
 def by_row(problem: Problem) -> int:

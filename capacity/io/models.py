@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from capacity.errors import Problem
+from capacity.io.errors import describe_bounds, key_problems
 
-__all__ = ["OBSERVED_INDICATORS", "OBSERVED_SHARES", "OPTIONAL_TABLES", "PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "describe_column", "settings_problems"]
+__all__ = ["OBSERVED_INDICATORS", "OBSERVED_SHARES", "OPTIONAL_TABLES", "PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "settings_problems"]
 
 #: Sex codes along the sex axis: index 0 = female, 1 = male.
 SEXES: tuple[str, str] = ("female", "male")
@@ -183,62 +184,27 @@ TABLES: dict[str, TableInfo] = {
     "sources": TableInfo(Sources, "sources.csv", ("file", "column")),
 }
 
-_ORIGINS = {"areas": "the area codes of the areas file", "stages": "the stages of stages.csv"}
-_CHECKS = {"greater_than_or_equal_to": "ge", "greater_than": "gt", "less_than_or_equal_to": "le", "less_than": "lt"}
-
-
-def fmt(value: float) -> str:
-    """A number as written in messages: ``3``, not ``3.0``."""
-    return f"{value:.15g}"
-
-
-def describe_bounds(integer: bool, bounds: Mapping[str, float]) -> str:
-    """``"an integer in 0..100"``, ``"a number in [0, 1]"``, ``"a number >= 0"`` ... from bounds ``ge``, ``gt``, ``le``, ``lt``."""
-    noun = "an integer" if integer else "a number"
-    if integer and "gt" in bounds:  # > 0 is 1.. for an integer
-        bounds = {"ge": bounds["gt"] + 1, **{op: v for op, v in bounds.items() if op != "gt"}}
-    lo = next(((op, bounds[op]) for op in ("ge", "gt") if op in bounds), None)
-    hi = next(((op, bounds[op]) for op in ("le", "lt") if op in bounds), None)
-    if lo and hi and integer and (lo[0], hi[0]) == ("ge", "le"):
-        return f"{noun} in {fmt(lo[1])}..{fmt(hi[1])}"
-    if lo and hi:
-        return f"{noun} in {'[' if lo[0] == 'ge' else '('}{fmt(lo[1])}, {fmt(hi[1])}{']' if hi[0] == 'le' else ')'}"
-    signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
-    return f"{noun} {signs[(lo or hi)[0]]} {fmt((lo or hi)[1])}" if lo or hi else noun  # type: ignore[index]
-
-
-def describe_column(column: pa.Column) -> str:
-    """What a valid cell of a schema's column looks like, to follow "expected" (a foreign key's values listed when at most 8)."""
-    stats = {check.name: check.statistics for check in column.checks}
-    values = stats.get("isin", {}).get("allowed_values")
-    if (column.metadata or {}).get("references") is not None:
-        listed = f" ({', '.join(repr(v) for v in values)})" if values is not None and 0 < len(values) <= 8 else ""
-        return f"one of {_ORIGINS[column.metadata['references']]}{listed}"
-    if values is not None:
-        return "one of " + ", ".join(f"'{v}'" for v in values)
-    if str(column.dtype) not in ("int64", "float64"):
-        return "a non-empty text" if "str_length" in stats else "text"
-    return describe_bounds(str(column.dtype) == "int64", {op: next(iter(stats[n].values())) for n, op in _CHECKS.items() if n in stats})
-
 
 # ---------------------------------------------------------------------------- district.toml
 
 
 def _inside(path: str) -> str:
     if PurePosixPath(path).is_absolute() or PureWindowsPath(path).is_absolute() or PureWindowsPath(path).drive:
-        raise ValueError("an absolute path")
+        raise ValueError(f"a path inside the district folder, found {path!r}: an absolute path")
     if ".." in PurePosixPath(path.replace("\\", "/")).parts:
-        raise ValueError("a path leaving the district folder ('..')")
+        raise ValueError(f"a path inside the district folder, found {path!r}: a path leaving the district folder ('..')")
     return path
 
 
-NonEmpty = Annotated[str, Field(pattern=r"\S")]
+def _bounded(integer: bool, **bounds: float) -> Any:
+    """A field within ``bounds`` (``ge``, ``gt``, ``le``, ``lt``), described in problems in the words of :func:`describe_bounds`."""
+    return Field(**bounds, description=describe_bounds(integer, bounds))  # type: ignore[call-overload]
 
 
-def _language(value: str) -> str:
-    if value not in ("", "en", "zh"):
-        raise ValueError("the outputs' default language is en or zh")
-    return value
+NonEmpty = Annotated[str, Field(pattern=r"\S", description="a non-empty text")]
+#: How problems of ``district.toml`` and of a District's attributes read where other formats word them differently.
+TEMPLATES = {"unquoted": "expected {expected} (unquoted), found the text {found}", "string_type": "expected {expected} (a quoted string), "
+             "found {found}", "extra_forbidden": "expected only the keys {keys}, found unknown key {found}"}
 
 
 class Settings(BaseModel):
@@ -249,23 +215,17 @@ class Settings(BaseModel):
     name: NonEmpty
     name_zh: str = ""
     code: NonEmpty
-    base_year: Annotated[int, Field(ge=1990, le=2100)]
-    open_age: Annotated[int, Field(ge=10, le=130)]
-    sex_ratio_at_birth: Annotated[float, Field(ge=0.8, le=1.5, allow_inf_nan=False)]
+    base_year: Annotated[int, _bounded(True, ge=1990, le=2100)]
+    open_age: Annotated[int, _bounded(True, ge=10, le=130)]
+    sex_ratio_at_birth: Annotated[float, _bounded(False, ge=0.8, le=1.5), Field(allow_inf_nan=False)]
     attribution: NonEmpty
 
 
 class DistrictFile(Settings):
     """``district.toml``: the settings and the path of the projects table."""
 
-    projects: Annotated[NonEmpty, AfterValidator(_inside)]
-    language: Annotated[str, AfterValidator(_language)] = ""  # the outputs' default language (capacity.i18n)
-
-
-def _toml_repr(value: Any) -> str:
-    if isinstance(value, bool | str | int | float):
-        return str(value).lower() if isinstance(value, bool) else f"'{value}'" if isinstance(value, str) else repr(value)
-    return "a table" if isinstance(value, dict) else "an array" if isinstance(value, list) else f"a {type(value).__name__}"
+    projects: Annotated[str, Field(pattern=r"\S", description="a path inside the district folder"), AfterValidator(_inside)]
+    language: Literal["", "en", "zh"] = ""  # the outputs' default language (capacity.i18n)
 
 
 def settings_problems(model: type[BaseModel], doc: Mapping[str, Any], file: str, noun: str, problems: list[Problem]) -> dict[str, Any]:
@@ -278,24 +238,7 @@ def settings_problems(model: type[BaseModel], doc: Mapping[str, Any], file: str,
         model.model_validate(doc)
         return dict(doc)
     except ValidationError as error:
-        bad = {str(e["loc"][0]): e for e in reversed(error.errors()) if e["loc"]}
-    for name, info in ((n, i) for n, i in model.model_fields.items() if n in bad):
-        value, text = doc.get(name), bad[name]["type"]
-        if info.annotation is str:
-            desc = "a path inside the district folder" if name == "projects" else "a non-empty text" if info.is_required() else "text"
-        else:
-            desc = describe_bounds(info.annotation is int, {op: getattr(m, op) for m in info.metadata for op in ("ge", "gt", "le", "lt") if hasattr(m, op)})
-        if text == "missing":
-            found = "found no such key"
-        elif info.annotation is str:
-            found = (f"found {_toml_repr(value)}: {bad[name]['msg'].removeprefix('Value error, ')}" if text == "value_error" and isinstance(value, str)
-                     else "found an empty string" if isinstance(value, str) else f"(a quoted string), found {_toml_repr(value)}")
-        elif isinstance(value, bool | str) or not isinstance(value, int | float):
-            found = f"(unquoted), found {'the text ' if isinstance(value, str) else ''}{_toml_repr(value)}"
-        else:
-            found = f"found {_toml_repr(value)}"
-        problems.append(Problem(file, f"{noun} {name}", "", f"expected {desc}{'' if found.startswith('(') else ','} {found}"))
-    allowed = ", ".join(model.model_fields)
-    problems += [Problem(file, f"{noun} {name}", "", f"expected only the keys {allowed}, found unknown key '{name}'")
-                 for name in doc if name not in model.model_fields]
+        found = key_problems(error.errors(), file, model, noun, TEMPLATES)
+    problems += found
+    bad = {p.where.split(" ", 1)[1] for p in found}
     return {k: v for k, v in doc.items() if k in model.model_fields and k not in bad}

@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ import pandas as pd
 
 from capacity.errors import Problem
 
-__all__ = ["LIMIT", "number_problem", "parse_numbers", "read_csv", "read_text"]
+__all__ = ["LIMIT", "cell_problem", "parse_numbers", "read_csv", "read_text"]
 
 _INTEGER = r"[+-]?\d+"
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
@@ -137,15 +137,19 @@ def parse_numbers(cells: pd.Series, integer: bool) -> tuple[pd.Series, np.ndarra
     return pd.to_numeric(text.where(~bad, ""), errors="coerce").astype(np.float64).where(~bad), bad
 
 
-def number_problem(cells: pd.Series, desc: str, integer: bool) -> Callable[[int], str]:
-    """The "expected ..., found ..." text of cell ``i`` of ``cells``, not a valid number of a column described by ``desc``."""
+def cell_problem(cells: pd.Series, desc: str, integer: bool | None = None, notes: Mapping[str, str] | None = None) -> Callable[[int], str]:
+    """The "expected ..., found ..." text of cell ``i`` of ``cells``, not valid in a column described by ``desc``.
+
+    A cell that is not a number of a numeric column (``integer`` True or False) gets a hint where it is written the wrong way
+    (thousands separators, decimal comma, too large, not whole); any other cell the note ``notes`` holds for it, if any.
+    """
 
     def text(i: int) -> str:
         raw = str(cells.iloc[i])
         cell = raw.strip()
-        if cell in ("", "nan", "None"):
+        if not cell or (integer is not None and cell in ("nan", "None")):  # NaN or None: a number left out in code
             return f"expected {desc}, found an empty cell"
-        hint = (": thousands separators are not allowed" if _THOUSANDS.fullmatch(cell)
+        hint = ((notes or {}).get(raw, "") if integer is None else ": thousands separators are not allowed" if _THOUSANDS.fullmatch(cell)
                 else " (too large)" if integer and re.fullmatch(_INTEGER, cell)
                 else " (not a whole number)" if integer and re.fullmatch(_NUMBER, cell)
                 else ": the decimal mark is '.'" if "," in cell and re.fullmatch(_NUMBER, cell.replace(",", ".")) else "")
