@@ -148,7 +148,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     meta = {"command": "backtest", "set": result.name, "origins": list(origins), "horizons": list(args.horizons),
             "methods": [m.spec for m in methods], "select_until": result.select_until, "select_rule": rule,
             "chosen": result.chosen,
-            "chosen_by_horizon": {s: {str(h): "+".join(m) for h, m in per_h.items()} for s, per_h in result.members.items()},
+            "chosen_by_horizon": {s: {str(h): list(m) for h, m in per_h.items()} for s, per_h in result.members.items()},
             "excluded": result.messages, "inputs": inputs,
             "outputs": {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}}
     files["meta.json"] = (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

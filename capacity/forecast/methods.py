@@ -29,7 +29,8 @@ spec                           what                                             
                                pooled one's latest value
 ``hamilton-perry:RULE:YEARS``  :func:`capacity.core.hamilton_perry.project_     population
                                hamilton_perry` with averaged ratios (default
-                               ``last:1``, the classic one-interval method)
+                               ``last:1``, the classic one-interval method)     (female
+                                                                                rows)
 ``cohort-component:MIG:YEARS`` survival + residual net migrants, ``MIG`` mean   population
                                or trend over YEARS; age 0 by child-woman ratio
 ``combined:RULE:YEARS``        the mean of ``progression:RULE:YEARS`` and       all
@@ -37,6 +38,9 @@ spec                           what                                             
 ``SPEC+SPEC[+...]``            the equal-weight mean of the methods' forecasts  where all
                                                                                 apply
 =============================  ===============================================  ==========
+
+A population counted for both sexes together (``Table.women`` given, no female rows)
+enters age 0 as the child-woman ratio times the women of :func:`women_path`.
 """
 
 from __future__ import annotations
@@ -199,7 +203,7 @@ def _window_start(known: Array, years: int) -> int:
     present = np.isfinite(known).any(axis=(1, 2, 3))
     pairs = np.flatnonzero(present[:-1] & present[1:])
     if len(pairs) == 0:
-        return max(0, known.shape[0] - 2)
+        return max(0, int(known.shape[0]) - 2)
     return int(pairs[-min(len(pairs), years)])
 
 

@@ -64,8 +64,8 @@ def convert(source: Path) -> tuple[dict[str, object], dict[str, pd.DataFrame]]:
     })
     pop = kids.assign(sex="both", population=kids["population"].astype(float))
     pop = pop.sort_values(["area_code", "year", "age"]).reset_index(drop=True)
-    w = women.groupby(["area_code", "year"], as_index=False)["population"].sum()
-    w = w.rename(columns={"population": "women"}).astype({"women": float}).sort_values(["area_code", "year"])
+    w = women.groupby(["area_code", "year"], as_index=False).agg(women=("population", "sum"))
+    w = w.assign(women=w["women"].astype(float)).sort_values(["area_code", "year"])
     settings: dict[str, object] = {
         "name": "Norway municipalities",
         "source": "Statistics Norway (SSB) table 07459, 2024 borders, NLOD 2.0, via csdata (FHI, MIT)",
