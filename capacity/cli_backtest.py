@@ -2,8 +2,9 @@
 
 :func:`register` adds the subcommand. It reads a history folder
 (``docs/data-format.md``, "History for backtests"), runs every method from every origin
-(:mod:`capacity.forecast.backtest`), prints the excluded areas and the method chosen per
-stage with its scores next to the naive ones, and writes into ``--out``: ``scores.csv``,
+(:mod:`capacity.forecast.backtest`), prints the excluded areas and the forecast chosen per
+stage (by ``--select-rule``, :mod:`capacity.forecast.selection`) with its scores next to
+the naive ones, and writes into ``--out``: ``scores.csv``,
 ``forecasts.csv``, ``error_by_horizon.png`` and ``meta.json`` (last).
 """
 
@@ -39,8 +40,8 @@ def register(subparsers: Any) -> None:
         "backtest",
         help="measure the accuracy of the forecasting methods on real history",
         description="Rolling-origin backtest: for every origin, fit each method on the years up to it, project "
-        "the horizons, compare with what happened; the method per stage is chosen on outcomes known by "
-        "--select-until and scored on later origins. Writes scores.csv, forecasts.csv, "
+        "the horizons, compare with what happened; the forecast per stage is chosen by --select-rule on outcomes "
+        "known by --select-until and scored on later origins. Writes scores.csv, forecasts.csv, "
         "error_by_horizon.png and meta.json.",
     )
     p.add_argument("history", metavar="HISTORY", help="history folder (history.toml, areas.csv, population/births/enrolment.csv)")
@@ -53,6 +54,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--select-until", type=int, default=None, metavar="YEAR",
                    help="choose each stage's method on outcomes up to YEAR, score it on origins from YEAR "
                    "(default: the middle of --origins)")
+    p.add_argument("--select-rule", default=None, metavar="RULE",
+                   help="how each stage's forecast is chosen on the selection forecasts: stage, horizon, top3, pooled "
+                   "or prefer-shrunk (default: the rule chosen on the development set, docs/accuracy.md)")
     p.add_argument("--out", default="backtest", metavar="DIR", help="output folder (default: backtest)")
     p.set_defaults(func=cmd_backtest)
 
@@ -106,6 +110,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from capacity.forecast.backtest import run_backtest
     from capacity.forecast.history import read_history
     from capacity.forecast.methods import DEFAULT_METHODS, parse_method
+    from capacity.forecast.selection import DEFAULT_RULE, RULES
+
+    rule = DEFAULT_RULE if args.select_rule is None else args.select_rule.strip()
+    if rule not in RULES:
+        raise InputError.one("--select-rule", "", "", f"expected one of {', '.join(RULES)}, found {args.select_rule!r}")
 
     history = read_history(args.history)
     specs = DEFAULT_METHODS if args.methods.strip() == "all" else tuple(s for s in args.methods.split(",") if s.strip())
@@ -116,12 +125,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     check_output_folder(args.out, names, input_folders=[args.history])
     years = np.concatenate([t.years for t in history.tables.values()])
     origins = args.origins or (int(years.min()) + history.settings.naive_years, int(years.max()) - 1)
-    result = run_backtest(history, methods, origins, args.horizons, args.select_until)
+    result = run_backtest(history, methods, origins, args.horizons, args.select_until, rule)
     for message in result.messages:
         print(message)
     sc = result.scores
     test = sc[sc["period"] == "test"]
-    print(f"{result.name}: method per stage chosen on outcomes up to {result.select_until}, "
+    print(f"{result.name}: method per stage chosen by the rule {rule!r} on outcomes up to {result.select_until}, "
           f"scored on origins {result.select_until}-{origins[1]} (MAPE %, h = {args.horizons[0]}..{args.horizons[1]}):")
     for stage, method in result.chosen.items():
         line = []
@@ -137,7 +146,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         "error_by_horizon.png": _chart(sc, f"{result.name}: error against horizon"),
     }
     meta = {"command": "backtest", "set": result.name, "origins": list(origins), "horizons": list(args.horizons),
-            "methods": [m.spec for m in methods], "select_until": result.select_until, "chosen": result.chosen,
+            "methods": [m.spec for m in methods], "select_until": result.select_until, "select_rule": rule,
+            "chosen": result.chosen,
+            "chosen_by_horizon": {s: {str(h): list(m) for h, m in per_h.items()} for s, per_h in result.members.items()},
             "excluded": result.messages, "inputs": inputs,
             "outputs": {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}}
     files["meta.json"] = (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -5,7 +5,10 @@ A history folder (``docs/data-format.md``, "History for backtests") holds
 * ``history.toml`` -- the set's name, the enrolment's level kind and the stages scored;
 * ``areas.csv`` -- ``area_code, area_name, border_change, note``;
 * ``population.csv`` (optional) -- ``area_code, year, sex, age, population``, single years
-  of age, counted on the same date every year;
+  of age, counted on the same date every year; ``sex`` female and male, or ``both`` in
+  every row (both sexes counted together);
+* ``women.csv`` (with a population by ``both`` sexes) -- ``area_code, year, women``: women
+  aged 15-49 on the same date, for the child-woman ratio;
 * ``births.csv`` (optional) -- ``area_code, year, births``: births in the 12 months ending
   on that date;
 * ``enrolment.csv`` (optional) -- ``area_code, year, level, pupils``, ``level`` a grade
@@ -36,6 +39,8 @@ __all__ = ["History", "HistoryFile", "StageSpec", "Table", "read_history", "vali
 
 Array = np.ndarray
 SEXES = ["female", "male"]
+#: ``sex`` of a population counted for both sexes together (then in every row).
+BOTH = "both"
 
 
 class HistoryAreas(pa.DataFrameModel):
@@ -53,7 +58,7 @@ class HistoryPopulation(pa.DataFrameModel):
     """``population.csv``: persons by area x year x sex x single year of age."""
     area_code: Series[str] = pa.Field(str_length={"min_value": 1})
     year: Series[int] = pa.Field(ge=1900, le=2100)
-    sex: Series[str] = pa.Field(isin=SEXES)
+    sex: Series[str] = pa.Field(isin=[*SEXES, BOTH])
     age: Series[int] = pa.Field(ge=0, le=130)
     population: Series[float] = pa.Field(ge=0)
 
@@ -66,6 +71,16 @@ class HistoryBirths(pa.DataFrameModel):
     area_code: Series[str] = pa.Field(str_length={"min_value": 1})
     year: Series[int] = pa.Field(ge=1900, le=2100)
     births: Series[float] = pa.Field(ge=0)
+
+    class Config:
+        unique = ["area_code", "year"]
+
+
+class HistoryWomen(pa.DataFrameModel):
+    """``women.csv``: women aged 15-49 by area x year (with a population by both sexes)."""
+    area_code: Series[str] = pa.Field(str_length={"min_value": 1})
+    year: Series[int] = pa.Field(ge=1900, le=2100)
+    women: Series[float] = pa.Field(ge=0)
 
     class Config:
         unique = ["area_code", "year"]
@@ -84,7 +99,7 @@ class HistoryEnrolment(pa.DataFrameModel):
 
 MODELS: dict[str, type[pa.DataFrameModel]] = {
     "areas": HistoryAreas, "population": HistoryPopulation,
-    "births": HistoryBirths, "enrolment": HistoryEnrolment,
+    "births": HistoryBirths, "enrolment": HistoryEnrolment, "women": HistoryWomen,
 }
 
 
@@ -126,14 +141,17 @@ class Table:
     levels : ndarray of int, shape (level,)
         Consecutive ages (population, 0 .. last) or levels (enrolment).
     counts : ndarray, shape (year, area, sex, level)
-        Persons; sex length 2 (female, male) for population, 1 for enrolment; NaN where
-        the source has no row for that year and area.
+        Persons; sex length 2 (female, male) for population, 1 for enrolment or for a
+        population by both sexes; NaN where the source has no row for that year and area.
     open_last : bool
         The last level holds that level and all above (population: always).
     births : ndarray, shape (year, area) or None
         Births of the 12 months ending in ``years[i]`` (enrolment with an entry lag).
     entry_lag : int
         Births of year ``t - entry_lag`` enter level ``levels[0]`` in year ``t``.
+    women : ndarray, shape (year, area) or None
+        Women aged 15-49 (persons) of a population by both sexes, which has no female
+        rows to take them from; None otherwise.
     """
 
     kind: str
@@ -144,6 +162,7 @@ class Table:
     open_last: bool
     births: Array | None = None
     entry_lag: int = 0
+    women: Array | None = None
 
     def year_index(self, year: int) -> int:
         """Position of ``year`` on the year axis."""
@@ -269,6 +288,32 @@ def _grid(name: str, frame: pd.DataFrame, value: str, levels_col: str, sexes: li
     return years, levels, counts
 
 
+def _population(frames: dict[str, pd.DataFrame], areas: tuple[str, ...]) -> Table:
+    """The population table; by both sexes (``sex = both`` in every row) with ``women.csv``."""
+    frame = frames["population"]
+    both = (frame["sex"] == BOTH).to_numpy()
+    if both.any() and not both.all():
+        row = int(np.flatnonzero(both != both[0])[0])
+        raise InputError.one("population.csv", f"row {row + 2}", "sex",
+                             f"expected {frame['sex'].iloc[0]!r} as in row 2 (both sexes in every row, or female and "
+                             f"male in every row), found {frame['sex'].iloc[row]!r}")
+    years, ages, counts = _grid("population", frame, "population", "age", [BOTH] if both.all() else SEXES, areas)
+    if ages[0] != 0:
+        raise InputError.one("population.csv", "", "age", f"expected ages from 0, found {ages[0]} first")
+    women = None
+    if both.all():
+        if "women" not in frames:
+            raise InputError.one("women.csv", "", "", "expected women aged 15-49 by area and year with a population "
+                                 "by both sexes (population.csv sex = both), found no such file")
+        w = frames["women"].assign(level=0, sex=BOTH)
+        w_years, _, w_counts = _grid("women", w, "women", "level", [BOTH], areas)
+        women = np.full((len(years), len(areas)), np.nan)
+        lo, hi = max(w_years[0], years[0]), min(w_years[-1], years[-1])
+        if lo <= hi:
+            women[lo - years[0]: hi - years[0] + 1] = w_counts[lo - w_years[0]: hi - w_years[0] + 1, :, 0, 0]
+    return Table("population", years, areas, ages, counts, True, women=women)
+
+
 def read_history(folder: str | Path) -> History:
     """Read and validate a history folder.
 
@@ -299,10 +344,7 @@ def read_history(folder: str | Path) -> History:
     areas = tuple(str(a) for a in areas_frame["area_code"])
     tables: dict[str, Table] = {}
     if "population" in frames:
-        years, ages, counts = _grid("population", frames["population"], "population", "age", SEXES, areas)
-        if ages[0] != 0:
-            raise InputError.one("population.csv", "", "age", f"expected ages from 0, found {ages[0]} first")
-        tables["population"] = Table("population", years, areas, ages, counts, True)
+        tables["population"] = _population(frames, areas)
     if "enrolment" in frames:
         years, levels, counts = _grid("enrolment", frames["enrolment"], "pupils", "level", None, areas)
         births = None
