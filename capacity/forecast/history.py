@@ -33,7 +33,7 @@ from pandera.typing.pandas import Series
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from capacity.errors import InputError
-from capacity.io.errors import key_problems
+from capacity.problems import key_problems
 
 __all__ = ["History", "HistoryFile", "StageSpec", "Table", "read_history", "validate_frames"]
 
