@@ -31,6 +31,7 @@ The result tables built here take a one-scenario selection of the results' Datas
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,6 +39,7 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
+from capacity.derived import year_slabs
 from capacity.stats import QUANTILES, THRESHOLD, point
 
 INDICATORS = ("need", "public_places_added", "public_affordable_share", "private_affordable_share")
@@ -146,6 +148,18 @@ def _values(ds: xr.Dataset, name: str, dims: tuple[str, ...]) -> NDArray[Any]:
     return np.ascontiguousarray(ds[name].transpose(*dims).values)
 
 
+def _by_year(ds: xr.Dataset, name: str, dims: tuple[str, ...]) -> Iterator[NDArray[Any]]:
+    """A variable a few years at a time, each piece a C-ordered array in ``dims`` order (``dims[0]`` the year).
+
+    Reductions that keep the year axis give the same numbers from these pieces as from the
+    whole variable, which (demand by sector, places of every draw) is then never held whole
+    when it is large (:func:`capacity.derived.year_slabs`).
+    """
+    var = ds[name]
+    for years in year_slabs(var.sizes["year"], var.size // max(var.sizes["year"], 1)):
+        yield np.ascontiguousarray(ds[name].isel(year=years).transpose(*dims).values)
+
+
 def plan_comparison(ds: xr.Dataset, district: PlanSource) -> pd.DataFrame:
     """The plan comparison of one scenario, one row per stage (district totals).
 
@@ -168,8 +182,9 @@ def plan_comparison(ds: xr.Dataset, district: PlanSource) -> pd.DataFrame:
     years = ds["year"].to_numpy()
     base, horizon = int(years[0]), int(years[-1])
     area_stage = ("year", "area", "stage", "draw")
-    demand = _values(ds, "demand", ("year", "area", "stage", "sector", "draw")).sum(axis=3).sum(axis=1)
-    places = _values(ds, "places", ("year", "area", "stage", "sector", "draw")).sum(axis=3).sum(axis=1)
+    sectored = ("year", "area", "stage", "sector", "draw")
+    demand = np.concatenate([d.sum(axis=3).sum(axis=1) for d in _by_year(ds, "demand", sectored)])
+    places = np.concatenate([p.sum(axis=3).sum(axis=1) for p in _by_year(ds, "places", sectored)])
     shortfall = _values(ds, "shortfall", area_stage).sum(axis=1)
     surplus = _values(ds, "surplus", area_stage).sum(axis=1)
     rows = []
@@ -233,28 +248,36 @@ def indicators(ds: xr.Dataset, district: PlanSource) -> pd.DataFrame:
     name = str(ds["scenario"].values)
     years = [int(y) for y in ds["year"].values]
     dims = ("year", "area", "stage", "sector", "draw")
-    places = _values(ds, "places", dims)
-    demand = _values(ds, "demand", dims)
     stages = [str(s) for s in ds["stage"].values]
 
     def target(indicator: str, stage: str = "") -> float:
         row = _row(table, indicator, stage)
         return float(row["value"]) if row is not None else np.nan
 
+    with_share = {k: row for k, row in ((k, _row(table, "private_affordable_share", s)) for k, s in enumerate(stages))
+                  if row is not None}
+    # (year, draw) sums, a few years at a time: public places; per stage with a share, children in public places
+    # and children enrolled
+    public_parts: list[NDArray[Any]] = []
+    in_public_parts: dict[int, list[NDArray[Any]]] = {k: [] for k in with_share}
+    enrolled_parts: dict[int, list[NDArray[Any]]] = {k: [] for k in with_share}
+    for places, demand in zip(_by_year(ds, "places", dims), _by_year(ds, "demand", dims)):
+        public_parts.append(places[:, :, :, 0].sum(axis=(1, 2)))
+        for k in with_share:
+            dem = demand[:, :, k]  # (year, area, sector, draw)
+            plc = places[:, :, k]
+            in_public_parts[k].append(np.minimum(dem[:, :, 0], plc[:, :, 0]).sum(axis=1))
+            enrolled_parts[k].append(dem.sum(axis=(1, 2)))
     rows = []
-    public_places = places[:, :, :, 0].sum(axis=(1, 2))  # (year, draw)
+    public_places = np.concatenate(public_parts)  # (year, draw)
     added = public_places - public_places[0]
     for t, year in enumerate(years):
         rows.append({"scenario": name, "year": year, "indicator": "public_places_added",
                      "value": float(point(added[t], draws)), "target": target("public_places_added")})
-    for k, stage in enumerate(stages):
-        affordable = _row(table, "private_affordable_share", stage)
-        if affordable is None:
-            continue
-        dem = demand[:, :, k]  # (year, area, sector, draw)
-        plc = places[:, :, k]
-        in_public = np.minimum(dem[:, :, 0], plc[:, :, 0]).sum(axis=1)
-        enrolled = dem.sum(axis=(1, 2))
+    for k, affordable in with_share.items():
+        stage = stages[k]
+        in_public = np.concatenate(in_public_parts[k])
+        enrolled = np.concatenate(enrolled_parts[k])
         a = float(affordable["value"])
         with np.errstate(invalid="ignore", divide="ignore"):
             share = (in_public + a * (enrolled - in_public)) / enrolled

@@ -33,23 +33,26 @@ from capacity import plan
 from capacity.core.schedule import STATUS
 from capacity.errors import InputError
 from capacity.io.district import District
-from capacity.results.dataset import AREA_STAGE, SECTORED, select, values
+from capacity.results.dataset import AREA_STAGE, SECTORED, select, values, year_pieces
 from capacity.stats import QUANTILES, THRESHOLD, point
 
 
 def _with_district(per_area: NDArray[np.float64], draws: int, quantiles: bool = False,
-                   total: NDArray[np.float64] | None = None) -> dict[str, NDArray[np.float64]]:
+                   total: NDArray[np.float64] | None = None, scratch: bool = False) -> dict[str, NDArray[np.float64]]:
     """Point value (and quantiles) over draws per (year, area + district, stage).
 
     The district is an extra area: ``total`` (default: the sum over areas, no-offset for
     shortfall and surplus). The summaries are taken over the areas and the district
-    separately, so no (year, area + 1, stage, draw) copy is made.
+    separately, so no (year, area + 1, stage, draw) copy is made. With ``scratch``, the
+    quantiles reorder ``per_area`` in place (after its mean and sum are taken) instead of
+    a copy of it: the same numbers, one array fewer.
     """
     if total is None:
         total = per_area.sum(axis=1)
     out = {"": np.concatenate([point(per_area, draws), point(total, draws)[:, None]], axis=1)}
     if quantiles and draws > 0:
-        by_area, by_total = np.percentile(per_area, QUANTILES, axis=-1), np.percentile(total, QUANTILES, axis=-1)
+        by_area = np.percentile(per_area, QUANTILES, axis=-1, overwrite_input=scratch)
+        by_total = np.percentile(total, QUANTILES, axis=-1)
         for i, q in enumerate(QUANTILES):
             out[f"_p{q}"] = np.concatenate([by_area[i], by_total[i][:, None]], axis=1)
     return out
@@ -72,8 +75,29 @@ def _long(ds: xr.Dataset, cols: dict[str, NDArray[np.float64]]) -> pd.DataFrame:
     return frame
 
 
+def _read(ds: xr.Dataset, name: str) -> NDArray[np.float64]:
+    """A ``(year, area, stage, draw)`` variable as a new array of its own, read a few years at a time.
+
+    Each piece of years is the same as those years of the whole variable; a large variable
+    computed when read (the gap) is then never held twice, and the array may be reordered
+    in place.
+    """
+    out = np.empty((ds.sizes["year"], ds.sizes["area"], ds.sizes["stage"], ds.sizes["draw"]))
+    for years in year_pieces(ds, name):
+        out[years] = ds[name].isel(year=years).transpose(*AREA_STAGE).values
+    return out
+
+
+#: Column groups of the gap table, in order (each: the value and, for some, its quantiles).
+GAP_COLUMNS = ("demand", "places", "gap", "shortfall", "surplus", "demand_public", "places_public", "gap_public",
+               "shortfall_after_transport")
+
+
 def gap_table(ds: xr.Dataset) -> pd.DataFrame:
     """The ``gap`` table of one scenario (see the module docstring).
+
+    The per-draw arrays are read and reduced one after the other, so at most a few of
+    ``(year, area, stage, draw)`` are held at once.
 
     Parameters
     ----------
@@ -81,35 +105,45 @@ def gap_table(ds: xr.Dataset) -> pd.DataFrame:
         One scenario's selection (:func:`capacity.results.dataset.select`).
     """
     draws = int(ds.attrs["draws"])
-    cols: dict[str, NDArray[np.float64]] = {}
+    parts: dict[str, dict[str, NDArray[np.float64]]] = {}
 
     def add(key: str, per_area: NDArray[np.float64], quantiles: bool = False,
-            total: NDArray[np.float64] | None = None) -> None:
-        for suffix, arr in _with_district(per_area, draws, quantiles, total).items():
-            cols[key + suffix] = arr
+            total: NDArray[np.float64] | None = None, scratch: bool = False) -> None:
+        """The summaries of ``per_area`` (``scratch``: an array made here, reordered by the quantiles)."""
+        parts[key] = _with_district(per_area, draws, quantiles, total, scratch)
 
-    demand = values(ds, "demand", SECTORED)
     places = ds["places"].transpose(*SECTORED).values  # may be a view broadcast over draws: not copied
-    add("demand", demand.sum(axis=3), True)
-    add("places", places.sum(axis=3), True)
-    add("gap", values(ds, "gap", AREA_STAGE), True)
+    demand = np.empty(places.shape[:3] + places.shape[4:])
+    public: list[tuple[dict[str, NDArray[np.float64]], ...]] = []
+    for years in year_pieces(ds, "demand"):  # demand by sector a few years at a time (it is computed when read)
+        piece = np.ascontiguousarray(ds["demand"].isel(year=years).transpose(*SECTORED).values)
+        demand[years] = piece.sum(axis=3)
+        demand_public = np.ascontiguousarray(piece[:, :, :, 0])
+        del piece
+        places_public = np.ascontiguousarray(places[years, :, :, 0])
+        public.append((_with_district(demand_public, draws), _with_district(places_public, draws),
+                       _with_district(places_public - demand_public, draws,
+                                      total=places_public.sum(axis=1) - demand_public.sum(axis=1))))
+    for key, pieces in zip(("demand_public", "places_public", "gap_public"), zip(*public)):
+        parts[key] = {suffix: np.concatenate([p[suffix] for p in pieces]) for suffix in pieces[0]}
+    del public
+    add("demand", demand, True, scratch=True)
+    del demand
+    add("places", places.sum(axis=3), True, scratch=True)
+    del places
+    add("gap", _read(ds, "gap"), True, scratch=True)
     shortfall = values(ds, "shortfall", AREA_STAGE)
     add("shortfall", shortfall)
+    p_shortfall = (np.concatenate([(shortfall > THRESHOLD).mean(axis=-1),
+                                   (shortfall.sum(axis=1) > THRESHOLD).mean(axis=-1)[:, None]], axis=1)
+                   if draws > 0 else None)
+    del shortfall
     add("surplus", values(ds, "surplus", AREA_STAGE))
-    demand_public = np.ascontiguousarray(demand[:, :, :, 0])
-    places_public = np.ascontiguousarray(places[:, :, :, 0])
-    del demand, places
-    add("demand_public", demand_public)
-    add("places_public", places_public)
-    add("gap_public", places_public - demand_public,
-        total=places_public.sum(axis=1) - demand_public.sum(axis=1))
-    del demand_public, places_public
     if "shortfall_after_transport" in ds and np.isfinite(float(ds["travel_limit_km"].values)):
         add("shortfall_after_transport", values(ds, "shortfall_after_transport", AREA_STAGE))
-    if draws > 0:
-        short = shortfall > THRESHOLD
-        cols["p_shortfall"] = np.concatenate([short.mean(axis=-1), (shortfall.sum(axis=1) > THRESHOLD).mean(axis=-1)[:, None]],
-                                             axis=1)
+    cols = {key + suffix: arr for key in GAP_COLUMNS if key in parts for suffix, arr in parts[key].items()}
+    if p_shortfall is not None:
+        cols["p_shortfall"] = p_shortfall
     table = _long(ds, cols)
     table["level"] = np.where(table["area_code"] == str(ds["district_code"].values), "district", "area")
     return table
@@ -204,8 +238,13 @@ def per_scenario(ds: xr.Dataset, make: Callable[[xr.Dataset], pd.DataFrame]) -> 
 
 def largest_gaps(ds: xr.Dataset, year: int, n: int = 5) -> pd.DataFrame:
     """The ``n`` largest street shortfalls and surpluses of one scenario in ``year`` (point values)."""
-    g = gap_table(ds)
-    g = g[(g["year"] == year) & (g["level"] == "area")]
+    return largest_in(gap_table(ds), year, n)
+
+
+def largest_in(gap: pd.DataFrame, year: int, n: int = 5) -> pd.DataFrame:
+    """The ``n`` largest street shortfalls and surpluses in ``year`` of a ``gap`` table (of one scenario, or
+    of several: then the largest of all)."""
+    g = gap[(gap["year"] == year) & (gap["level"] == "area")]
     short = g[g["shortfall"] > THRESHOLD].nlargest(n, "shortfall")
     plus = g[g["surplus"] > THRESHOLD].nlargest(n, "surplus")
     cols = ["scenario", "year", "area_code", "area_name", "stage", "demand", "places", "gap"]
@@ -270,5 +309,5 @@ def compare_table(ds: xr.Dataset, base: str | None = None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-__all__ = ["compare_table", "gap_table", "indicators_table", "largest_gaps", "per_scenario", "plan_comparison_table",
+__all__ = ["GAP_COLUMNS", "compare_table", "gap_table", "indicators_table", "largest_gaps", "largest_in", "per_scenario", "plan_comparison_table",
            "project_frame", "schedule_table"]
