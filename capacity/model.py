@@ -268,13 +268,14 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
             progress(finished[0] // n_area)
 
     parts = plan_chunks(n_area, n_draw, area_chunk=chunks[0], draw_chunk=chunks[1])
-    shared = (district, scenario, years, seed, draws, AreaArrays.of(district, scenario))
+    arrays = AreaArrays.of(district, scenario)
+    existing = arrays.places  # (area, stage, sector), base-year places
+    shared = (district, scenario, years, seed, draws, arrays)
     if n_draw > 1 and same_in_every_draw(projects.arrays):
         # places are the same in every draw: computed once and viewed (read-only) for all draws
         gap = Gap(np.empty_like(children), np.empty_like(children))
         map_chunks(chunk_kept, parts, shared, (children, gap.demand, population, births), scheduler=scheduler, done=done)
-        one, clipped = places_by_year(district.places_array(), projects_chunk(projects.arrays, Chunk(0, n_area, 0, 1)),
-                                      years, 1)
+        one, clipped = places_by_year(existing, projects_chunk(projects.arrays, Chunk(0, n_area, 0, 1)), years, 1)
         places = np.broadcast_to(one, (*children.shape[:3], n_sector, n_draw))
         gap = Gap(gap.demand, np.broadcast_to(one.sum(axis=3), children.shape))
         clipped = clipped * n_draw
@@ -287,7 +288,6 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
                    done=done)
     demand = (SectorDemand(None, None, plan_demand(district, years, 1), n_draw) if scenario.demand_from_plan
               else SectorDemand(children, stage_bands(district, scenario, years), None, n_draw))
-    existing = district.places_array()
     unplaced = None
     reach = None
     if scenario.travel_limit_km is not None:

@@ -103,6 +103,29 @@ def _row(table: pd.DataFrame, indicator: str, stage: str = "") -> pd.Series | No
     return None if rows.empty else rows.iloc[0]
 
 
+def _first_rows(table: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    """The first row of every ``(indicator, stage)`` of a plan table (what :func:`_row` finds), looked up at once."""
+    first: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in table.to_dict("records"):
+        first.setdefault((str(record["indicator"]), str(record["stage"])), {str(k): v for k, v in record.items()})
+    return first
+
+
+def _need_years(table: pd.DataFrame) -> dict[str, list[int]]:
+    """The years of the plan's needs, by stage."""
+    years: dict[str, list[int]] = {}
+    for indicator, stage, year in zip(table["indicator"], table["stage"], table["year"]):
+        if indicator == "need":
+            years.setdefault(str(stage), []).append(int(year))
+    return years
+
+
+def _target_year(need_years: dict[str, list[int]], base_year: int, horizon: int, stage: str | None) -> int:
+    """:func:`target_year` from :func:`_need_years`."""
+    years = need_years.get(stage, []) if stage is not None else [y for ys in need_years.values() for y in ys]
+    return min(max(years) if years else base_year + DEFAULT_TARGET_OFFSET, horizon)
+
+
 def needs(district: PlanSource) -> pd.DataFrame:
     """The plan's stated needs: ``stage, year, value``, one row per stage with a need."""
     t = plan_table(district)
@@ -131,16 +154,13 @@ def target_year(district: PlanSource, base_year: int, horizon: int, stage: str |
     int
         The need's year, else ``base_year + 5``; capped at ``horizon``.
     """
-    n = needs(district)
-    if stage is not None:
-        n = n[n["stage"] == stage]
-    year = int(n["year"].max()) if len(n) else base_year + DEFAULT_TARGET_OFFSET
-    return min(year, horizon)
+    return _target_year(_need_years(plan_table(district)), base_year, horizon, stage)
 
 
 def target_years(district: PlanSource, base_year: int, horizon: int) -> list[int]:
     """Every stage's target year (sorted, distinct)."""
-    return sorted({target_year(district, base_year, horizon, s) for s in district.stage_names})
+    need_years = _need_years(plan_table(district))
+    return sorted({_target_year(need_years, base_year, horizon, s) for s in district.stage_names})
 
 
 def _values(ds: xr.Dataset, name: str, dims: tuple[str, ...]) -> NDArray[Any]:
@@ -187,10 +207,13 @@ def plan_comparison(ds: xr.Dataset, district: PlanSource) -> pd.DataFrame:
     places = np.concatenate([p.sum(axis=3).sum(axis=1) for p in _by_year(ds, "places", sectored)])
     shortfall = _values(ds, "shortfall", area_stage).sum(axis=1)
     surplus = _values(ds, "surplus", area_stage).sum(axis=1)
+    table = plan_table(district)
+    first, need_years = _first_rows(table), _need_years(table)
     rows = []
     for s, stage in enumerate(str(v) for v in ds["stage"].values):
-        stated = need(district, stage)
-        target = target_year(district, base, horizon, stage)
+        row_need = first.get(("need", stage))
+        stated = None if row_need is None else (float(row_need["value"]), int(row_need["year"]))
+        target = _target_year(need_years, base, horizon, stage)
         t = int(np.searchsorted(years, target))
         appendix = float(district.projects.loc[district.projects["stage"] == stage, "places"].sum())
         projected_need = demand[t, s] - places[0, s]
@@ -250,11 +273,13 @@ def indicators(ds: xr.Dataset, district: PlanSource) -> pd.DataFrame:
     dims = ("year", "area", "stage", "sector", "draw")
     stages = [str(s) for s in ds["stage"].values]
 
+    first = _first_rows(table)
+
     def target(indicator: str, stage: str = "") -> float:
-        row = _row(table, indicator, stage)
+        row = first.get((indicator, stage))
         return float(row["value"]) if row is not None else np.nan
 
-    with_share = {k: row for k, row in ((k, _row(table, "private_affordable_share", s)) for k, s in enumerate(stages))
+    with_share = {k: row for k, row in ((k, first.get(("private_affordable_share", s))) for k, s in enumerate(stages))
                   if row is not None}
     # (year, draw) sums, a few years at a time: public places; per stage with a share, children in public places
     # and children enrolled
@@ -271,9 +296,10 @@ def indicators(ds: xr.Dataset, district: PlanSource) -> pd.DataFrame:
     rows = []
     public_places = np.concatenate(public_parts)  # (year, draw)
     added = public_places - public_places[0]
+    goal = target("public_places_added")
     for t, year in enumerate(years):
         rows.append({"scenario": name, "year": year, "indicator": "public_places_added",
-                     "value": float(point(added[t], draws)), "target": target("public_places_added")})
+                     "value": float(point(added[t], draws)), "target": goal})
     for k, affordable in with_share.items():
         stage = stages[k]
         in_public = np.concatenate(in_public_parts[k])
