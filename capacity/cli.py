@@ -118,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _print_run_summary(args: argparse.Namespace, results: Any, first: Any, out: Any) -> None:
     """What ``capacity run`` prints, in the language in force."""
     from capacity.i18n import current, tr
-    from capacity.results.tables import largest_gaps
+    from capacity.results.tables import largest_in
     from capacity.results.write import estimates
 
     d = first.district
@@ -126,9 +126,10 @@ def _print_run_summary(args: argparse.Namespace, results: Any, first: Any, out: 
     print(tr("cli.head", district=(d.name_zh or d.name) if current() == "zh" else d.name, first=first.years[0],
              last=first.years[-1], how=how, seed=args.seed))
     _print_plan_comparison(results)
+    gap = results.gap  # the table written to gap.csv (made once)
     for view in results.views():
         for year in summary_years(view):
-            top = largest_gaps(view.ds, year)
+            top = largest_in(gap[gap["scenario"] == view.name], year)
             if len(top):
                 print("\n" + tr("cli.largest", scenario=view.name, year=year))
                 print(_localised(top[["area_code", "area_name", "stage", "demand", "places", "gap"]], results)

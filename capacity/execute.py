@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,9 +41,11 @@ from capacity.errors import InputError
 LOCAL_SCHEDULERS = ("synchronous", "threads", "processes")
 
 #: Target number of (area, draw) cells of one chunk: a chunk of Haizhu's 18 streets and
-#: 2,000 draws projects in about a third of a second and its output (16 years x 4 stages)
-#: takes 18 MiB, small enough to keep one per core in flight.
-CHUNK_CELLS = 36_000
+#: 500 draws projects in about a tenth of a second; the engine's working arrays for it take
+#: about 45 MiB (5 KiB per cell: every age of the base population per draw, the stage bands
+#: by sex of every year), small enough to keep one per core in flight, and larger chunks
+#: were not faster.
+CHUNK_CELLS = 9_000
 
 
 @dataclass(frozen=True)
@@ -118,16 +121,20 @@ def map_chunks(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequ
     sequence
         ``out``.
     """
+    lock = threading.Lock()  # callables are called one at a time (arrays are written in disjoint pieces)
+
     def put(chunk: Chunk, value: Parts) -> None:
         for target, part in zip(out, value, strict=True):
             if callable(target):
-                target(chunk, part)
+                with lock:
+                    target(chunk, part)
             elif reduced:
                 target[:, chunk.a0:chunk.a1] = part
             else:
                 target[:, chunk.a0:chunk.a1, ..., chunk.d0:chunk.d1] = part
         if done is not None:
-            done(chunk)
+            with lock:
+                done(chunk)
 
     scheduler = check_scheduler(scheduler)
     if scheduler == "synchronous" or len(chunks) == 1 and scheduler in LOCAL_SCHEDULERS:
@@ -141,17 +148,37 @@ def map_chunks(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequ
     return out
 
 
+def _computed_and_put(func: Callable[..., Parts], put: Callable[[Chunk, Parts], None], *args: Any) -> None:
+    """``put(chunk, func(*args))`` with ``chunk = args[-1]``: a task that writes its own result."""
+    put(args[-1], func(*args))
+
+
 def _map_local(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequence[Any],
                put: Callable[[Chunk, Parts], None], scheduler: str) -> None:
-    """Local Dask schedulers, in waves of one chunk per worker so memory stays bounded."""
+    """Local Dask schedulers, at most one chunk per worker in flight so memory stays bounded.
+
+    ``threads``: each task writes its chunk's result into place itself (the outputs are this
+    process's memory), so the workers never wait for the calling thread to copy results
+    and a chunk's result is dropped as soon as it is written. ``processes``: in waves of
+    one chunk per worker, the results written by the calling thread.
+    """
     dask: Any = importlib.import_module("dask")  # untyped library
+    # the scheduler's own function: named, dask.compute would first import dask.distributed (half a second) to look
+    # for a client
+    get = importlib.import_module("dask.threaded" if scheduler == "threads" else "dask.multiprocessing").get
 
     workers = max(1, os.cpu_count() or 1)
-    args = [dask.delayed(a) for a in shared] if scheduler == "processes" else list(shared)
+    # the shared arguments enter the graph once, by name: not hashed nor walked through for every chunk
+    token = uuid.uuid4().hex
+    args = [dask.delayed(a, name=f"capacity-shared-{token}-{i}", traverse=False) for i, a in enumerate(shared)]
+    if scheduler == "threads":
+        writes = dask.delayed(_computed_and_put, pure=False)
+        dask.compute(*[writes(func, put, *args, c) for c in chunks], scheduler=get, num_workers=workers)
+        return
     task = dask.delayed(func, pure=True)
     for first in range(0, len(chunks), workers):
         wave = chunks[first:first + workers]
-        values = dask.compute(*[task(*args, c) for c in wave], scheduler=scheduler, num_workers=workers)
+        values = dask.compute(*[task(*args, c) for c in wave], scheduler=get, num_workers=workers)
         for chunk, value in zip(wave, values):
             put(chunk, value)
 

@@ -11,7 +11,9 @@ This module is the adapter between the typed inputs (:class:`~capacity.io.Distri
    (:mod:`capacity.execute`; inside a chunk the engine works through the draws in
    cache-sized blocks): only the stage totals are kept, never every age;
 4. derives demand, places, the strict gap, the project schedule and, if asked, the gap
-   left after children travel within a limit.
+   left after children travel within a limit. Per draw, a run keeps the children and
+   demand summed over sectors; demand by sector, the gap, shortfall and surplus are
+   computed from them when read (:mod:`capacity.derived`).
 
 Years: school year ``t`` starts in September of ``t``; the base population stands at the
 start of the base school year and each projection step moves one school year on. The
@@ -33,6 +35,7 @@ from capacity.core.demand import demand_from_children
 from capacity.core.gap import Gap, strict_gap, transport_unplaced
 from capacity.core.schedule import ScheduleMatch, match_projects
 from capacity.core.supply import ProjectArrays, places_by_year
+from capacity.derived import SectorDemand
 from capacity.ensemble import sample
 from capacity.errors import InputError
 from capacity.execute import Chunk, map_chunks, plan_chunks
@@ -60,11 +63,16 @@ class RunResult:
     years : ndarray (year,)
     children : ndarray (year, area, stage, draw)
         Resident children of each stage's ages (after any housing yield).
-    demand, places : ndarray (year, area, stage, sector, draw)
+    sector_demand : SectorDemand
+        Demand by sector, computed from ``children`` when read (:mod:`capacity.derived`):
+        a run keeps no per-draw array of it.
+    places : ndarray (year, area, stage, sector, draw)
         With draws and no random project input, ``places`` (and ``gap.places``) is one
         draw's array broadcast over the draws: a read-only view.
     gap : Gap
-        Strict gap per area (sectors summed), with the no-offset district sums.
+        Strict gap per area (sectors summed), with the no-offset district sums; its
+        ``demand`` is stored (the schedule and the gap read it), ``gap``, ``shortfall`` and
+        ``surplus`` are computed when read.
     schedule : ScheduleMatch
         Each project row against the year its places are needed.
     unplaced : ndarray (year, area, stage, draw) or None
@@ -82,7 +90,7 @@ class RunResult:
     scenario: Scenario
     years: NDArray[np.int64]
     children: NDArray[np.float64]
-    demand: NDArray[np.float64]
+    sector_demand: SectorDemand
     places: NDArray[np.float64]
     gap: Gap
     projects: ProjectTable
@@ -95,6 +103,11 @@ class RunResult:
     @property
     def stage_names(self) -> tuple[str, ...]:
         return self.district.stage_names
+
+    @property
+    def demand(self) -> NDArray[np.float64]:
+        """Demand ``(year, area, stage, sector, draw)``, computed on every access (a new array)."""
+        return self.sector_demand[()]
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -190,6 +203,27 @@ def chunk_outputs(district: District, scenario: Scenario, years: NDArray[np.int6
     return children, demand, places, gap.demand, gap.places, clipped.sum(axis=(0, 2, 3))[None], population, births
 
 
+def chunk_kept(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
+               arrays: AreaArrays, chunk: Chunk) -> tuple[NDArray[np.float64], ...]:
+    """What :func:`run` keeps of a chunk when places are the same in every draw: :func:`chunk_demand`
+    without demand by sector (computed again when read, :class:`capacity.derived.SectorDemand`).
+
+    Returns ``children``, the sector sums of demand ``(year, a, stage, d)``, ``population`` and
+    ``births`` ``(year, a, d)``.
+    """
+    children, _, total, population, births = chunk_demand(district, scenario, years, seed, draws, arrays, chunk)
+    return children, total, population, births
+
+
+def chunk_kept_places(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
+                      arrays: AreaArrays, projects: ProjectArrays, chunk: Chunk) -> tuple[NDArray[np.float64], ...]:
+    """What :func:`run` keeps of a chunk when places differ between draws: :func:`chunk_outputs` without
+    demand by sector (``children, places``, the sector sums of demand and places, the clipped places,
+    ``population, births``)."""
+    children, _, *rest = chunk_outputs(district, scenario, years, seed, draws, arrays, projects, chunk)
+    return (children, *rest)
+
+
 def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0,
         progress: Callable[[int], None] | None = None, scheduler: str = "threads",
         chunks: tuple[int | None, int | None] = (None, None)) -> RunResult:
@@ -224,7 +258,6 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
     projects = project_table(district, scenario, seed=seed, draws=draws)
     n_stage, n_sector = len(district.stage_names), len(SECTORS)
     children = np.empty((len(years), n_area, n_stage, n_draw))
-    demand = np.empty((len(years), n_area, n_stage, n_sector, n_draw))
     population = np.empty((len(years), n_area, n_draw))
     births = np.empty_like(population)
     finished = [0]
@@ -235,25 +268,26 @@ def run(district: District, scenario: Scenario, *, draws: int = 0, seed: int = 0
             progress(finished[0] // n_area)
 
     parts = plan_chunks(n_area, n_draw, area_chunk=chunks[0], draw_chunk=chunks[1])
-    shared = (district, scenario, years, seed, draws, AreaArrays.of(district, scenario))
+    arrays = AreaArrays.of(district, scenario)
+    existing = arrays.places  # (area, stage, sector), base-year places
+    shared = (district, scenario, years, seed, draws, arrays)
     if n_draw > 1 and same_in_every_draw(projects.arrays):
         # places are the same in every draw: computed once and viewed (read-only) for all draws
         gap = Gap(np.empty_like(children), np.empty_like(children))
-        map_chunks(chunk_demand, parts, shared, (children, demand, gap.demand, population, births), scheduler=scheduler,
-                   done=done)
-        one, clipped = places_by_year(district.places_array(), projects_chunk(projects.arrays, Chunk(0, n_area, 0, 1)),
-                                      years, 1)
-        places = np.broadcast_to(one, demand.shape)
+        map_chunks(chunk_kept, parts, shared, (children, gap.demand, population, births), scheduler=scheduler, done=done)
+        one, clipped = places_by_year(existing, projects_chunk(projects.arrays, Chunk(0, n_area, 0, 1)), years, 1)
+        places = np.broadcast_to(one, (*children.shape[:3], n_sector, n_draw))
         gap = Gap(gap.demand, np.broadcast_to(one.sum(axis=3), children.shape))
         clipped = clipped * n_draw
     else:
-        places = np.empty_like(demand)
+        places = np.empty((*children.shape[:3], n_sector, n_draw))
         gap = Gap(np.empty_like(children), np.empty_like(children))
         clipped = np.empty((1, n_area, n_draw))
-        map_chunks(chunk_outputs, parts, (*shared, projects.arrays),
-                   (children, demand, places, gap.demand, gap.places, clipped, population, births), scheduler=scheduler,
+        map_chunks(chunk_kept_places, parts, (*shared, projects.arrays),
+                   (children, places, gap.demand, gap.places, clipped, population, births), scheduler=scheduler,
                    done=done)
-    existing = district.places_array()
+    demand = (SectorDemand(None, None, plan_demand(district, years, 1), n_draw) if scenario.demand_from_plan
+              else SectorDemand(children, stage_bands(district, scenario, years), None, n_draw))
     unplaced = None
     reach = None
     if scenario.travel_limit_km is not None:

@@ -31,6 +31,7 @@ The result tables built here take a one-scenario selection of the results' Datas
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,6 +39,7 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 
+from capacity.derived import year_slabs
 from capacity.stats import QUANTILES, THRESHOLD, point
 
 INDICATORS = ("need", "public_places_added", "public_affordable_share", "private_affordable_share")
@@ -101,6 +103,29 @@ def _row(table: pd.DataFrame, indicator: str, stage: str = "") -> pd.Series | No
     return None if rows.empty else rows.iloc[0]
 
 
+def _first_rows(table: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    """The first row of every ``(indicator, stage)`` of a plan table (what :func:`_row` finds), looked up at once."""
+    first: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in table.to_dict("records"):
+        first.setdefault((str(record["indicator"]), str(record["stage"])), {str(k): v for k, v in record.items()})
+    return first
+
+
+def _need_years(table: pd.DataFrame) -> dict[str, list[int]]:
+    """The years of the plan's needs, by stage."""
+    years: dict[str, list[int]] = {}
+    for indicator, stage, year in zip(table["indicator"], table["stage"], table["year"]):
+        if indicator == "need":
+            years.setdefault(str(stage), []).append(int(year))
+    return years
+
+
+def _target_year(need_years: dict[str, list[int]], base_year: int, horizon: int, stage: str | None) -> int:
+    """:func:`target_year` from :func:`_need_years`."""
+    years = need_years.get(stage, []) if stage is not None else [y for ys in need_years.values() for y in ys]
+    return min(max(years) if years else base_year + DEFAULT_TARGET_OFFSET, horizon)
+
+
 def needs(district: PlanSource) -> pd.DataFrame:
     """The plan's stated needs: ``stage, year, value``, one row per stage with a need."""
     t = plan_table(district)
@@ -129,21 +154,30 @@ def target_year(district: PlanSource, base_year: int, horizon: int, stage: str |
     int
         The need's year, else ``base_year + 5``; capped at ``horizon``.
     """
-    n = needs(district)
-    if stage is not None:
-        n = n[n["stage"] == stage]
-    year = int(n["year"].max()) if len(n) else base_year + DEFAULT_TARGET_OFFSET
-    return min(year, horizon)
+    return _target_year(_need_years(plan_table(district)), base_year, horizon, stage)
 
 
 def target_years(district: PlanSource, base_year: int, horizon: int) -> list[int]:
     """Every stage's target year (sorted, distinct)."""
-    return sorted({target_year(district, base_year, horizon, s) for s in district.stage_names})
+    need_years = _need_years(plan_table(district))
+    return sorted({_target_year(need_years, base_year, horizon, s) for s in district.stage_names})
 
 
 def _values(ds: xr.Dataset, name: str, dims: tuple[str, ...]) -> NDArray[Any]:
     """A variable of a one-scenario Dataset as a C-ordered array in ``dims`` order."""
     return np.ascontiguousarray(ds[name].transpose(*dims).values)
+
+
+def _by_year(ds: xr.Dataset, name: str, dims: tuple[str, ...]) -> Iterator[NDArray[Any]]:
+    """A variable a few years at a time, each piece a C-ordered array in ``dims`` order (``dims[0]`` the year).
+
+    Reductions that keep the year axis give the same numbers from these pieces as from the
+    whole variable, which (demand by sector, places of every draw) is then never held whole
+    when it is large (:func:`capacity.derived.year_slabs`).
+    """
+    var = ds[name]
+    for years in year_slabs(var.sizes["year"], var.size // max(var.sizes["year"], 1)):
+        yield np.ascontiguousarray(ds[name].isel(year=years).transpose(*dims).values)
 
 
 def plan_comparison(ds: xr.Dataset, district: PlanSource) -> pd.DataFrame:
@@ -168,14 +202,18 @@ def plan_comparison(ds: xr.Dataset, district: PlanSource) -> pd.DataFrame:
     years = ds["year"].to_numpy()
     base, horizon = int(years[0]), int(years[-1])
     area_stage = ("year", "area", "stage", "draw")
-    demand = _values(ds, "demand", ("year", "area", "stage", "sector", "draw")).sum(axis=3).sum(axis=1)
-    places = _values(ds, "places", ("year", "area", "stage", "sector", "draw")).sum(axis=3).sum(axis=1)
+    sectored = ("year", "area", "stage", "sector", "draw")
+    demand = np.concatenate([d.sum(axis=3).sum(axis=1) for d in _by_year(ds, "demand", sectored)])
+    places = np.concatenate([p.sum(axis=3).sum(axis=1) for p in _by_year(ds, "places", sectored)])
     shortfall = _values(ds, "shortfall", area_stage).sum(axis=1)
     surplus = _values(ds, "surplus", area_stage).sum(axis=1)
+    table = plan_table(district)
+    first, need_years = _first_rows(table), _need_years(table)
     rows = []
     for s, stage in enumerate(str(v) for v in ds["stage"].values):
-        stated = need(district, stage)
-        target = target_year(district, base, horizon, stage)
+        row_need = first.get(("need", stage))
+        stated = None if row_need is None else (float(row_need["value"]), int(row_need["year"]))
+        target = _target_year(need_years, base, horizon, stage)
         t = int(np.searchsorted(years, target))
         appendix = float(district.projects.loc[district.projects["stage"] == stage, "places"].sum())
         projected_need = demand[t, s] - places[0, s]
@@ -233,28 +271,39 @@ def indicators(ds: xr.Dataset, district: PlanSource) -> pd.DataFrame:
     name = str(ds["scenario"].values)
     years = [int(y) for y in ds["year"].values]
     dims = ("year", "area", "stage", "sector", "draw")
-    places = _values(ds, "places", dims)
-    demand = _values(ds, "demand", dims)
     stages = [str(s) for s in ds["stage"].values]
 
+    first = _first_rows(table)
+
     def target(indicator: str, stage: str = "") -> float:
-        row = _row(table, indicator, stage)
+        row = first.get((indicator, stage))
         return float(row["value"]) if row is not None else np.nan
 
+    with_share = {k: row for k, row in ((k, first.get(("private_affordable_share", s))) for k, s in enumerate(stages))
+                  if row is not None}
+    # (year, draw) sums, a few years at a time: public places; per stage with a share, children in public places
+    # and children enrolled
+    public_parts: list[NDArray[Any]] = []
+    in_public_parts: dict[int, list[NDArray[Any]]] = {k: [] for k in with_share}
+    enrolled_parts: dict[int, list[NDArray[Any]]] = {k: [] for k in with_share}
+    for places, demand in zip(_by_year(ds, "places", dims), _by_year(ds, "demand", dims)):
+        public_parts.append(places[:, :, :, 0].sum(axis=(1, 2)))
+        for k in with_share:
+            dem = demand[:, :, k]  # (year, area, sector, draw)
+            plc = places[:, :, k]
+            in_public_parts[k].append(np.minimum(dem[:, :, 0], plc[:, :, 0]).sum(axis=1))
+            enrolled_parts[k].append(dem.sum(axis=(1, 2)))
     rows = []
-    public_places = places[:, :, :, 0].sum(axis=(1, 2))  # (year, draw)
+    public_places = np.concatenate(public_parts)  # (year, draw)
     added = public_places - public_places[0]
+    goal = target("public_places_added")
     for t, year in enumerate(years):
         rows.append({"scenario": name, "year": year, "indicator": "public_places_added",
-                     "value": float(point(added[t], draws)), "target": target("public_places_added")})
-    for k, stage in enumerate(stages):
-        affordable = _row(table, "private_affordable_share", stage)
-        if affordable is None:
-            continue
-        dem = demand[:, :, k]  # (year, area, sector, draw)
-        plc = places[:, :, k]
-        in_public = np.minimum(dem[:, :, 0], plc[:, :, 0]).sum(axis=1)
-        enrolled = dem.sum(axis=(1, 2))
+                     "value": float(point(added[t], draws)), "target": goal})
+    for k, affordable in with_share.items():
+        stage = stages[k]
+        in_public = np.concatenate(in_public_parts[k])
+        enrolled = np.concatenate(enrolled_parts[k])
         a = float(affordable["value"])
         with np.errstate(invalid="ignore", divide="ignore"):
             share = (in_public + a * (enrolled - in_public)) / enrolled

@@ -187,6 +187,7 @@ def test_non_finite_output_is_a_defect_and_nothing_is_written(demo: capacity.Dis
     from capacity.errors import DefectError
 
     res = capacity.run(Scenario(name="a", horizon=2026), demo)
+    res.dataset[name].load()  # demand and the gap are computed when read: loaded, they can be written
     res.dataset[name][(0,) * res.dataset[name].ndim] = value
     with pytest.raises(DefectError, match=f"defect: {name} is not finite at scenario=a, year="):
         res.write(tmp_path / "out")

@@ -192,14 +192,20 @@ def stage_demand(
     return demand_from_children(children, stages)
 
 
-def demand_from_children(children: NDArray[np.float64], stages: StageBands) -> NDArray[np.float64]:
+def demand_from_children(children: NDArray[np.float64], stages: StageBands,
+                         out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """Demand per stage and sector from the resident children of each stage.
+
+    :math:`E = C\\,e_s`, :math:`D_{\\mathrm{public}} = E\\,p_s`, :math:`D_{\\mathrm{private}} = E - D_{\\mathrm{public}}`
+    (persons; :math:`e_s` the enrolment rate, :math:`p_s` the public share).
 
     Parameters
     ----------
     children : ndarray, shape (year, area, stage, draw)
         :math:`C_s`, persons of the stage's ages.
     stages : StageBands
+    out : ndarray, shape (year, area, stage, sector, draw), optional
+        Written in place and returned (the same numbers as a new array).
 
     Returns
     -------
@@ -209,6 +215,12 @@ def demand_from_children(children: NDArray[np.float64], stages: StageBands) -> N
         raise SpecificationError(
             f"children must have shape (year, area, {len(stages.names)} stages, draw), got {children.shape}"
         )
+    shape = (*children.shape[:3], 2, children.shape[3])
+    if out is None:
+        out = np.empty(shape)
+    elif out.shape != shape:
+        raise SpecificationError(f"out must have shape {shape}, got {out.shape}")
     enrolled = children * _as_stage_param(stages.enrolment_rate)
-    public = enrolled * _as_stage_param(stages.public_share)
-    return np.stack([public, enrolled - public], axis=3)
+    public = np.multiply(enrolled, _as_stage_param(stages.public_share), out=out[:, :, :, 0])
+    np.subtract(enrolled, public, out=out[:, :, :, 1])
+    return out

@@ -41,8 +41,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linprog
-from scipy.sparse import coo_matrix
 
 from capacity.errors import SpecificationError
 
@@ -138,6 +136,9 @@ def transport_unplaced(
         raise SpecificationError(f"distance_km must have shape ({n_area}, {n_area}), got {distance_km.shape}")
     if not limit_km >= 0:
         raise SpecificationError(f"limit_km = {limit_km!r}: expected a distance >= 0")
+    from scipy.optimize import linprog  # imported here: a third of a second, needed only with a travel limit
+    from scipy.sparse import coo_matrix
+
     pairs = [(i, j) for i in range(n_area) for j in range(n_area)
              if i == j or distance_km[i, j] <= limit_km]
     src = np.array([i for i, _ in pairs])

@@ -23,6 +23,10 @@ Variables
     step ending in the year (NaN in the base year).
 ``shortfall_after_transport (scenario, year, area, stage, draw)``
     Only if a scenario has a travel limit (NaN for the scenarios without one).
+``demand``, ``gap``, ``shortfall`` and ``surplus`` are computed when read
+(:mod:`capacity.results.lazy`): a run keeps, per draw, the children and the demand summed
+over sectors, and these are elementwise functions of them (:mod:`capacity.derived`), the
+same numbers to the last bit; ``ds.load()`` keeps them in memory.
 ``opening_year``, ``needed_year``, ``status``, ``years_late``, ``place_years_short``, ``place_years_idle``, ``cancelled`` ``(scenario, project, draw)``
     The schedule (:func:`capacity.core.schedule.match_projects`): ``status`` indexes
     :data:`STATUS`; ``needed_year`` is -1 where places are never needed; a project row
@@ -47,7 +51,7 @@ Attributes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,8 +61,10 @@ from numpy.typing import NDArray
 
 from capacity import __version__
 from capacity.core.schedule import STATUS
+from capacity.derived import GapPart, year_slabs
 from capacity.io.district import SECTORS, District
 from capacity.plan import target_years
+from capacity.results.lazy import derived_variable
 
 if TYPE_CHECKING:  # pragma: no cover
     from capacity.model import RunResult
@@ -117,14 +123,20 @@ def build_dataset(runs: Sequence[RunResult]) -> xr.Dataset:
             return by_year(get(runs[0]), runs[0])[None]
         return np.stack([by_year(get(r), r) for r in runs])
 
+    def derived(dims: tuple[str, ...], part: Any) -> xr.Variable:
+        """A variable computed when read from each run's kept arrays (:mod:`capacity.results.lazy`)."""
+        shape = (len(runs), n_year, *(first.sector_demand.shape[1:] if "sector" in dims else first.children.shape[1:]))
+        return derived_variable(("scenario", *dims), [part(r) for r in runs], [len(r.years) for r in runs], shape)
+
+    lazy: dict[str, xr.Variable] = {
+        "demand": derived(SECTORED, lambda r: r.sector_demand.__getitem__),  # first: sets the order of the dims
+    }
     data: dict[str, tuple[tuple[str, ...], NDArray[Any]]] = {
-        "demand": (("scenario", *SECTORED), stack(lambda r: r.demand)),  # first: sets the order of the dims
         "places": (("scenario", *SECTORED), stack(lambda r: r.places)),
         "children": (("scenario", *AREA_STAGE), stack(lambda r: r.children)),
-        "gap": (("scenario", *AREA_STAGE), stack(lambda r: r.gap.gap)),
-        "shortfall": (("scenario", *AREA_STAGE), stack(lambda r: r.gap.shortfall)),
-        "surplus": (("scenario", *AREA_STAGE), stack(lambda r: r.gap.surplus)),
     }
+    for name in ("gap", "shortfall", "surplus"):
+        lazy[name] = derived(AREA_STAGE, lambda r, n=name: GapPart(r.gap, n).__getitem__)
     if all("population" in r.extra for r in runs):  # only with observed.csv: outputs without it unchanged
         for name in ("population", "births"):
             data[name] = (("scenario", "year", "area", "draw"), stack(lambda r, n=name: r.extra[n]))
@@ -213,7 +225,10 @@ def build_dataset(runs: Sequence[RunResult]) -> xr.Dataset:
         "conventions": "gap = places - demand (negative: shortfall); school year t starts in September of t; "
                        "draw 0 of a deterministic run is the run itself",
     }
-    return xr.Dataset({k: xr.Variable(dims, v) for k, (dims, v) in data.items()}, coords=coords, attrs=attrs)
+    variables = {**lazy, **{k: xr.Variable(dims, v) for k, (dims, v) in data.items()}}
+    order = ["demand", "places", "children", "gap", "shortfall", "surplus"]
+    return xr.Dataset({k: variables[k] for k in [*order, *(k for k in variables if k not in order)]}, coords=coords,
+                      attrs=attrs)
 
 
 #: Variables that must be finite in every year up to a scenario's horizon (``children`` is
@@ -235,22 +250,51 @@ def check_finite(ds: xr.Dataset) -> None:
     """
     from capacity.errors import DefectError
 
-    within = ds["year"] <= ds["horizon"]
     for key in ds.data_vars:
         name = str(key)
         var = ds[name]
         if var.dtype.kind != "f":
             continue
-        values = var.values
-        bad = np.isinf(values)
-        if name in FINITE_STEPS:
-            bad |= np.isnan(values) & within.broadcast_like(var).transpose(*var.dims).values
-        if bool(bad.any()):
-            first = {str(dim): var[dim].values[i].item() for dim, i in zip(var.dims, np.argwhere(bad)[0])
-                     if dim in var.coords}
-            cell = ", ".join(f"{k}={v}" for k, v in first.items())
-            raise DefectError(f"defect: {name} is not finite at {cell} (step: {FINITE_STEPS.get(name, name)}); "
-                              "nothing was written")
+        for part in _slabs(var):
+            values = part.values
+            if np.isfinite(values).all():  # the common case, in one pass
+                continue
+            bad = np.isinf(values)
+            if name in FINITE_STEPS:
+                within = part["year"] <= part["horizon"]
+                bad |= np.isnan(values) & within.broadcast_like(part).transpose(*part.dims).values
+            if bool(bad.any()):
+                first = {str(dim): part[dim].values[i].item() for dim, i in zip(part.dims, np.argwhere(bad)[0])
+                         if dim in part.coords}
+                cell = ", ".join(f"{k}={v}" for k, v in first.items())
+                raise DefectError(f"defect: {name} is not finite at {cell} (step: {FINITE_STEPS.get(name, name)}); "
+                                  "nothing was written")
+
+
+def _slabs(var: xr.DataArray) -> Iterator[xr.DataArray]:
+    """A ``(scenario, year, ...)`` variable a scenario and some years at a time, in order (else whole).
+
+    Variables computed when read (:mod:`capacity.results.lazy`) are then computed a piece at
+    a time; the first cell of the first piece with a problem is the first cell of the whole.
+    """
+    if var.dims[:2] != ("scenario", "year"):
+        yield var
+        return
+    per_year = int(np.prod(var.shape[2:]))
+    for k in range(var.sizes["scenario"]):
+        for years in year_slabs(var.sizes["year"], per_year):
+            yield var.isel(scenario=slice(k, k + 1), year=years)
+
+
+def year_pieces(ds: xr.Dataset, name: str) -> list[slice]:
+    """Consecutive pieces of the years of ``ds`` (one scenario's selection) in which to read variable ``name``.
+
+    Every year at once when the variable is small; else pieces of
+    :data:`capacity.derived.READ_CELLS` cells, so that a variable computed when read is
+    never whole.
+    """
+    var = ds[name]
+    return year_slabs(var.sizes["year"], var.size // max(var.sizes["year"], 1))
 
 
 def select(ds: xr.Dataset, scenario: str) -> xr.Dataset:
@@ -285,4 +329,5 @@ def status_names(codes: NDArray[np.integer[Any]]) -> list[str]:
     return [STATUS[int(c)] for c in codes]
 
 
-__all__ = ["AREA_STAGE", "SECTORED", "STATUS", "build_dataset", "select", "stage_labels", "status_names", "values"]
+__all__ = ["AREA_STAGE", "SECTORED", "STATUS", "build_dataset", "select", "stage_labels", "status_names", "values",
+           "year_pieces"]

@@ -120,7 +120,12 @@ class Results:
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def to_xarray(self) -> xr.Dataset:
-        """The labelled result (dims ``scenario, year, area, stage, sector, draw, project, phase``)."""
+        """The labelled result (dims ``scenario, year, area, stage, sector, draw, project, phase``).
+
+        ``demand``, ``gap``, ``shortfall`` and ``surplus`` are computed when read (selections
+        are free; values are computed for the cells read, every time); ``.load()`` keeps
+        them (see :mod:`capacity.results.lazy`).
+        """
         return self.dataset
 
     def view(self, scenario: str | None = None) -> ScenarioView:
@@ -196,7 +201,9 @@ class Results:
 
     def largest_gaps(self, year: int, n: int = 5) -> pd.DataFrame:
         """The ``n`` largest street shortfalls and surpluses of every scenario in ``year``."""
-        frames = [tb.largest_gaps(v.ds, year, n) for v in self.views() if year in set(int(y) for y in v.years)]
+        gap = self.gap
+        frames = [tb.largest_in(gap[gap["scenario"] == v.name], year, n) for v in self.views()
+                  if year in set(int(y) for y in v.years)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def files(self, format: str = "csv") -> dict[str, bytes]:

@@ -35,7 +35,7 @@ from capacity import plan
 from capacity.core.schedule import STATUS
 from capacity.errors import InputError
 from capacity.io.district import District
-from capacity.results.dataset import AREA_STAGE, SECTORED, select, values
+from capacity.results.dataset import AREA_STAGE, SECTORED, select, values, year_pieces
 from capacity.results.levels import Aggregate, aggregates, sum_over
 from capacity.stats import QUANTILES, THRESHOLD, point
 
@@ -46,18 +46,20 @@ def _aggregates(ds: xr.Dataset) -> list[Aggregate]:
 
 def _with_levels(per_area: NDArray[np.float64], draws: int, rows: Sequence[Aggregate], quantiles: bool = False,
                  total: Callable[[slice | NDArray[np.intp]], NDArray[np.float64]] | None = None,
-                 ) -> dict[str, NDArray[np.float64]]:
+                 scratch: bool = False) -> dict[str, NDArray[np.float64]]:
     """Point value (and quantiles) over draws per (year, area + aggregate, stage).
 
     Each aggregate row (:mod:`capacity.results.levels`) is ``total(index)`` (default: the
     sum over its areas, no-offset for shortfall and surplus). The summaries are taken over
     the areas and the aggregates separately, so no (year, area + rows, stage, draw) copy is
-    made.
+    made. With ``scratch``, the quantiles reorder ``per_area`` in place (after its mean and
+    sums are taken) instead of a copy of it: the same numbers, one array fewer.
     """
     sums = np.stack([sum_over(per_area, r.index) if total is None else total(r.index) for r in rows], axis=1)
     out = {"": np.concatenate([point(per_area, draws), point(sums, draws)], axis=1)}
     if quantiles and draws > 0:
-        by_area, by_row = np.percentile(per_area, QUANTILES, axis=-1), np.percentile(sums, QUANTILES, axis=-1)
+        by_area = np.percentile(per_area, QUANTILES, axis=-1, overwrite_input=scratch)
+        by_row = np.percentile(sums, QUANTILES, axis=-1)
         for i, q in enumerate(QUANTILES):
             out[f"_p{q}"] = np.concatenate([by_area[i], by_row[i]], axis=1)
     return out
@@ -84,8 +86,29 @@ def _long(ds: xr.Dataset, cols: dict[str, NDArray[np.float64]]) -> pd.DataFrame:
     return frame
 
 
+def _read(ds: xr.Dataset, name: str) -> NDArray[np.float64]:
+    """A ``(year, area, stage, draw)`` variable as a new array of its own, read a few years at a time.
+
+    Each piece of years is the same as those years of the whole variable; a large variable
+    computed when read (the gap) is then never held twice, and the array may be reordered
+    in place.
+    """
+    out = np.empty((ds.sizes["year"], ds.sizes["area"], ds.sizes["stage"], ds.sizes["draw"]))
+    for years in year_pieces(ds, name):
+        out[years] = ds[name].isel(year=years).transpose(*AREA_STAGE).values
+    return out
+
+
+#: Column groups of the gap table, in order (each: the value and, for some, its quantiles).
+GAP_COLUMNS = ("demand", "places", "gap", "shortfall", "surplus", "demand_public", "places_public", "gap_public",
+               "shortfall_after_transport")
+
+
 def gap_table(ds: xr.Dataset) -> pd.DataFrame:
     """The ``gap`` table of one scenario (see the module docstring).
+
+    The per-draw arrays are read and reduced one after the other, so at most a few of
+    ``(year, area, stage, draw)`` are held at once.
 
     Parameters
     ----------
@@ -94,38 +117,46 @@ def gap_table(ds: xr.Dataset) -> pd.DataFrame:
     """
     draws = int(ds.attrs["draws"])
     rows = _aggregates(ds)
-    cols: dict[str, NDArray[np.float64]] = {}
+    parts: dict[str, dict[str, NDArray[np.float64]]] = {}
 
-    def add(key: str, per_area: NDArray[np.float64], quantiles: bool = False,
-            total: Callable[[slice | NDArray[np.intp]], NDArray[np.float64]] | None = None) -> None:
-        for suffix, arr in _with_levels(per_area, draws, rows, quantiles, total).items():
-            cols[key + suffix] = arr
+    def add(key: str, per_area: NDArray[np.float64], quantiles: bool = False, scratch: bool = False) -> None:
+        """The summaries of ``per_area`` (``scratch``: an array made here, reordered by the quantiles)."""
+        parts[key] = _with_levels(per_area, draws, rows, quantiles, scratch=scratch)
 
-    demand = values(ds, "demand", SECTORED)
+    def net(places: NDArray[np.float64], demand: NDArray[np.float64]) -> Callable[[slice | NDArray[np.intp]], NDArray[np.float64]]:
+        return lambda index: sum_over(places, index) - sum_over(demand, index)
+
     places = ds["places"].transpose(*SECTORED).values  # may be a view broadcast over draws: not copied
-    add("demand", demand.sum(axis=3), True)
-    add("places", places.sum(axis=3), True)
-    add("gap", values(ds, "gap", AREA_STAGE), True)
+    demand = np.empty(places.shape[:3] + places.shape[4:])
+    public: list[tuple[dict[str, NDArray[np.float64]], ...]] = []
+    for years in year_pieces(ds, "demand"):  # demand by sector a few years at a time (it is computed when read)
+        piece = np.ascontiguousarray(ds["demand"].isel(year=years).transpose(*SECTORED).values)
+        demand[years] = piece.sum(axis=3)
+        demand_public = np.ascontiguousarray(piece[:, :, :, 0])
+        del piece
+        places_public = np.ascontiguousarray(places[years, :, :, 0])
+        public.append((_with_levels(demand_public, draws, rows), _with_levels(places_public, draws, rows),
+                       _with_levels(places_public - demand_public, draws, rows, total=net(places_public, demand_public))))
+    for key, pieces in zip(("demand_public", "places_public", "gap_public"), zip(*public)):
+        parts[key] = {suffix: np.concatenate([p[suffix] for p in pieces]) for suffix in pieces[0]}
+    del public
+    add("demand", demand, True, scratch=True)
+    del demand
+    add("places", places.sum(axis=3), True, scratch=True)
+    del places
+    add("gap", _read(ds, "gap"), True, scratch=True)
     shortfall = values(ds, "shortfall", AREA_STAGE)
     add("shortfall", shortfall)
+    p_shortfall = (np.concatenate([(shortfall > THRESHOLD).mean(axis=-1),
+                                   np.stack([(sum_over(shortfall, r.index) > THRESHOLD).mean(axis=-1) for r in rows], axis=1)],
+                                  axis=1) if draws > 0 else None)
+    del shortfall
     add("surplus", values(ds, "surplus", AREA_STAGE))
-    demand_public = np.ascontiguousarray(demand[:, :, :, 0])
-    places_public = np.ascontiguousarray(places[:, :, :, 0])
-    del demand, places
-    add("demand_public", demand_public)
-    add("places_public", places_public)
-    def public_gap(index: slice | NDArray[np.intp], p: NDArray[np.float64] = places_public,
-                   d: NDArray[np.float64] = demand_public) -> NDArray[np.float64]:
-        return sum_over(p, index) - sum_over(d, index)
-
-    add("gap_public", places_public - demand_public, total=public_gap)
-    del demand_public, places_public, public_gap
     if "shortfall_after_transport" in ds and np.isfinite(float(ds["travel_limit_km"].values)):
         add("shortfall_after_transport", values(ds, "shortfall_after_transport", AREA_STAGE))
-    if draws > 0:
-        short = shortfall > THRESHOLD
-        summed = np.stack([(sum_over(shortfall, r.index) > THRESHOLD).mean(axis=-1) for r in rows], axis=1)
-        cols["p_shortfall"] = np.concatenate([short.mean(axis=-1), summed], axis=1)
+    cols = {key + suffix: arr for key in GAP_COLUMNS if key in parts for suffix, arr in parts[key].items()}
+    if p_shortfall is not None:
+        cols["p_shortfall"] = p_shortfall
     return _long(ds, cols)
 
 
@@ -218,8 +249,13 @@ def per_scenario(ds: xr.Dataset, make: Callable[[xr.Dataset], pd.DataFrame]) -> 
 
 def largest_gaps(ds: xr.Dataset, year: int, n: int = 5) -> pd.DataFrame:
     """The ``n`` largest street shortfalls and surpluses of one scenario in ``year`` (point values)."""
-    g = gap_table(ds)
-    g = g[(g["year"] == year) & (g["level"] == "area")]
+    return largest_in(gap_table(ds), year, n)
+
+
+def largest_in(gap: pd.DataFrame, year: int, n: int = 5) -> pd.DataFrame:
+    """The ``n`` largest street shortfalls and surpluses in ``year`` of a ``gap`` table (of one scenario, or
+    of several: then the largest of all)."""
+    g = gap[(gap["year"] == year) & (gap["level"] == "area")]
     short = g[g["shortfall"] > THRESHOLD].nlargest(n, "shortfall")
     plus = g[g["surplus"] > THRESHOLD].nlargest(n, "surplus")
     cols = ["scenario", "year", "area_code", "area_name", "stage", "demand", "places", "gap"]
@@ -286,5 +322,5 @@ def compare_table(ds: xr.Dataset, base: str | None = None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-__all__ = ["compare_table", "gap_table", "indicators_table", "largest_gaps", "per_scenario", "plan_comparison_table",
+__all__ = ["GAP_COLUMNS", "compare_table", "gap_table", "indicators_table", "largest_gaps", "largest_in", "per_scenario", "plan_comparison_table",
            "project_frame", "schedule_table"]
