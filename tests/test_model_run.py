@@ -256,3 +256,15 @@ def test_results_explain_matches_gap_row(closed: capacity.District) -> None:
     assert cell.totals["places"] == pytest.approx(row["places"], rel=1e-12)
     assert cell.totals["gap"] == pytest.approx(row["gap"], rel=1e-12)
     assert cell.cohorts["children"].sum() == pytest.approx(expected_children(1, 12, 14, 2))
+
+
+def test_scenarios_with_and_without_a_travel_limit_run_and_write_together(closed: capacity.District,
+                                                                           tmp_path: Path) -> None:
+    res = capacity.run([Scenario(name="strict", horizon=BASE + 3), Scenario(name="moved", horizon=BASE + 3,
+                                                                            travel_limit_km=50.0)], closed, draws=3)
+    res.write(tmp_path / "out")
+    gap = pd.read_csv(tmp_path / "out" / "gap.csv")
+    cols = list(gap.columns)
+    assert cols[-1] == "level" and cols.index("shortfall_after_transport") == cols.index("gap_public") + 1
+    assert gap.loc[gap["scenario"] == "strict", "shortfall_after_transport"].isna().all()
+    assert gap.loc[gap["scenario"] == "moved", "shortfall_after_transport"].notna().all()

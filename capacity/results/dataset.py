@@ -241,7 +241,8 @@ def check_finite(ds: xr.Dataset) -> None:
     """Every output number of the result finite; else a :class:`~capacity.errors.DefectError`.
 
     Numbers after a scenario's horizon are NaN when scenarios of different horizons run
-    together, and are not checked; nothing anywhere may be infinite.
+    together, and are not checked, nor the shortfall after transport of a scenario without
+    a travel limit (run with one that has); nothing anywhere may be infinite.
 
     Raises
     ------
@@ -262,6 +263,8 @@ def check_finite(ds: xr.Dataset) -> None:
             bad = np.isinf(values)
             if name in FINITE_STEPS:
                 within = part["year"] <= part["horizon"]
+                if name == "shortfall_after_transport":  # not computed (NaN) for a scenario without a travel limit
+                    within = within & np.isfinite(ds["travel_limit_km"].sel(scenario=part["scenario"]))
                 bad |= np.isnan(values) & within.broadcast_like(part).transpose(*part.dims).values
             if bool(bad.any()):
                 first = {str(dim): part[dim].values[i].item() for dim, i in zip(part.dims, np.argwhere(bad)[0])

@@ -243,8 +243,13 @@ def indicators_table(ds: xr.Dataset, district: District) -> pd.DataFrame:
 
 
 def per_scenario(ds: xr.Dataset, make: Callable[[xr.Dataset], pd.DataFrame]) -> pd.DataFrame:
-    """``make`` applied to every scenario's selection, concatenated."""
-    return pd.concat([make(select(ds, str(s))) for s in ds["scenario"].values], ignore_index=True)
+    """``make`` applied to every scenario's selection, concatenated; the columns in the order of the scenario
+    with the most of them (a column only some scenarios have, as the shortfall after transport, stays in
+    its place, empty for the others)."""
+    frames = [make(select(ds, str(s))) for s in ds["scenario"].values]
+    widest = max(frames, key=lambda f: len(f.columns))
+    order = list(dict.fromkeys([*widest.columns, *(c for f in frames for c in f.columns)]))
+    return pd.concat(frames, ignore_index=True)[order]
 
 
 def largest_gaps(ds: xr.Dataset, year: int, n: int = 5) -> pd.DataFrame:
