@@ -2,9 +2,11 @@
 
 :func:`register` adds the subcommand. It reads a history folder
 (``docs/data-format.md``, "History for backtests"), runs every method from every origin
-(:mod:`capacity.forecast.backtest`), prints the excluded areas and the method chosen per
-stage with its scores next to the naive ones, and writes into ``--out``: ``scores.csv``,
-``forecasts.csv``, ``error_by_horizon.png`` and ``meta.json`` (last).
+(:mod:`capacity.forecast.backtest`), prints the excluded areas, the method chosen per
+stage with its scores next to the naive ones and the ``[method]`` table that runs the
+chosen methods in a scenario (``docs/scenarios.md``), and writes into ``--out``:
+``scores.csv``, ``forecasts.csv``, ``error_by_horizon.png``, ``method.toml`` (that table)
+and ``meta.json`` (last).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def register(subparsers: Any) -> None:
         description="Rolling-origin backtest: for every origin, fit each method on the years up to it, project "
         "the horizons, compare with what happened; the method per stage is chosen on outcomes known by "
         "--select-until and scored on later origins. Writes scores.csv, forecasts.csv, "
-        "error_by_horizon.png and meta.json.",
+        "error_by_horizon.png, method.toml (the [method] table of a scenario that runs the chosen methods) and meta.json.",
     )
     p.add_argument("history", metavar="HISTORY", help="history folder (history.toml, areas.csv, population/births/enrolment.csv)")
     p.add_argument("--origins", type=_span, default=None, metavar="FIRST:LAST",
@@ -55,6 +57,28 @@ def register(subparsers: Any) -> None:
                    "(default: the middle of --origins)")
     p.add_argument("--out", default="backtest", metavar="DIR", help="output folder (default: backtest)")
     p.set_defaults(func=cmd_backtest)
+
+
+def _toml_key(key: str) -> str:
+    """A TOML key as written: bare if it can be, else quoted."""
+    if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key):
+        return key
+    return json.dumps(key, ensure_ascii=False)
+
+
+def method_table(chosen: dict[str, str], name: str, select_until: int) -> str:
+    """The ``[method]`` table of a scenario that runs the chosen methods, with a comment saying where it came from.
+
+    Specs are written out in full (:attr:`capacity.forecast.methods.Method.canonical`), so
+    that none reads as the engine.
+    """
+    from capacity.forecast.methods import parse_method
+
+    lines = [f"# chosen per stage by capacity backtest on {json.dumps(name, ensure_ascii=False)} (outcomes up to "
+             f"{select_until}); paste into a scenario of the district whose history/ this is "
+             "(the stages are the history's: name them as in stages.csv)", "[method]"]
+    lines += [f"{_toml_key(stage)} = {json.dumps(parse_method(spec).canonical)}" for stage, spec in chosen.items()]
+    return "\n".join(lines) + "\n"
 
 
 def _csv(frame: Any) -> bytes:
@@ -104,15 +128,15 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     from capacity.atomic import check_output_folder, write_files
     from capacity.forecast.backtest import run_backtest
-    from capacity.forecast.history import read_history
     from capacity.forecast.methods import DEFAULT_METHODS, parse_method
+    from capacity.io.history import read_history
 
     history = read_history(args.history)
     specs = DEFAULT_METHODS if args.methods.strip() == "all" else tuple(s for s in args.methods.split(",") if s.strip())
     if not specs:
         raise InputError.one("--methods", "", "", f"expected at least one method, found {args.methods!r}")
     methods = [parse_method(s) for s in dict.fromkeys(specs)]
-    names = ("scores.csv", "forecasts.csv", "error_by_horizon.png", "meta.json")
+    names = ("scores.csv", "forecasts.csv", "error_by_horizon.png", "method.toml", "meta.json")
     check_output_folder(args.out, names, input_folders=[args.history])
     years = np.concatenate([t.years for t in history.tables.values()])
     origins = args.origins or (int(years.min()) + history.settings.naive_years, int(years.max()) - 1)
@@ -130,14 +154,19 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             if len(rows):
                 line.append(f"{label} " + "/".join(f"{v:.2f}" for v in rows["mape"]))
         print(f"  {stage}: {method}  |  " + "  ".join(line))
+    table = method_table(result.chosen, result.name, result.select_until)
+    print("To run the chosen methods, put this table in a scenario (also in method.toml):")
+    print("\n".join(line for line in table.splitlines() if not line.startswith("#")))
     inputs = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(args.history).glob("*")) if p.is_file()}
     files: dict[str, bytes] = {
         "scores.csv": _csv(sc),
         "forecasts.csv": _csv(result.forecasts[COLUMNS_FORECASTS]),
         "error_by_horizon.png": _chart(sc, f"{result.name}: error against horizon"),
+        "method.toml": table.encode("utf-8"),
     }
     meta = {"command": "backtest", "set": result.name, "origins": list(origins), "horizons": list(args.horizons),
             "methods": [m.spec for m in methods], "select_until": result.select_until, "chosen": result.chosen,
+            "method_table": {stage: parse_method(spec).canonical for stage, spec in result.chosen.items()},
             "excluded": result.messages, "inputs": inputs,
             "outputs": {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}}
     files["meta.json"] = (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

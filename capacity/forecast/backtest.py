@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 
 from capacity.errors import InputError
-from capacity.forecast.history import History
 from capacity.forecast.methods import Method
+from capacity.io.history import History
 
-__all__ = ["MIN_ERRORS", "MIN_ORIGINS", "Backtest", "run_backtest", "score"]
+__all__ = ["MIN_ERRORS", "MIN_ORIGINS", "Backtest", "forecast_rows", "run_backtest", "score"]
 
 MIN_ERRORS = 20
 #: Errors of one origin share its shocks: intervals need errors of at least this many origins.
@@ -54,7 +54,7 @@ class Backtest:
     messages: list[str] = field(default_factory=list)
 
 
-def _forecast_rows(history: History, methods: list[Method], first_origin: int, last_origin: int,
+def forecast_rows(history: History, methods: list[Method], first_origin: int, last_origin: int,
                    horizon: int, excluded: set[str]) -> pd.DataFrame:
     """One row per method x stage x area x origin x horizon (stage by stage, then origin, method).
 
@@ -181,7 +181,7 @@ def run_backtest(history: History, methods: list[Method], origins: tuple[int, in
     lo, hi = int(years.min()) + 1, int(years.max()) - 1
     if first < lo or last > hi:
         raise InputError.one("--origins", "", "", f"expected origins inside {lo}..{hi} (a year known before and after each), found {first}:{last}")
-    fc = _forecast_rows(history, methods, int(years.min()) + 1, last, horizons[1], excluded)
+    fc = forecast_rows(history, methods, int(years.min()) + 1, last, horizons[1], excluded)
     if fc.empty:
         raise InputError.one("--origins", "", "", f"expected origins with later years in the history, found {first}:{last}")
     fc = _intervals(fc)

@@ -60,7 +60,7 @@ from capacity.core.progression import (
 from capacity.core.residual import migration_path, project_additive, residual_migration
 from capacity.core.shrinkage import shrink_ratios
 from capacity.errors import InputError
-from capacity.forecast.history import Table
+from capacity.io.history import Table
 
 __all__ = ["DEFAULT_METHODS", "NAIVE", "Method", "parse_method"]
 
@@ -108,6 +108,17 @@ class Method:
     rule: str = "mean"
     years: int = 0
     parts: tuple[Method, ...] = ()
+
+    @property
+    def canonical(self) -> str:
+        """The spec with every rule and number of years written out (``progression`` -> ``progression:mean:5``).
+
+        What a scenario's ``method`` takes unambiguously: there, ``cohort-component`` alone
+        means the engine with the district's rates, ``cohort-component:mean:5`` this method.
+        """
+        if self.parts:
+            return "+".join(part.canonical for part in self.parts)
+        return self.family if self.naive else f"{self.family}:{self.rule}:{self.years}"
 
     @property
     def naive(self) -> bool:

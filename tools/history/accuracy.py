@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from capacity.forecast.backtest import Backtest, run_backtest
-from capacity.forecast.history import read_history
 from capacity.forecast.methods import DEFAULT_METHODS, parse_method
+from capacity.io.history import read_history
 from tools.history import norway, nyc, nz
 from tools.history.common import SHARED
 
