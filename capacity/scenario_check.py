@@ -82,6 +82,7 @@ def _engine_settings(scenario: Scenario) -> list[tuple[str, str]]:
 def _check_method(district: District, scenario: Scenario, file: str) -> None:
     """A forecasting ``method``: stages of the district, a district with a history, no engine settings beside it."""
     from capacity.forecast.driver import ENGINE, stage_methods
+    from capacity.forecast.methods import parse_method
 
     if not isinstance(scenario.method, str):
         for stage, _ in scenario.method:
@@ -91,6 +92,12 @@ def _check_method(district: District, scenario: Scenario, file: str) -> None:
     chosen = {stage: spec for stage, spec in stage_methods(scenario, district.stage_names).items() if spec != ENGINE}
     if not chosen:
         return
+    for stage, spec in chosen.items():  # a Scenario built in code has not been through the file's checks
+        try:
+            parse_method(spec)
+        except InputError as error:
+            where = "key method" if isinstance(scenario.method, str) else f"key method.{stage}"
+            raise InputError.one(file, where, "", error.problems[0].expected) from None
     stage, spec = next(iter(chosen.items()))
     key = "key method" if isinstance(scenario.method, str) else f"key method.{stage}"
     if district.history is None:

@@ -503,7 +503,6 @@ def test_norway_wards_run_with_the_method_the_backtest_chose(tmp_path: Path, cap
     assert ((lo < got[1:]) & (got[1:] < hi)).all()  # every interval is around the projection, and not empty
 
 
-@pytest.mark.slow
 def test_calibrated_folder_keeps_the_history(demo: Path, tmp_path: Path) -> None:
     from capacity.calibrate import calibrate
 
@@ -517,3 +516,25 @@ def test_calibrated_folder_keeps_the_history(demo: Path, tmp_path: Path) -> None
     assert sorted(p.name for p in (out / "history").iterdir()) == ["areas.csv", "history.toml", "population.csv"]
     assert all(_sha(out / "history" / n) == _sha(demo / "history" / n) for n in ("areas.csv", "population.csv"))
     assert capacity.load_district(out).history is not None
+
+
+def test_scenario_built_in_code_is_checked(demo: Path) -> None:
+    district = capacity.load_district(demo)
+    with pytest.raises(capacity.InputError, match=r"scenario 'c', key method.primary: expected a rule of progression"):
+        capacity.run(Scenario(name="c", method={"primary": "progression:mode:3"}), district)
+    with pytest.raises(capacity.InputError, match=r"history/population.csv, column 'year': expected enough years"):
+        model.run(district, Scenario(name="c", method="last"), draws=4)  # no check before the chunks: raised by them
+
+
+def test_district_built_in_code_checks_its_history(demo: Path, tmp_path: Path) -> None:
+    import dataclasses
+
+    from capacity.io.history import read_history
+
+    district = capacity.load_district(demo)
+    other = write_district(tmp_path / "other")
+    write_history(other, range(2019, 2023))  # ends in 2022, the base year is 2023
+    with pytest.raises(capacity.InputError, match=r"^history/population.csv, column 'year': expected the last year to be "
+                                                  r"the district's base year 2023"):
+        dataclasses.replace(district, history=read_history(other / "history"))
+    assert dataclasses.replace(district, history=district.history).history is district.history
