@@ -2,8 +2,9 @@
 
 Converts the shared Norwegian ward file into a history folder in a temporary folder
 (timed apart), then times reading it and ``run_backtest`` with every default method,
-origins 2010-2021, horizons 1-5 (the target: under a minute), and the same for the New
-Zealand regions and New York City districts. Prints figures, no assertions. Needs
+origins 2010-2021, horizons 1-5, the default selection rule (the target: under a minute),
+and the same for the New Zealand regions, New York City districts and the Norwegian municipalities (the
+development set of the selection rule). Prints figures, no assertions. Needs
 ``../shared/data/backtest`` next to the repository.
 
     python benchmarks/bench_backtest.py
@@ -22,11 +23,12 @@ sys.path.insert(0, str(REPO))
 from capacity.forecast.backtest import run_backtest  # noqa: E402
 from capacity.forecast.history import read_history  # noqa: E402
 from capacity.forecast.methods import DEFAULT_METHODS, parse_method  # noqa: E402
-from tools.history import norway, nyc, nz  # noqa: E402
+from tools.history import norway, norway_municipalities, nyc, nz  # noqa: E402
 from tools.history.common import SHARED  # noqa: E402
 
 SETS = [("Norway wards", norway, (2010, 2021)), ("New Zealand regions", nz, (2006, 2015)),
-        ("New York City districts", nyc, (2008, 2016))]
+        ("New York City districts", nyc, (2008, 2016)),
+        ("Norway municipalities (development set)", norway_municipalities, (2010, 2021))]
 
 
 def main() -> int:

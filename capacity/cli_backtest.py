@@ -2,11 +2,11 @@
 
 :func:`register` adds the subcommand. It reads a history folder
 (``docs/data-format.md``, "History for backtests"), runs every method from every origin
-(:mod:`capacity.forecast.backtest`), prints the excluded areas, the method chosen per
-stage with its scores next to the naive ones and the ``[method]`` table that runs the
-chosen methods in a scenario (``docs/scenarios.md``), and writes into ``--out``:
-``scores.csv``, ``forecasts.csv``, ``error_by_horizon.png``, ``method.toml`` (that table)
-and ``meta.json`` (last).
+(:mod:`capacity.forecast.backtest`), prints the excluded areas, the forecast chosen per
+stage (by ``--select-rule``, :mod:`capacity.forecast.selection`) with its scores next to
+the naive ones and the ``[method]`` table that runs the chosen forecasts in a scenario
+(``docs/scenarios.md``), and writes into ``--out``: ``scores.csv``, ``forecasts.csv``,
+``error_by_horizon.png``, ``method.toml`` (that table) and ``meta.json`` (last).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,9 @@ def register(subparsers: Any) -> None:
         "backtest",
         help="measure the accuracy of the forecasting methods on real history",
         description="Rolling-origin backtest: for every origin, fit each method on the years up to it, project "
-        "the horizons, compare with what happened; the method per stage is chosen on outcomes known by "
-        "--select-until and scored on later origins. Writes scores.csv, forecasts.csv, "
-        "error_by_horizon.png, method.toml (the [method] table of a scenario that runs the chosen methods) and meta.json.",
+        "the horizons, compare with what happened; the forecast per stage is chosen by --select-rule on outcomes "
+        "known by --select-until and scored on later origins. Writes scores.csv, forecasts.csv, "
+        "error_by_horizon.png, method.toml (the [method] table of a scenario that runs the chosen forecasts) and meta.json.",
     )
     p.add_argument("history", metavar="HISTORY", help="history folder (history.toml, areas.csv, population/births/enrolment.csv)")
     p.add_argument("--origins", type=_span, default=None, metavar="FIRST:LAST",
@@ -55,6 +56,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--select-until", type=int, default=None, metavar="YEAR",
                    help="choose each stage's method on outcomes up to YEAR, score it on origins from YEAR "
                    "(default: the middle of --origins)")
+    p.add_argument("--select-rule", default=None, metavar="RULE",
+                   help="how each stage's forecast is chosen on the selection forecasts: stage, horizon, top3, pooled "
+                   "or prefer-shrunk (default: the rule chosen on the development set, docs/accuracy.md)")
     p.add_argument("--out", default="backtest", metavar="DIR", help="output folder (default: backtest)")
     p.set_defaults(func=cmd_backtest)
 
@@ -66,19 +70,45 @@ def _toml_key(key: str) -> str:
     return json.dumps(key, ensure_ascii=False)
 
 
-def method_table(chosen: dict[str, str], name: str, select_until: int) -> str:
-    """The ``[method]`` table of a scenario that runs the chosen methods, with a comment saying where it came from.
+def scenario_spec(per_horizon: dict[int, tuple[str, ...]]) -> str | None:
+    """The ``method`` spec a scenario runs for a stage's chosen forecast; None if the choice differs by horizon.
 
-    Specs are written out in full (:attr:`capacity.forecast.methods.Method.canonical`), so
-    that none reads as the engine.
+    One method: its spec written out in full (:attr:`capacity.forecast.methods.Method.canonical`,
+    so that none reads as the engine). The equal-weight mean of members ``m_1 .. m_k``, member
+    ``i`` itself the mean of ``n_i`` methods: the flat mean in which each of member ``i``'s
+    methods appears ``L / n_i`` times, ``L`` the least common multiple of the ``n_i``, so each
+    has the weight :math:`1 / (k n_i)` it has in the chosen forecast
+    (``mean(A+B, C)`` -> ``A+B+C+C``).
     """
     from capacity.forecast.methods import parse_method
 
-    lines = [f"# chosen per stage by capacity backtest on {json.dumps(name, ensure_ascii=False)} (outcomes up to "
-             f"{select_until}); paste into a scenario of the district whose history/ this is "
-             "(the stages are the history's: name them as in stages.csv)", "[method]"]
-    lines += [f"{_toml_key(stage)} = {json.dumps(parse_method(spec).canonical)}" for stage, spec in chosen.items()]
-    return "\n".join(lines) + "\n"
+    if len(set(per_horizon.values())) != 1:
+        return None
+    members = [parse_method(m) for m in next(iter(per_horizon.values()))]
+    if len(members) == 1:
+        return members[0].canonical
+    leaves = [[p.canonical for p in m.parts] if m.parts else [m.canonical] for m in members]
+    common = math.lcm(*(len(parts) for parts in leaves))
+    return "+".join(spec for parts in leaves for spec in parts for _ in range(common // len(parts)))
+
+
+def method_table(members: dict[str, dict[int, tuple[str, ...]]], name: str, select_until: int, rule: str
+                 ) -> tuple[str, dict[str, str]]:
+    """The ``[method]`` table of a scenario that runs the chosen forecasts, as text and as ``stage -> spec``.
+
+    A stage whose choice differs by horizon (rule ``horizon``) has no single method: it is
+    left out, with a comment saying so (a scenario then runs the engine for it).
+    """
+    from capacity.forecast.selection import describe
+
+    specs = {stage: scenario_spec(per_h) for stage, per_h in members.items()}
+    lines = [f"# chosen per stage by capacity backtest on {json.dumps(name, ensure_ascii=False)} (rule {rule!r}, outcomes "
+             f"up to {select_until}); paste into a scenario of the district whose history/ this is "
+             "(the stages are the history's: name them as in stages.csv)"]
+    lines += [f"# {stage}: chosen per horizon ({describe(members[stage])}), not one method for every year: "
+              "left out (the engine runs it unless you name a method)" for stage, spec in specs.items() if spec is None]
+    lines += ["[method]"] + [f"{_toml_key(stage)} = {json.dumps(spec)}" for stage, spec in specs.items() if spec is not None]
+    return "\n".join(lines) + "\n", {stage: spec for stage, spec in specs.items() if spec is not None}
 
 
 def _csv(frame: Any) -> bytes:
@@ -128,8 +158,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     from capacity.atomic import check_output_folder, write_files
     from capacity.forecast.backtest import run_backtest
+    from capacity.forecast.history import read_history
     from capacity.forecast.methods import DEFAULT_METHODS, parse_method
-    from capacity.io.history import read_history
+    from capacity.forecast.selection import DEFAULT_RULE, RULES
+
+    rule = DEFAULT_RULE if args.select_rule is None else args.select_rule.strip()
+    if rule not in RULES:
+        raise InputError.one("--select-rule", "", "", f"expected one of {', '.join(RULES)}, found {args.select_rule!r}")
 
     history = read_history(args.history)
     specs = DEFAULT_METHODS if args.methods.strip() == "all" else tuple(s for s in args.methods.split(",") if s.strip())
@@ -140,12 +175,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     check_output_folder(args.out, names, input_folders=[args.history])
     years = np.concatenate([t.years for t in history.tables.values()])
     origins = args.origins or (int(years.min()) + history.settings.naive_years, int(years.max()) - 1)
-    result = run_backtest(history, methods, origins, args.horizons, args.select_until)
+    result = run_backtest(history, methods, origins, args.horizons, args.select_until, rule)
     for message in result.messages:
         print(message)
     sc = result.scores
     test = sc[sc["period"] == "test"]
-    print(f"{result.name}: method per stage chosen on outcomes up to {result.select_until}, "
+    print(f"{result.name}: method per stage chosen by the rule {rule!r} on outcomes up to {result.select_until}, "
           f"scored on origins {result.select_until}-{origins[1]} (MAPE %, h = {args.horizons[0]}..{args.horizons[1]}):")
     for stage, method in result.chosen.items():
         line = []
@@ -154,19 +189,21 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             if len(rows):
                 line.append(f"{label} " + "/".join(f"{v:.2f}" for v in rows["mape"]))
         print(f"  {stage}: {method}  |  " + "  ".join(line))
-    table = method_table(result.chosen, result.name, result.select_until)
-    print("To run the chosen methods, put this table in a scenario (also in method.toml):")
-    print("\n".join(line for line in table.splitlines() if not line.startswith("#")))
+    text, table = method_table(result.members, result.name, result.select_until, rule)
+    print("To run the chosen forecasts, put this table in a scenario (also in method.toml):")
+    print("\n".join(text.splitlines()[1:]))
     inputs = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(args.history).glob("*")) if p.is_file()}
     files: dict[str, bytes] = {
         "scores.csv": _csv(sc),
         "forecasts.csv": _csv(result.forecasts[COLUMNS_FORECASTS]),
         "error_by_horizon.png": _chart(sc, f"{result.name}: error against horizon"),
-        "method.toml": table.encode("utf-8"),
+        "method.toml": text.encode("utf-8"),
     }
     meta = {"command": "backtest", "set": result.name, "origins": list(origins), "horizons": list(args.horizons),
-            "methods": [m.spec for m in methods], "select_until": result.select_until, "chosen": result.chosen,
-            "method_table": {stage: parse_method(spec).canonical for stage, spec in result.chosen.items()},
+            "methods": [m.spec for m in methods], "select_until": result.select_until, "select_rule": rule,
+            "chosen": result.chosen,
+            "chosen_by_horizon": {s: {str(h): list(m) for h, m in per_h.items()} for s, per_h in result.members.items()},
+            "method_table": table,
             "excluded": result.messages, "inputs": inputs,
             "outputs": {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}}
     files["meta.json"] = (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -103,6 +103,12 @@ def _check_method(district: District, scenario: Scenario, file: str) -> None:
     if district.history is None:
         raise InputError.one(file, key, "", f"expected a district with a history/ folder (docs/data-format.md, \"A district's "
                              f"history\") for method {spec!r}, found none in {district.path.name or district.path}")
+    population = district.history.tables["population"]
+    for stage, spec in chosen.items():
+        if not parse_method(spec).applies(population):
+            where = "key method" if isinstance(scenario.method, str) else f"key method.{stage}"
+            raise InputError.one(file, where, "", f"expected a method that applies to the district's history (a population "
+                                 f"by both sexes has no female rows for the engine's Hamilton-Perry), found {spec!r}")
     for name, table in _engine_settings(scenario):
         raise InputError.one(file, f"key {name}", "",
                              f"expected no {name} with method {spec!r} (the method projects the children from the district's "

@@ -30,7 +30,7 @@ from pydantic_core import ErrorDetails
 
 from capacity.distributions import Distribution, YearValue
 from capacity.errors import InputError
-from capacity.io.errors import key_problems
+from capacity.problems import key_problems
 
 __all__ = ["ScenarioFile", "validate_document"]
 
@@ -373,7 +373,7 @@ class ScenarioFile(_Table):
 
 # --- errors -------------------------------------------------------------------------------
 
-#: The scenario format's own wording of a distribution table without a known ``dist`` (:func:`capacity.io.errors.key_problems`).
+#: The scenario format's own wording of a distribution table without a known ``dist`` (:func:`capacity.problems.key_problems`).
 _TEMPLATES = {"union_tag_not_found": 'expected a table like {{ dist = "normal", mean = 1, sd = 0.1 }}, found {found}'}
 
 

@@ -411,13 +411,27 @@ def test_backtest_prints_the_table_a_scenario_runs(tmp_path: Path, capsys: pytes
     assert json.loads((tmp_path / "run" / "meta.json").read_text())["scenarios"][0]["method"] == chosen
 
 
-def test_toml_keys_of_the_table() -> None:
-    from capacity.cli_backtest import method_table
-
-    text = method_table({"primary 6-11": "progression", "junior": "shrunk-last:band3:5+last"}, "set", 2016)
+def test_method_table_of_every_kind_of_choice() -> None:
+    """One method; the mean of several (nested means flattened with their weights); a choice per horizon left out."""
     import tomllib
 
-    assert tomllib.loads(text)["method"] == {"primary 6-11": "progression:mean:5", "junior": "shrunk-last:band3:5+last"}
+    from capacity.cli_backtest import method_table
+
+    members = {"primary 6-11": {1: ("progression",), 2: ("progression",)},
+               "junior": {1: ("shrunk-last:band3:5+last", "ratio"), 2: ("shrunk-last:band3:5+last", "ratio")},
+               "senior": {1: ("last",), 2: ("ratio",)}}
+    text, table = method_table(members, "set", 2016, "horizon")
+    assert tomllib.loads(text)["method"] == table == {"primary 6-11": "progression:mean:5",
+                                                      "junior": "shrunk-last:band3:5+last+ratio+ratio"}
+    assert "# senior: chosen per horizon (h1: last; h2: ratio)" in text
+    # the flat mean is the chosen one: mean(mean(A, B), C) = (A + B + C + C) / 4
+    from capacity.forecast.history import Table
+
+    rng = np.random.default_rng(0)
+    counts = rng.uniform(50, 150, (8, 3, 2, 60))
+    table_ = Table("population", np.arange(2010, 2018), ("a", "b", "c"), np.arange(60), counts, True)
+    a, b, c = (parse_method(m).project(table_, 6, 3) for m in ("shrunk-last:band3:5", "last", "ratio"))
+    np.testing.assert_allclose(parse_method(table["junior"]).project(table_, 6, 3), ((a + b) / 2 + c) / 2, rtol=1e-13)
 
 
 def _sha(path: Path) -> str:
@@ -529,7 +543,7 @@ def test_scenario_built_in_code_is_checked(demo: Path) -> None:
 def test_district_built_in_code_checks_its_history(demo: Path, tmp_path: Path) -> None:
     import dataclasses
 
-    from capacity.io.history import read_history
+    from capacity.forecast.history import read_history
 
     district = capacity.load_district(demo)
     other = write_district(tmp_path / "other")
@@ -538,3 +552,29 @@ def test_district_built_in_code_checks_its_history(demo: Path, tmp_path: Path) -
                                                   r"the district's base year 2023"):
         dataclasses.replace(district, history=read_history(other / "history"))
     assert dataclasses.replace(district, history=district.history).history is district.history
+
+
+def test_history_by_both_sexes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A population by both sexes with women.csv: the same children where no one is born after the base year."""
+    import pandas as pd
+
+    two = write_district(tmp_path / "two")
+    write_history(two)
+    both = write_district(tmp_path / "both")
+    folder = write_history(both)
+    pop = pd.read_csv(folder / "population.csv", dtype={"area_code": str})
+    women = pop[(pop["sex"] == "female") & pop["age"].between(15, 49)].groupby(["area_code", "year"], as_index=False)["population"].sum()
+    women.rename(columns={"population": "women"}).to_csv(folder / "women.csv", index=False)
+    summed = pop.groupby(["area_code", "year", "age"], as_index=False)["population"].sum().assign(sex="both")
+    summed[["area_code", "year", "sex", "age", "population"]].to_csv(folder / "population.csv", index=False)
+    scen = {"name": "m", "horizon": BASE + 3, "method": {"primary": "progression:mean:2"}}
+    got = {d.name: children(capacity.run(scenario_from_dict(scen), capacity.load_district(d))) for d in (two, both)}
+    np.testing.assert_allclose(got["both"][:, :, 1], got["two"][:, :, 1], rtol=1e-12)  # primary ages 6-11, h <= 3
+    text = tmp_path / "hp.toml"
+    text.write_text('method = "hamilton-perry:last:1"\n', encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", str(text), "--district", str(both), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "key method: expected a method that applies to the district's history" in capsys.readouterr().err
+    (folder / "women.csv").write_text("area_code,year,women\n990001001,2023,10\n", encoding="utf-8")
+    with pytest.raises(capacity.InputError, match=r"history/women.csv, column 'year': expected the women 15-49 of every area"):
+        capacity.load_district(both)

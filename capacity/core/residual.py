@@ -92,8 +92,8 @@ def migration_path(window: ArrayLike, steps: int, rule: str) -> Array:
     return np.asarray(path)
 
 
-def project_additive(base: ArrayLike, migrants: ArrayLike, cwr: ArrayLike, *, steps: int,
-                     survival: ArrayLike | None = None) -> Array:
+def project_additive(base: ArrayLike, migrants: ArrayLike, cwr: ArrayLike | None, *, steps: int,
+                     survival: ArrayLike | None = None, entrants: ArrayLike | None = None) -> Array:
     """Project a population by survival plus net migrants (last level open).
 
     Parameters
@@ -102,11 +102,14 @@ def project_additive(base: ArrayLike, migrants: ArrayLike, cwr: ArrayLike, *, st
         Persons at the origin.
     migrants : array_like, shape (steps, area, sex, level - 1)
         Net migrants into levels ``1 ..`` in each projected year (persons).
-    cwr : array_like, shape (area, sex)
-        Children of age 0 per woman aged 15-49.
+    cwr : array_like, shape (area, sex), or None
+        Children of age 0 per woman aged 15-49 (None with ``entrants``).
     steps : int
     survival : array_like, shape (sex, level - 1), optional
         Default 1.
+    entrants : array_like, shape (steps, area, sex), optional
+        Persons of age 0 in each projected year, instead of ``cwr`` times the projected
+        women (a population without female rows).
 
     Returns
     -------
@@ -118,6 +121,9 @@ def project_additive(base: ArrayLike, migrants: ArrayLike, cwr: ArrayLike, *, st
     S = np.ones(P.shape[1:2] + (P.shape[2] - 1,)) if survival is None else np.asarray(survival, dtype=float)
     if M.shape != (steps,) + P.shape[:2] + (P.shape[2] - 1,):
         raise SpecificationError(f"migrants has shape {M.shape}: expected {(steps,) + P.shape[:2] + (P.shape[2] - 1,)}")
+    if (entrants is None) == (cwr is None):
+        raise SpecificationError("expected exactly one of cwr and entrants")
+    E = None if entrants is None else np.broadcast_to(np.asarray(entrants, dtype=float), (steps,) + P.shape[:2])
     out = np.empty((steps,) + P.shape)
     current = P
     for h in range(steps):
@@ -126,6 +132,9 @@ def project_additive(base: ArrayLike, migrants: ArrayLike, cwr: ArrayLike, *, st
         nxt[..., -1] += S[..., -1] * current[..., -1]
         nxt[..., 1:] += M[h]
         np.maximum(nxt, 0.0, out=nxt)
-        nxt[..., 0] = np.nan_to_num(np.asarray(cwr, dtype=float)) * women_total(nxt)[..., np.newaxis]
+        if E is not None:
+            nxt[..., 0] = E[h]
+        else:
+            nxt[..., 0] = np.nan_to_num(np.asarray(cwr, dtype=float)) * women_total(nxt)[..., np.newaxis]
         current = nxt
     return out

@@ -6,10 +6,12 @@ compared with what happened in ``o + h``. Areas flagged ``border_change`` are le
 the scores and of the fits (a method may pool areas). Errors are percentages of the outcome:
 :math:`APE = 100 |F - A| / A`, signed :math:`100 (F - A) / A`.
 
-**Method choice fixed before scoring.** With ``select_until = Y``, each stage's method is
-the one with the least MAPE (mean over horizons) on forecasts whose outcome year is
-``<= Y`` (known in year Y); it is scored, as ``chosen``, only on origins ``>= Y``, next to
-every method on the same origins. Nothing scored is used to choose.
+**Method choice fixed before scoring.** With ``select_until = Y``, a selection rule
+(:mod:`capacity.forecast.selection`, default :data:`~capacity.forecast.selection.DEFAULT_RULE`)
+chooses each stage's forecast from the forecasts whose outcome year is ``<= Y`` (known in
+year Y); it is scored, as ``chosen``, only on origins ``>= Y``, next to every method on
+the same origins. Nothing scored is used to choose. The chosen forecast (one method, or
+the mean of several) gets intervals from its own past errors, as every method does.
 
 **Prediction intervals from past errors.** A forecast ``F`` from origin ``o`` at horizon
 ``h`` gets the interval :math:`F e^{\\pm q_c}`, :math:`q_c` the empirical ``c`` quantile
@@ -31,10 +33,11 @@ import numpy as np
 import pandas as pd
 
 from capacity.errors import InputError
+from capacity.forecast.history import History
 from capacity.forecast.methods import Method
-from capacity.io.history import History
+from capacity.forecast.selection import DEFAULT_RULE, Members, choose, chosen_rows, describe
 
-__all__ = ["MIN_ERRORS", "MIN_ORIGINS", "Backtest", "forecast_rows", "run_backtest", "score"]
+__all__ = ["MIN_ERRORS", "MIN_ORIGINS", "Backtest", "forecast_rows", "run_backtest", "run_rules", "score"]
 
 MIN_ERRORS = 20
 #: Errors of one origin share its shocks: intervals need errors of at least this many origins.
@@ -45,13 +48,19 @@ LEVELS = {"80": (0.10, 0.90), "95": (0.025, 0.975)}
 
 @dataclass
 class Backtest:
-    """What a backtest produced: every forecast, the scores and the choice per stage."""
+    """What a backtest produced: every forecast, the scores and the choice per stage.
+
+    ``chosen`` names each stage's choice (:func:`~capacity.forecast.selection.describe`),
+    ``members`` gives it per horizon, ``rule`` is the selection rule.
+    """
     name: str
     forecasts: pd.DataFrame
     scores: pd.DataFrame
     chosen: dict[str, str]
     select_until: int
     messages: list[str] = field(default_factory=list)
+    rule: str = DEFAULT_RULE
+    members: Members = field(default_factory=dict)
 
 
 def forecast_rows(history: History, methods: list[Method], first_origin: int, last_origin: int,
@@ -70,7 +79,8 @@ def forecast_rows(history: History, methods: list[Method], first_origin: int, la
             continue
         keep = np.array([a not in excluded for a in whole.areas])
         table = replace(whole, areas=tuple(np.array(whole.areas)[keep]), counts=whole.counts[:, keep],
-                        births=None if whole.births is None else whole.births[:, keep])
+                        births=None if whole.births is None else whole.births[:, keep],
+                        women=None if whole.women is None else whole.women[:, keep])
         areas = np.array(table.areas)
         levels = {spec.stage: (table.levels >= spec.first) & (table.levels <= spec.last) for spec in stages}
         totals = {stage: table.counts[..., lv].sum(axis=(2, 3)) for stage, lv in levels.items()}  # (year, area)
@@ -162,15 +172,23 @@ def score(fc: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def run_backtest(history: History, methods: list[Method], origins: tuple[int, int], horizons: tuple[int, int],
-                 select_until: int | None = None) -> Backtest:
+                 select_until: int | None = None, rule: str = DEFAULT_RULE) -> Backtest:
     """Backtest ``methods`` on ``history`` from every origin in ``origins`` (inclusive).
 
     Returns
     -------
     Backtest
         ``forecasts`` (one row per method x stage x area x origin x horizon, with
-        intervals), ``scores`` (per period x method x stage x horizon) and ``chosen``.
+        intervals; the chosen forecast as method ``chosen`` on the test origins),
+        ``scores`` (per period x method x stage x horizon) and ``chosen``, by the
+        selection ``rule``.
     """
+    return run_rules(history, methods, origins, horizons, (rule,), select_until)[rule]
+
+
+def run_rules(history: History, methods: list[Method], origins: tuple[int, int], horizons: tuple[int, int],
+              rules: tuple[str, ...], select_until: int | None = None) -> dict[str, Backtest]:
+    """:func:`run_backtest` for several selection rules, the methods' forecasts made once."""
     excluded = set(history.areas.loc[history.areas["border_change"], "area_code"])
     messages = [f"excluded (border change flagged): {a} {n}" for a, n in
                 history.areas.loc[history.areas["border_change"], ["area_code", "area_name"]].itertuples(index=False)]
@@ -181,33 +199,35 @@ def run_backtest(history: History, methods: list[Method], origins: tuple[int, in
     lo, hi = int(years.min()) + 1, int(years.max()) - 1
     if first < lo or last > hi:
         raise InputError.one("--origins", "", "", f"expected origins inside {lo}..{hi} (a year known before and after each), found {first}:{last}")
-    fc = forecast_rows(history, methods, int(years.min()) + 1, last, horizons[1], excluded)
-    if fc.empty:
+    raw = forecast_rows(history, methods, int(years.min()) + 1, last, horizons[1], excluded)
+    if raw.empty:
         raise InputError.one("--origins", "", "", f"expected origins with later years in the history, found {first}:{last}")
-    fc = _intervals(fc)
-    fc = fc[(fc["horizon"] >= horizons[0]) & (fc["horizon"] <= horizons[1])]
-    scored = fc[(fc["origin"] >= first) & (fc["origin"] <= last)]
-    target = scored["origin"] + scored["horizon"]
-    selection = scored[target <= select_until]
-    test = scored[scored["origin"] >= select_until]
+    fc = _trim(_intervals(raw), horizons, (first, last))
+    target = fc["origin"] + fc["horizon"]
+    selection = fc[target <= select_until]
+    test = fc[fc["origin"] >= select_until]
     if selection.empty or test.empty:
         raise InputError.one("--select-until", "", "", f"expected a year leaving forecasts to choose on and origins to score ({first}..{last}), found {select_until}")
-    sel_scores = score(selection, ["method", "stage", "horizon"])
-    candidates = sel_scores[~sel_scores["method"].isin(["last", "ratio"])]
-    if candidates.empty:
-        candidates = sel_scores
-    mean_mape = candidates.groupby(["stage", "method"], sort=False)["mape"].mean().reset_index()
-    chosen = {str(s): str(g.sort_values(["mape", "method"]).iloc[0]["method"]) for s, g in mean_mape.groupby("stage", sort=False)}
-    chosen_rows = pd.concat([test[(test["stage"] == s) & (test["method"] == m)] for s, m in chosen.items()])
-    parts = [
-        sel_scores.assign(period="selection"),
-        score(test, ["method", "stage", "horizon"]).assign(period="test"),
-        score(chosen_rows.assign(method="chosen"), ["method", "stage", "horizon"]).assign(period="test"),
-        score(scored, ["method", "stage", "horizon"]).assign(period="all"),
-    ]
-    scores = pd.concat(parts, ignore_index=True)
-    scores.insert(0, "set", history.settings.name)
-    cols = ["set", "period", "method", "stage", "horizon", "mape", "median_ape", "mean_signed_error",
-            "inside_80", "inside_95", "n", "n_interval"]
-    forecasts = scored.drop(columns=["large"]).assign(set=history.settings.name)
-    return Backtest(history.settings.name, forecasts.reset_index(drop=True), scores[cols], chosen, select_until, messages)
+    by_method = ["method", "stage", "horizon"]
+    common = [score(selection, by_method).assign(period="selection"), score(test, by_method).assign(period="test")]
+    every = score(fc, by_method).assign(period="all")
+    stage_horizons = {str(s): sorted(int(h) for h in g["horizon"].unique()) for s, g in test.groupby("stage", sort=False)}
+    out: dict[str, Backtest] = {}
+    for rule in rules:
+        members = choose(selection, rule, stage_horizons)
+        chosen = _trim(_intervals(chosen_rows(raw, members)), horizons, (select_until, last))
+        scores = pd.concat([*common, score(chosen, by_method).assign(period="test"), every], ignore_index=True)
+        scores.insert(0, "set", history.settings.name)
+        cols = ["set", "period", "method", "stage", "horizon", "mape", "median_ape", "mean_signed_error",
+                "inside_80", "inside_95", "n", "n_interval"]
+        forecasts = pd.concat([fc, chosen], ignore_index=True).drop(columns=["large"]).assign(set=history.settings.name)
+        out[rule] = Backtest(history.settings.name, forecasts, scores[cols],
+                             {stage: describe(m) for stage, m in members.items()}, select_until, messages, rule, members)
+    return out
+
+
+def _trim(fc: pd.DataFrame, horizons: tuple[int, int], origins: tuple[int, int]) -> pd.DataFrame:
+    """The rows of the horizons and origins scored."""
+    keep = ((fc["horizon"] >= horizons[0]) & (fc["horizon"] <= horizons[1])
+            & (fc["origin"] >= origins[0]) & (fc["origin"] <= origins[1]))
+    return fc[keep]

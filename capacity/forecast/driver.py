@@ -4,7 +4,7 @@ A scenario's ``method`` (``docs/scenarios.md``, "Forecasting methods") names, fo
 stage or per stage, either the cohort-component engine with the district's rates
 (``"cohort-component"``, the default) or a method of :mod:`capacity.forecast.methods`
 (``"progression:geometric:5"``, ``"shrunk:band3:5"`` ...). A method is fitted on the
-district's own history (:mod:`capacity.io.district_history`) up to the base year
+district's own history (:mod:`capacity.forecast.district_history`) up to the base year
 only and projects the population by area x sex x single year of age from the base year,
 :math:`\hat P_{t,a,s,x}` (:meth:`~capacity.forecast.methods.Method.project`, the function
 ``capacity backtest`` scores). The children of stage :math:`k` with ages
@@ -71,9 +71,9 @@ from numpy.typing import NDArray
 from capacity.ensemble import draw_uniforms
 from capacity.errors import InputError
 from capacity.forecast.backtest import MIN_ERRORS, MIN_ORIGINS, forecast_rows
+from capacity.forecast.history import History, StageSpec
 from capacity.forecast.methods import parse_method
 from capacity.io.district import District
-from capacity.io.history import History, StageSpec
 from capacity.scenario import Scenario
 
 __all__ = ["COMPONENT", "ENGINE", "ErrorPool", "MethodChildren", "check_measurable", "error_pool", "method_children",

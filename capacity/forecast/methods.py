@@ -29,7 +29,8 @@ spec                           what                                             
                                pooled one's latest value
 ``hamilton-perry:RULE:YEARS``  :func:`capacity.core.hamilton_perry.project_     population
                                hamilton_perry` with averaged ratios (default
-                               ``last:1``, the classic one-interval method)
+                               ``last:1``, the classic one-interval method)     (female
+                                                                                rows)
 ``cohort-component:MIG:YEARS`` survival + residual net migrants, ``MIG`` mean   population
                                or trend over YEARS; age 0 by child-woman ratio
 ``combined:RULE:YEARS``        the mean of ``progression:RULE:YEARS`` and       all
@@ -37,6 +38,9 @@ spec                           what                                             
 ``SPEC+SPEC[+...]``            the equal-weight mean of the methods' forecasts  where all
                                                                                 apply
 =============================  ===============================================  ==========
+
+A population counted for both sexes together (``Table.women`` given, no female rows)
+enters age 0 as the child-woman ratio times the women of :func:`women_path`.
 """
 
 from __future__ import annotations
@@ -60,9 +64,9 @@ from capacity.core.progression import (
 from capacity.core.residual import migration_path, project_additive, residual_migration
 from capacity.core.shrinkage import shrink_ratios
 from capacity.errors import InputError
-from capacity.io.history import Table
+from capacity.forecast.history import Table
 
-__all__ = ["DEFAULT_METHODS", "NAIVE", "Method", "parse_method"]
+__all__ = ["DEFAULT_METHODS", "NAIVE", "Method", "parse_method", "women_path"]
 
 Array = np.ndarray
 NAIVE = ("last", "ratio")
@@ -129,7 +133,9 @@ class Method:
         """Whether the method can project this table."""
         if self.parts:
             return all(part.applies(table) for part in self.parts)
-        return table.kind == "population" or self.family not in ("hamilton-perry", "cohort-component")
+        if self.family == "hamilton-perry":  # the engine's method reads the women from its female rows
+            return table.kind == "population" and table.women is None
+        return table.kind == "population" or self.family != "cohort-component"
 
     def project(self, table: Table, origin: int, steps: int, naive_years: int = 5) -> Array:
         """Counts of the ``steps`` years after year index ``origin`` (fitted up to it only).
@@ -162,15 +168,23 @@ class Method:
             ratio = Method(self.spec, "progression", self.rule, self.years).project(table, origin, steps, naive_years)
             return np.asarray(0.5 * (ratio + base[np.newaxis]))
         years = self.years or naive_years
-        counts = _window(known, years)
+        start = _window_start(known, years)
+        counts = known[start:]
         latest = counts[1:]  # the years ending each pair: `years` of them, for entry ratios
+        # women 15-49 of the window's years and their path (a population by both sexes), else None
+        women = None if table.women is None else table.women[start: origin + 1]
         if self.family == "cohort-component":
             migrants = migration_path(residual_migration(counts), steps, self.rule)
+            if women is not None:
+                return project_additive(base, migrants, None, steps=steps, entrants=_born(latest, women, "mean", steps))
             return project_additive(base, migrants, _cwr(latest, "mean"), steps=steps)
         if self.family in SHRUNK:
             band = int(self.rule[4:]) if self.rule.startswith("band") else 0
             shrunk = shrink_ratios(*progression_pairs(counts, open_last=table.open_last), band=band).ratio
             entry = SHRUNK[self.family]
+            if women is not None:
+                return project_progression(base, shrunk, steps=steps, open_last=True,
+                                           entrants=_born(latest, women, "shrunk", steps, entry))
             if table.kind == "population":
                 return project_progression(base, shrunk, steps=steps, open_last=True, cwr=_cwr(latest, "shrunk", steps, entry))
             entrants = _entrants(table, origin, steps, latest, "shrunk", entry)
@@ -182,14 +196,16 @@ class Method:
             ccr = np.nan_to_num(ratios)[np.newaxis, ..., np.newaxis]
             projection = project_hamilton_perry(base, steps=steps, ccr=ccr, cwr=cwr)
             return np.asarray(projection.population[1:, ..., 0])
+        if women is not None:
+            return project_progression(base, ratios, steps=steps, open_last=True, entrants=_born(latest, women, rule, steps))
         if table.kind == "population":
             return project_progression(base, ratios, steps=steps, open_last=True, cwr=_cwr(latest, rule))
         entrants = _entrants(table, origin, steps, latest, rule)
         return project_progression(base, ratios, steps=steps, open_last=table.open_last, entrants=entrants)
 
 
-def _window(known: Array, years: int) -> Array:
-    """The counts from the start of the ``years``-th latest pair of consecutive known years.
+def _window_start(known: Array, years: int) -> int:
+    """Index of the first year of the window: the start of the ``years``-th latest pair of consecutive known years.
 
     A year missing from the source (all NaN) gives no ratio: the window reaches further
     back so that it holds ``years`` pairs of known consecutive years (the pairs across the
@@ -198,8 +214,8 @@ def _window(known: Array, years: int) -> Array:
     present = np.isfinite(known).any(axis=(1, 2, 3))
     pairs = np.flatnonzero(present[:-1] & present[1:])
     if len(pairs) == 0:
-        return known[-2:]
-    return known[int(pairs[-min(len(pairs), years)]):]
+        return max(0, int(known.shape[0]) - 2)
+    return int(pairs[-min(len(pairs), years)])
 
 
 def _mean_ratio(numerator: Array, denominator: Array, rule: str) -> Array:
@@ -227,18 +243,66 @@ def _pooled_factor(numerator: Array, denominator: Array, steps: int, entry: str)
     return np.ones((steps, 1) + pooled.shape[1:])
 
 
-def _cwr(counts: Array, rule: str, steps: int = 0, entry: str = "window") -> Array:
+def _cwr(counts: Array, rule: str, steps: int = 0, entry: str = "window", women: Array | None = None) -> Array:
     """Child-woman ratios (age 0 per woman 15-49) by area x sex, averaged over the window.
 
     Shape (area, sex); with ``steps`` > 0, (steps, area, sex): the ratios times the
-    :func:`_pooled_factor` of the pooled ratio (all areas) for ``entry``.
+    :func:`_pooled_factor` of the pooled ratio (all areas) for ``entry``. The women are
+    the female rows' ages 15-49, or ``women`` (year, area) where given.
     """
     first = counts[..., 0]
-    women = np.broadcast_to(women_total(counts)[..., np.newaxis], first.shape)
+    count = women_total(counts) if women is None else women
+    women = np.broadcast_to(count[..., np.newaxis], first.shape)
     level = _mean_ratio(first, women, rule)
     if steps <= 0:
         return level
     return np.asarray(level[np.newaxis] * _pooled_factor(first, women, steps, entry))
+
+
+def women_path(women: Array, steps: int) -> Array:
+    """Women 15-49 of each projected year from their window, shape (steps, area).
+
+    Each area's count at the origin (the window's last year) moved by its mean annual
+    change over the window, geometric:
+
+    .. math:: W_{o+h} = W_o \\left(\\frac{W_o}{W_s}\\right)^{h / (o - s)},
+
+    ``s`` the area's first year of the window with a count, persons. Held (factor 1)
+    where the area has fewer than two counts or a zero.
+
+    Parameters
+    ----------
+    women : ndarray, shape (year, area)
+        Women of the window's years, oldest first, the origin last; NaN where unknown.
+    steps : int
+        Years projected.
+    """
+    w = np.asarray(women, dtype=float)
+    finite = np.isfinite(w)
+    index = np.arange(w.shape[0])[:, np.newaxis]
+    first = np.where(finite, index, w.shape[0]).min(axis=0)
+    last = np.where(finite, index, -1).max(axis=0)
+    columns = np.arange(w.shape[1])
+    w_first = w[np.minimum(first, w.shape[0] - 1), columns]
+    w_last = w[np.maximum(last, 0), columns]
+    span = last - first
+    usable = (span > 0) & (w_first > 0) & (w_last > 0) & np.isfinite(w_first) & np.isfinite(w_last)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        growth = np.where(usable, (w_last / np.where(usable, w_first, 1.0)) ** (1.0 / np.maximum(span, 1)), 1.0)
+    h = np.arange(1, steps + 1, dtype=float)[:, np.newaxis]
+    return np.asarray(np.nan_to_num(w_last)[np.newaxis] * growth[np.newaxis] ** h)
+
+
+def _born(counts: Array, women: Array, rule: str, steps: int, entry: str = "window") -> Array:
+    """Age 0 of each projected year for a population by both sexes, shape (steps, area, 1).
+
+    The child-woman ratio of the window (:func:`_cwr` with the women given, averaged by
+    ``rule`` and moved by ``entry``) times the women of :func:`women_path`. ``counts`` are
+    the window's years ending each pair (``women[1:]`` the same years).
+    """
+    cwr = _cwr(counts, rule, steps, entry, women[1:])
+    path = women_path(women, steps)[..., np.newaxis]
+    return np.asarray((cwr if cwr.ndim == 3 else cwr[np.newaxis]) * path)
 
 
 def _entrants(table: Table, origin: int, steps: int, counts: Array, rule: str, entry: str = "window") -> Array:

@@ -3,9 +3,9 @@
 ``load_district(path=None) -> District`` reads and checks a district folder (by default the embedded one,
 :func:`default_district_path`); ``District.from_frames(...)`` builds one from tables with the same checks; both raise
 :class:`capacity.errors.InputError`. ``SEXES`` and ``SECTORS`` label the sex and sector axes. Modules: ``models`` (what valid
-inputs are), ``errors`` (the words of problems, also of scenario files and ``history.toml``), ``read`` (strict CSV and text),
-``checks`` (linear-time checks of and across tables), ``geometry`` (the areas), ``district``, ``history`` (the history
-format of ``capacity backtest``) and ``district_history`` (a district's own ``history/``). The names are imported lazily
+inputs are, in words too; pydantic's errors are put in words by :mod:`capacity.problems`, shared with the scenario files and
+``history.toml``), ``read`` (strict CSV and text),
+``checks`` (linear-time checks of and across tables), ``geometry`` (the areas), ``district``. The names are imported lazily
 (they pull in geopandas and pandera), so importing :mod:`capacity.io` is cheap.
 """
 

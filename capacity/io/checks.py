@@ -17,9 +17,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from capacity.errors import Problem
-from capacity.io.errors import describe_column, fmt
-from capacity.io.models import MIGRATION_MARGIN, OBSERVED_SHARES, RENAMED_INDICATORS, SEXES, TABLES
+from capacity.io.models import MIGRATION_MARGIN, OBSERVED_SHARES, RENAMED_INDICATORS, SEXES, TABLES, describe_column
 from capacity.io.read import LIMIT, cell_problem, parse_numbers
+from capacity.problems import fmt
 
 __all__ = ["LIFE_TABLE_TOLERANCE", "LIMIT", "RADIX", "Where", "by_row", "check_tables"]
 

@@ -27,7 +27,7 @@ from capacity.io.read import read_csv, read_text
 from capacity.resources import district_path as default_district_path  # the embedded default district folder
 
 if TYPE_CHECKING:
-    from capacity.io.history import History
+    from capacity.forecast.history import History
 
 __all__ = ["SECTORS", "SEXES", "District", "default_district_path", "load_district"]
 
@@ -70,8 +70,8 @@ class District:
         Every file read: name relative to the district folder -> path (empty in code).
     plan, observed : pandas.DataFrame or None
         ``plan.csv`` and ``observed.csv`` (``age`` as text, empty for a total) in file order, if there are.
-    history : capacity.io.history.History or None
-        The district's own past (the ``history/`` folder, :mod:`capacity.io.district_history`), if there is one:
+    history : capacity.forecast.history.History or None
+        The district's own past (the ``history/`` folder, :mod:`capacity.forecast.district_history`), if there is one:
         what a scenario's ``method`` projects the children from.
     """
 
@@ -121,7 +121,7 @@ class District:
             if problems or areas is None:
                 raise InputError(problems)
             if self.history is not None:  # the district's own past must fit it
-                from capacity.io.district_history import check_district_history
+                from capacity.forecast.district_history import check_district_history
 
                 check_district_history(self.history, "history", area_codes=tuple(sorted(areas["area_code"])),
                                        stage_ages=_stage_ages(tables["stages"]), base_year=self.base_year)
@@ -144,7 +144,7 @@ class District:
 
         The tables have the columns of the files (``docs/data-format.md``), rows in any order; ``areas`` has ``area_code``,
         ``name_zh``, ``name_en`` and polygons with a CRS; ``sources`` names the files as a district folder would
-        (``projects.csv``); ``history`` is a district's own past (:func:`capacity.io.history.read_history`).
+        (``projects.csv``); ``history`` is a district's own past (:func:`capacity.forecast.history.read_history`).
 
         Raises
         ------
@@ -301,8 +301,8 @@ def load_district(path: str | Path | None = None) -> District:
     values = Settings.model_validate({k: v for k, v in settings.items() if k in Settings.model_fields}).model_dump()
     files = {SETTINGS_FILE: folder / SETTINGS_FILE} | files
     history = None
-    if (folder / "history").is_dir():  # the district's own past, checked against it (capacity.io.district_history)
-        from capacity.io.district_history import read_district_history
+    if (folder / "history").is_dir():  # the district's own past, checked against it (capacity.forecast.district_history)
+        from capacity.forecast.district_history import read_district_history
 
         history = read_district_history(folder / "history", display("history"), area_codes=tuple(sorted(checked["area_code"])),
                                         stage_ages=_stage_ages(tables["stages"]), base_year=values["base_year"], hashes=hashes)

@@ -18,9 +18,42 @@ from pandera.typing.pandas import Series
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from capacity.errors import Problem
-from capacity.io.errors import describe_bounds, key_problems
+from capacity.problems import fmt, key_problems
 
-__all__ = ["OBSERVED_INDICATORS", "OBSERVED_SHARES", "OPTIONAL_TABLES", "PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "settings_problems"]
+__all__ = ["OBSERVED_INDICATORS", "OBSERVED_SHARES", "OPTIONAL_TABLES", "PLAN_INDICATORS", "RENAMED_INDICATORS", "TABLES", "DistrictFile", "Settings", "TableInfo", "describe_bounds", "describe_column", "settings_problems"]
+
+_ORIGINS = {"areas": "the area codes of the areas file", "stages": "the stages of stages.csv"}
+_CHECKS = {"greater_than_or_equal_to": "ge", "greater_than": "gt", "less_than_or_equal_to": "le", "less_than": "lt"}
+
+
+def describe_bounds(integer: bool, bounds: Mapping[str, float]) -> str:
+    """``"an integer in 0..100"``, ``"a number in [0, 1]"``, ``"a number >= 0"`` ... from bounds ``ge``, ``gt``, ``le``, ``lt``."""
+    noun = "an integer" if integer else "a number"
+    if integer and "gt" in bounds:  # > 0 is 1.. for an integer
+        bounds = {"ge": bounds["gt"] + 1, **{op: v for op, v in bounds.items() if op != "gt"}}
+    lo = next(((op, bounds[op]) for op in ("ge", "gt") if op in bounds), None)
+    hi = next(((op, bounds[op]) for op in ("le", "lt") if op in bounds), None)
+    if lo and hi and integer and (lo[0], hi[0]) == ("ge", "le"):
+        return f"{noun} in {fmt(lo[1])}..{fmt(hi[1])}"
+    if lo and hi:
+        return f"{noun} in {'[' if lo[0] == 'ge' else '('}{fmt(lo[1])}, {fmt(hi[1])}{']' if hi[0] == 'le' else ')'}"
+    signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    return f"{noun} {signs[(lo or hi)[0]]} {fmt((lo or hi)[1])}" if lo or hi else noun  # type: ignore[index]
+
+
+def describe_column(column: pa.Column) -> str:
+    """What a valid cell of a schema's column looks like, to follow "expected" (a foreign key's values listed when at most 8)."""
+    stats = {check.name: check.statistics for check in column.checks}
+    values = stats.get("isin", {}).get("allowed_values")
+    if (column.metadata or {}).get("references") is not None:
+        listed = f" ({', '.join(repr(v) for v in values)})" if values is not None and 0 < len(values) <= 8 else ""
+        return f"one of {_ORIGINS[column.metadata['references']]}{listed}"
+    if values is not None:
+        return "one of " + ", ".join(f"'{v}'" for v in values)
+    if str(column.dtype) not in ("int64", "float64"):
+        return "a non-empty text" if "str_length" in stats else "text"
+    return describe_bounds(str(column.dtype) == "int64", {op: next(iter(stats[n].values())) for n, op in _CHECKS.items() if n in stats})
+
 
 #: Sex codes along the sex axis: index 0 = female, 1 = male.
 SEXES: tuple[str, str] = ("female", "male")

@@ -18,13 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from capacity.forecast.backtest import Backtest, run_backtest
+from capacity.forecast.backtest import Backtest, run_backtest, run_rules
+from capacity.forecast.history import read_history
 from capacity.forecast.methods import DEFAULT_METHODS, parse_method
-from capacity.io.history import read_history
-from tools.history import norway, nyc, nz
+from capacity.forecast.selection import RULES
+from tools.history import norway, norway_municipalities, nyc, nz
 from tools.history.common import SHARED
 
 SETS = [(norway, (2010, 2021)), (nz, (2006, 2015)), (nyc, (2008, 2016))]
+#: Origins of the development set (as the Norwegian wards).
+DEVELOPMENT = (2010, 2021)
 
 
 def _row(scores: pd.DataFrame, period: str, method: str, stage: str) -> str:
@@ -99,11 +102,98 @@ def candidates(result: Backtest) -> list[str]:
     return lines + [""]
 
 
+def _cells(result: Backtest) -> tuple[int, int, float]:
+    """(cells where chosen beats ratio, cells, mean chosen MAPE over them) on the test origins."""
+    test = result.scores[result.scores["period"] == "test"]
+    chosen = test[test["method"] == "chosen"].set_index(["stage", "horizon"])["mape"]
+    ratio = test[test["method"] == "ratio"].set_index(["stage", "horizon"])["mape"]
+    both = chosen.index.intersection(ratio.index)
+    return int((chosen[both] < ratio[both]).sum()), len(both), float(chosen[both].mean())
+
+
+def _coverage(result: Backtest) -> tuple[float, float, int]:
+    test = result.scores[(result.scores["period"] == "test") & (result.scores["method"] == "chosen")]
+    n = int(test["n_interval"].sum())
+    if not n:
+        return float("nan"), float("nan"), 0
+    return (float((test["inside_80"] * test["n_interval"]).sum() / n),
+            float((test["inside_95"] * test["n_interval"]).sum() / n), n)
+
+
+def pick_rule(results: dict[str, Backtest]) -> str:
+    """The rule picked by the criterion fixed in advance (docs/selection-plan.md).
+
+    Most (stage, horizon) cells where the chosen forecast's test MAPE is below the naive
+    ratio's; ties: lower mean chosen MAPE over the cells; then the order of ``RULES``.
+    """
+    def key(rule: str) -> tuple[int, float, int]:
+        wins, _, mean = _cells(results[rule])
+        return -wins, round(mean, 12), RULES.index(rule)
+    return min(results, key=key)
+
+
+def compare_rules(results: dict[str, Backtest]) -> list[str]:
+    """Markdown lines: every rule's choice and test scores on one set, and the rule picked."""
+    any_result = next(iter(results.values()))
+    stages = list(any_result.chosen)
+    lines = [f"Selection rules on {any_result.name} (chosen on outcomes up to {any_result.select_until}, "
+             "scored on the later origins): cells where the chosen forecast beats the naive ratio, per stage and in "
+             "all; mean MAPE of the chosen forecast over the cells; its 80 % / 95 % interval coverage on the test origins.",
+             "", "| rule | " + " | ".join(stages) + " | cells < ratio | mean MAPE | inside 80 % | inside 95 % |",
+             "|---|" + "---|" * (len(stages) + 4)]
+    for rule, result in results.items():
+        test = result.scores[result.scores["period"] == "test"]
+        per_stage = []
+        for stage in stages:
+            here = test[test["stage"] == stage]
+            chosen = here[here["method"] == "chosen"].set_index("horizon")["mape"]
+            ratio = here[here["method"] == "ratio"].set_index("horizon")["mape"]
+            both = chosen.index.intersection(ratio.index)
+            per_stage.append(f"{int((chosen[both] < ratio[both]).sum())}/{len(both)}")
+        wins, cells, mean = _cells(result)
+        c80, c95, _ = _coverage(result)
+        lines.append(f"| ({'abcde'[RULES.index(rule)]}) {rule} | " + " | ".join(per_stage)
+                     + f" | {wins}/{cells} | {mean:.3f} | {100 * c80:.1f} | {100 * c95:.1f} |")
+    lines += ["", "What each rule chose:", "", "| rule | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
+    for rule, result in results.items():
+        lines.append(f"| {rule} | " + " | ".join(result.chosen[s] for s in stages) + " |")
+    ratio_rows = []
+    for stage in stages:
+        test = any_result.scores[(any_result.scores["period"] == "test") & (any_result.scores["stage"] == stage)]
+        ratio_rows.append(f"| {stage} | ratio | {_row(test, 'test', 'ratio', stage)} |")
+        for rule, result in results.items():
+            t = result.scores[(result.scores["period"] == "test") & (result.scores["stage"] == stage)]
+            ratio_rows.append(f"| {stage} | {rule} | {_row(t, 'test', 'chosen', stage)} |")
+    lines += ["", "MAPE % on the test origins, h = 1 .. 5:", "", "| stage | forecast | h=1 | h=2 | h=3 | h=4 | h=5 |",
+              "|---|---|---|---|---|---|---|", *ratio_rows]
+    lines += ["", f"Picked by the criterion fixed in advance: **{pick_rule(results)}**.", ""]
+    return lines
+
+
+def development(source: str) -> list[str]:
+    """Markdown lines of the development set: every rule compared, the rule picked, every candidate."""
+    methods = [parse_method(m) for m in DEFAULT_METHODS]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "municipalities"
+        norway_municipalities.main([str(folder), "--source", source])
+        history = read_history(folder)
+        results = run_rules(history, methods, DEVELOPMENT, (1, 5), RULES)
+    lines = [f"### {history.settings.name} (development set)", ""]
+    lines += [f"{len(history.areas) - len(next(iter(results.values())).messages)} municipalities scored; "
+              f"left out: " + ", ".join(m.split(": ", 1)[1] for m in next(iter(results.values())).messages) + ".", ""]
+    return lines + compare_rules(results) + candidates(results[pick_rule(results)])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="print the backtest tables of docs/accuracy.md")
     parser.add_argument("--source", default=str(SHARED), metavar="DIR")
     parser.add_argument("--candidates", action="store_true", help="also print every candidate's scores per set")
+    parser.add_argument("--development", action="store_true",
+                        help="instead: the development set (Norwegian municipalities), every selection rule compared")
     args = parser.parse_args(argv)
+    if args.development:
+        print("\n".join(development(args.source)))
+        return 0
     methods = [parse_method(m) for m in DEFAULT_METHODS]
     out: list[str] = []
     extra: list[str] = []

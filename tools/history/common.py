@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from capacity.atomic import write_files
-from capacity.io.history import validate_frames
+from capacity.forecast.history import validate_frames
 
 #: The shared history data, relative to this repository (test and benchmark data only).
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "backtest"

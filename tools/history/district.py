@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from capacity.forecast.history import History, read_history
 from capacity.io.district import load_district
-from capacity.io.history import History, read_history
 from capacity.template import write_template
 from tools.history.common import write_history
 

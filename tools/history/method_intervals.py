@@ -36,8 +36,8 @@ import pandas as pd
 
 from capacity.forecast.backtest import forecast_rows
 from capacity.forecast.driver import error_pool, symmetric_quantile
+from capacity.forecast.history import read_history
 from capacity.forecast.methods import parse_method
-from capacity.io.history import read_history
 from tools.history.common import SHARED
 
 BASE_YEAR = 2021

@@ -1,10 +1,9 @@
-"""The words of problems: what a valid value looks like, and pydantic's validation errors as one-line problems.
+"""Pydantic's validation errors as one-line problems, for every TOML format and a District's attributes.
 
-:func:`describe_bounds` and :func:`describe_column` say what a number or a table's cell should be. :func:`key_problems` is
-the one translation of the errors of a pydantic model -- of ``district.toml``, a scenario file, ``history.toml`` or a
-District's attributes -- into :class:`~capacity.errors.Problem` s naming the key as written (``projects.add[0].places``), what
-was expected and what was found. Union tags (``Tag("@normal")``) and ``[key]`` are parts of an error's location, not of a key.
-Importing this module is cheap (no pandera).
+:func:`key_problems` is the one translation of the errors of a pydantic model -- of ``district.toml``, a scenario file,
+``history.toml`` or a District's attributes -- into :class:`~capacity.errors.Problem` s naming the key as written
+(``projects.add[0].places``), what was expected and what was found. Union tags (``Tag("@normal")``) and ``[key]`` are
+parts of an error's location, not of a key. Importing this module is cheap (no pandera).
 """
 
 from __future__ import annotations
@@ -13,17 +12,14 @@ import re
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, Tag
 from pydantic_core import ErrorDetails
 
 from capacity.errors import Problem
 
-if TYPE_CHECKING:
-    import pandera.pandas as pa
-
-__all__ = ["EXPECTED", "TEMPLATES", "describe_bounds", "describe_column", "fmt", "key_problems"]
+__all__ = ["EXPECTED", "TEMPLATES", "fmt", "key_problems"]
 
 #: What an error of each pydantic type expected, in words (``{ge}``, ``{expected}`` ...: from the error's context). The models
 #: are strict: a number is never parsed from a text, nor an integer taken from a float.
@@ -42,42 +38,10 @@ TEMPLATES = {
     "found": "expected {expected}",
 }
 _NUMBERS = ("int_type", "float_type")
-_ORIGINS = {"areas": "the area codes of the areas file", "stages": "the stages of stages.csv"}
-_CHECKS = {"greater_than_or_equal_to": "ge", "greater_than": "gt", "less_than_or_equal_to": "le", "less_than": "lt"}
-
 
 def fmt(value: float) -> str:
     """A number as written in messages: ``3``, not ``3.0``."""
     return f"{value:.15g}"
-
-
-def describe_bounds(integer: bool, bounds: Mapping[str, float]) -> str:
-    """``"an integer in 0..100"``, ``"a number in [0, 1]"``, ``"a number >= 0"`` ... from bounds ``ge``, ``gt``, ``le``, ``lt``."""
-    noun = "an integer" if integer else "a number"
-    if integer and "gt" in bounds:  # > 0 is 1.. for an integer
-        bounds = {"ge": bounds["gt"] + 1, **{op: v for op, v in bounds.items() if op != "gt"}}
-    lo = next(((op, bounds[op]) for op in ("ge", "gt") if op in bounds), None)
-    hi = next(((op, bounds[op]) for op in ("le", "lt") if op in bounds), None)
-    if lo and hi and integer and (lo[0], hi[0]) == ("ge", "le"):
-        return f"{noun} in {fmt(lo[1])}..{fmt(hi[1])}"
-    if lo and hi:
-        return f"{noun} in {'[' if lo[0] == 'ge' else '('}{fmt(lo[1])}, {fmt(hi[1])}{']' if hi[0] == 'le' else ')'}"
-    signs = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
-    return f"{noun} {signs[(lo or hi)[0]]} {fmt((lo or hi)[1])}" if lo or hi else noun  # type: ignore[index]
-
-
-def describe_column(column: pa.Column) -> str:
-    """What a valid cell of a schema's column looks like, to follow "expected" (a foreign key's values listed when at most 8)."""
-    stats = {check.name: check.statistics for check in column.checks}
-    values = stats.get("isin", {}).get("allowed_values")
-    if (column.metadata or {}).get("references") is not None:
-        listed = f" ({', '.join(repr(v) for v in values)})" if values is not None and 0 < len(values) <= 8 else ""
-        return f"one of {_ORIGINS[column.metadata['references']]}{listed}"
-    if values is not None:
-        return "one of " + ", ".join(f"'{v}'" for v in values)
-    if str(column.dtype) not in ("int64", "float64"):
-        return "a non-empty text" if "str_length" in stats else "text"
-    return describe_bounds(str(column.dtype) == "int64", {op: next(iter(stats[n].values())) for n, op in _CHECKS.items() if n in stats})
 
 
 def key_problems(errors: Iterable[ErrorDetails], file: str, model: type[BaseModel], noun: str = "key",

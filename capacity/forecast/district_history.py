@@ -15,7 +15,9 @@ district's history must fit the district, checked when the district is read
   the base year and project from it), with a row for every area in that year;
 * every area and year it has holds every sex x age from 0 to its last (open) age, and that
   age is above the oldest age of any stage and above 49 (the child-woman ratio counts the
-  women aged 15-49), with at least one year before the base year.
+  women aged 15-49), with at least one year before the base year; a population by both
+  sexes together (``sex = both``) needs ages above the oldest stage age only, and the
+  women of ``women.csv`` for every area and year it has.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 
 from capacity.core.progression import WOMAN_AGES
 from capacity.errors import InputError
-from capacity.io.history import History, read_history
+from capacity.forecast.history import History, read_history
 
 __all__ = ["HISTORY_FOLDER", "check_district_history", "read_district_history"]
 
@@ -113,26 +115,36 @@ def check_district_history(history: History, shown: str, *, area_codes: Sequence
         raise InputError.one(name("population.csv"), "", "year",
                              f"expected rows of every area in the base year {base_year}, found none for {table.areas[absent[0]]!r}")
     oldest = int(table.levels[-1])
-    need = max(WOMAN_AGES[1], *(age for _, age in stage_ages)) + 1
+    stage, age = max(stage_ages, key=lambda s: s[1])
+    by_sex = table.women is None  # female and male rows (else both sexes, the women in women.csv)
+    need = max(WOMAN_AGES[1] if by_sex else 0, age) + 1
     if oldest < need:
-        stage, age = max(stage_ages, key=lambda s: s[1])
+        women = f"the child-woman ratio needs the women {WOMAN_AGES[0]}-{WOMAN_AGES[1]} and " if by_sex else ""
         raise InputError.one(name("population.csv"), "", "age",
-                             f"expected ages 0..{need} at least (the last age is open; the child-woman ratio needs the women "
-                             f"{WOMAN_AGES[0]}-{WOMAN_AGES[1]} and stage {stage!r} ages up to {age}), found 0..{oldest}")
+                             f"expected ages 0..{need} at least (the last age is open; {women}stage {stage!r} has ages up "
+                             f"to {age}), found 0..{oldest}")
     rows = history_rows(history)
-    expected = 2 * len(table.levels)
+    expected = table.counts.shape[2] * len(table.levels)
     short = np.argwhere(present & (rows < expected))
     if len(short):
         y, a = (int(i) for i in short[0])
         raise InputError.one(name("population.csv"), "", "age",
                              f"expected a row for every sex x age 0..{oldest} of area {table.areas[a]!r} in {int(table.years[y])}, "
                              f"found {int(rows[y, a])} of {expected}")
+    if table.women is not None:
+        missing_women = np.argwhere(present & ~np.isfinite(table.women))
+        if len(missing_women):
+            y, a = (int(i) for i in missing_women[0])
+            raise InputError.one(name("women.csv"), "", "year",
+                                 f"expected the women 15-49 of every area and year of population.csv, found none for "
+                                 f"area {table.areas[a]!r} in {int(table.years[y])}")
 
 
 def history_rows(history: History) -> np.ndarray:
-    """Rows of ``population.csv`` per (year, area) of the population table, as read."""
+    """Rows of ``population.csv`` per (year, area) of the population table, as read (built in code: complete)."""
     table = history.tables["population"]
-    return np.asarray(history.rows if history.rows is not None else np.full(table.counts.shape[:2], 2 * len(table.levels)))
+    full = np.full(table.counts.shape[:2], table.counts.shape[2] * len(table.levels))
+    return np.asarray(history.rows if history.rows is not None else full)
 
 
 def _no_population(shown: str) -> InputError:
