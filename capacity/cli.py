@@ -42,7 +42,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     district = load_district(args.path)
     n_projects = district.projects["project_id"].nunique()
-    print(f"ok: {district.name}, {len(district.area_codes)} areas, {n_projects} projects")
+    history = ""
+    if district.history is not None:  # the district's own past (history/), for capacity backtest and scenario methods
+        years = district.history.tables["population"].years
+        history = f", history {years[0]}-{years[-1]}"
+    print(f"ok: {district.name}, {len(district.area_codes)} areas, {n_projects} projects{history}")
     return EXIT_OK
 
 

@@ -2,10 +2,11 @@
 
 :func:`register` adds the subcommand. It reads a history folder
 (``docs/data-format.md``, "History for backtests"), runs every method from every origin
-(:mod:`capacity.forecast.backtest`), prints the excluded areas and the forecast chosen per
+(:mod:`capacity.forecast.backtest`), prints the excluded areas, the forecast chosen per
 stage (by ``--select-rule``, :mod:`capacity.forecast.selection`) with its scores next to
-the naive ones, and writes into ``--out``: ``scores.csv``,
-``forecasts.csv``, ``error_by_horizon.png`` and ``meta.json`` (last).
+the naive ones and the ``[method]`` table that runs the chosen forecasts in a scenario
+(``docs/scenarios.md``), and writes into ``--out``: ``scores.csv``, ``forecasts.csv``,
+``error_by_horizon.png``, ``method.toml`` (that table) and ``meta.json`` (last).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import hashlib
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,7 @@ def register(subparsers: Any) -> None:
         description="Rolling-origin backtest: for every origin, fit each method on the years up to it, project "
         "the horizons, compare with what happened; the forecast per stage is chosen by --select-rule on outcomes "
         "known by --select-until and scored on later origins. Writes scores.csv, forecasts.csv, "
-        "error_by_horizon.png and meta.json.",
+        "error_by_horizon.png, method.toml (the [method] table of a scenario that runs the chosen forecasts) and meta.json.",
     )
     p.add_argument("history", metavar="HISTORY", help="history folder (history.toml, areas.csv, population/births/enrolment.csv)")
     p.add_argument("--origins", type=_span, default=None, metavar="FIRST:LAST",
@@ -59,6 +61,54 @@ def register(subparsers: Any) -> None:
                    "or prefer-shrunk (default: the rule chosen on the development set, docs/accuracy.md)")
     p.add_argument("--out", default="backtest", metavar="DIR", help="output folder (default: backtest)")
     p.set_defaults(func=cmd_backtest)
+
+
+def _toml_key(key: str) -> str:
+    """A TOML key as written: bare if it can be, else quoted."""
+    if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key):
+        return key
+    return json.dumps(key, ensure_ascii=False)
+
+
+def scenario_spec(per_horizon: dict[int, tuple[str, ...]]) -> str | None:
+    """The ``method`` spec a scenario runs for a stage's chosen forecast; None if the choice differs by horizon.
+
+    One method: its spec written out in full (:attr:`capacity.forecast.methods.Method.canonical`,
+    so that none reads as the engine). The equal-weight mean of members ``m_1 .. m_k``, member
+    ``i`` itself the mean of ``n_i`` methods: the flat mean in which each of member ``i``'s
+    methods appears ``L / n_i`` times, ``L`` the least common multiple of the ``n_i``, so each
+    has the weight :math:`1 / (k n_i)` it has in the chosen forecast
+    (``mean(A+B, C)`` -> ``A+B+C+C``).
+    """
+    from capacity.forecast.methods import parse_method
+
+    if len(set(per_horizon.values())) != 1:
+        return None
+    members = [parse_method(m) for m in next(iter(per_horizon.values()))]
+    if len(members) == 1:
+        return members[0].canonical
+    leaves = [[p.canonical for p in m.parts] if m.parts else [m.canonical] for m in members]
+    common = math.lcm(*(len(parts) for parts in leaves))
+    return "+".join(spec for parts in leaves for spec in parts for _ in range(common // len(parts)))
+
+
+def method_table(members: dict[str, dict[int, tuple[str, ...]]], name: str, select_until: int, rule: str
+                 ) -> tuple[str, dict[str, str]]:
+    """The ``[method]`` table of a scenario that runs the chosen forecasts, as text and as ``stage -> spec``.
+
+    A stage whose choice differs by horizon (rule ``horizon``) has no single method: it is
+    left out, with a comment saying so (a scenario then runs the engine for it).
+    """
+    from capacity.forecast.selection import describe
+
+    specs = {stage: scenario_spec(per_h) for stage, per_h in members.items()}
+    lines = [f"# chosen per stage by capacity backtest on {json.dumps(name, ensure_ascii=False)} (rule {rule!r}, outcomes "
+             f"up to {select_until}); paste into a scenario of the district whose history/ this is "
+             "(the stages are the history's: name them as in stages.csv)"]
+    lines += [f"# {stage}: chosen per horizon ({describe(members[stage])}), not one method for every year: "
+              "left out (the engine runs it unless you name a method)" for stage, spec in specs.items() if spec is None]
+    lines += ["[method]"] + [f"{_toml_key(stage)} = {json.dumps(spec)}" for stage, spec in specs.items() if spec is not None]
+    return "\n".join(lines) + "\n", {stage: spec for stage, spec in specs.items() if spec is not None}
 
 
 def _csv(frame: Any) -> bytes:
@@ -121,7 +171,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if not specs:
         raise InputError.one("--methods", "", "", f"expected at least one method, found {args.methods!r}")
     methods = [parse_method(s) for s in dict.fromkeys(specs)]
-    names = ("scores.csv", "forecasts.csv", "error_by_horizon.png", "meta.json")
+    names = ("scores.csv", "forecasts.csv", "error_by_horizon.png", "method.toml", "meta.json")
     check_output_folder(args.out, names, input_folders=[args.history])
     years = np.concatenate([t.years for t in history.tables.values()])
     origins = args.origins or (int(years.min()) + history.settings.naive_years, int(years.max()) - 1)
@@ -139,16 +189,21 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             if len(rows):
                 line.append(f"{label} " + "/".join(f"{v:.2f}" for v in rows["mape"]))
         print(f"  {stage}: {method}  |  " + "  ".join(line))
+    text, table = method_table(result.members, result.name, result.select_until, rule)
+    print("To run the chosen forecasts, put this table in a scenario (also in method.toml):")
+    print("\n".join(text.splitlines()[1:]))
     inputs = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(args.history).glob("*")) if p.is_file()}
     files: dict[str, bytes] = {
         "scores.csv": _csv(sc),
         "forecasts.csv": _csv(result.forecasts[COLUMNS_FORECASTS]),
         "error_by_horizon.png": _chart(sc, f"{result.name}: error against horizon"),
+        "method.toml": text.encode("utf-8"),
     }
     meta = {"command": "backtest", "set": result.name, "origins": list(origins), "horizons": list(args.horizons),
             "methods": [m.spec for m in methods], "select_until": result.select_until, "select_rule": rule,
             "chosen": result.chosen,
             "chosen_by_horizon": {s: {str(h): list(m) for h, m in per_h.items()} for s, per_h in result.members.items()},
+            "method_table": table,
             "excluded": result.messages, "inputs": inputs,
             "outputs": {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}}
     files["meta.json"] = (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -11,7 +11,9 @@ For an area, a stage and a year it shows
 
 The totals, places and projects are a selection of the results' Dataset (of a deterministic
 run: every distribution at its centre); the cohorts by single age and the rates come from
-the model's inputs, recomputed for the one cell with every age kept.
+the model's inputs, recomputed for the one cell with every age kept (for a stage whose
+children a forecasting method projects, the method's projection from the district's
+history, :func:`capacity.forecast.driver.project_stages`).
 """
 
 from __future__ import annotations
@@ -145,12 +147,16 @@ def explain_results(results: BaseResults, *, area: str, stage: str, year: int, s
     first, last = int(st["first_age"]), int(st["last_age"])
     rows = []
     if not scen.demand_from_plan:
+        from capacity.forecast.driver import project_stages
+
+        chosen, by_method = project_stages(district, scen, years)  # the stages a forecasting method projects
         one = np.ones(1)
         proj = project_cohort(
             inputs.cohort_inputs(district, scen, years[:t + 1], one, one),
             keep_ages=slice(first, last + 1),
-        ) if t > 0 else None
-        pop = (proj.population[t, a, :, :, 0] if proj is not None
+        ) if t > 0 and s not in dict(chosen) else None
+        pop = (by_method[[k for k, _ in chosen].index(s)][t, a] if s in dict(chosen)
+               else proj.population[t, a, :, :, 0] if proj is not None
                else district.population_array()[a, :, first:last + 1])
         rate = float(bands.enrolment_rate[t, 0, s, 0])
         for k, age in enumerate(range(first, last + 1)):

@@ -12,6 +12,7 @@ distances between areas. :mod:`capacity.model` runs them chunk by chunk.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ from capacity.core.supply import ProjectArrays
 from capacity.ensemble import sample, uniforms
 from capacity.io.district import District
 from capacity.scenario import STAGE_PARAMETERS, Scenario, year_values
+
+if TYPE_CHECKING:
+    from capacity.forecast.driver import MethodChildren
 
 __all__ = ["AreaArrays", "ProjectTable", "area_distances_km", "cohort_inputs", "fertility_multiplier",
            "housing_children", "migration_base", "nlx_with_mortality", "plan_demand", "project_table", "stage_bands"]
@@ -48,15 +52,26 @@ class AreaArrays:
         Net migrants per year after the scenario's area and age scales (:func:`migration_base`).
     places : ndarray (area, stage, sector)
         Base-year places.
+    method : MethodChildren or None
+        The children of the stages the scenario's ``method`` projects from the district's
+        history, with their past errors (:func:`capacity.forecast.driver.method_children`);
+        None when every stage uses the engine.
     """
 
     population: NDArray[np.float64]
     migration: NDArray[np.float64]
     places: NDArray[np.float64]
+    method: MethodChildren | None = None
 
     @classmethod
-    def of(cls, district: District, scenario: Scenario) -> AreaArrays:
-        return cls(district.population_array(), migration_base(district, scenario), district.places_array())
+    def of(cls, district: District, scenario: Scenario, with_method: bool = True) -> AreaArrays:
+        """The arrays of a run (``with_method=False``: without the method's children, for the engine's inputs alone)."""
+        method = None
+        if with_method:
+            from capacity.forecast.driver import method_children, uses_method
+
+            method = method_children(district, scenario) if uses_method(scenario, district.stage_names) else None
+        return cls(district.population_array(), migration_base(district, scenario), district.places_array(), method)
 
 
 def stage_bands(district: District, scenario: Scenario, years: NDArray[np.int64]) -> StageBands:
@@ -235,7 +250,7 @@ def cohort_inputs(district: District, scenario: Scenario, years: NDArray[np.int6
     selects the areas projected (areas are independent in the projection); ``arrays``, if
     given, are the per-area inputs already made (:class:`AreaArrays`).
     """
-    arrays = arrays if arrays is not None else AreaArrays.of(district, scenario)
+    arrays = arrays if arrays is not None else AreaArrays.of(district, scenario, with_method=False)
     step_years = years[1:]
     fert = (district.fertility_array()[None, None, None, :, None]
             * fertility_multiplier(district, scenario, step_years)[:, None, None, None, None]

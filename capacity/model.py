@@ -153,6 +153,8 @@ def children_chunk(district: District, scenario: Scenario, years: NDArray[np.int
     births = np.full_like(population, np.nan)
     births[1:] = proj.births.sum(axis=2)  # births of the step ending in that year
     del proj
+    if arrays.method is not None:  # the stages a forecasting method projects (capacity.forecast.driver)
+        children = arrays.method.replace(children, areas, block, seed, draws)
     if scenario.housing.developments:
         house = sample(scenario.housing.uncertainty, seed=seed, draws=draws, component="housing", default=1.0,
                        block=block)

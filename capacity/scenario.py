@@ -140,6 +140,12 @@ class Scenario:
         See the classes of the same names.
     enrolment : tuple of (stage, parameter, value)
         Overrides of ``stages.csv`` parameters, numbers or year tables.
+    method : str or tuple of (stage, str)
+        How the children are projected: ``"cohort-component"`` (default), the engine with the
+        district's rates; or a forecasting method's spec (``"progression:geometric:5"``,
+        :func:`capacity.forecast.methods.parse_method`) fitted on the district's history, for
+        every stage, or per stage as ``(stage, spec)`` pairs (stages not named: the engine).
+        See :mod:`capacity.forecast.driver`.
     demand_from_plan : bool
         If true, demand is not projected: it is the base-year places plus the plan's stated
         needs, reached linearly by the plan's target year and held after ("the plan as
@@ -159,9 +165,14 @@ class Scenario:
     enrolment: tuple[tuple[str, str, YearValue], ...] = ()
     projects: ProjectChanges = field(default_factory=ProjectChanges)
     housing: Housing = field(default_factory=Housing)
+    method: str | tuple[tuple[str, str], ...] = "cohort-component"
     demand_from_plan: bool = False
     travel_limit_km: float | None = None
     source: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.method, Mapping):  # a table of stages, as written
+            object.__setattr__(self, "method", tuple((str(k), str(v)) for k, v in self.method.items()))
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with some fields changed (``dataclasses.replace``).
@@ -181,6 +192,8 @@ class Scenario:
         from capacity.resources import display_path
 
         plain: dict[str, Any] = _plain(dataclasses.asdict(self))
+        if not isinstance(self.method, str):
+            plain["method"] = dict(self.method)
         if self.source:
             plain["source"] = display_path(self.source)
         return plain
@@ -388,6 +401,7 @@ def scenario_from_dict(data: Mapping[str, Any], file: str = "<scenario>", defaul
             delay_uncertainty=tuple((k, sf.distribution(v)) for k, v in p.delay_uncertainty.items()),
             cancel_probability=tuple((k, float(v)) for k, v in p.cancel_probability.items()),
         ),
+        method=doc.method if isinstance(doc.method, str) else tuple(doc.method.items()),
         housing=Housing(
             developments=tuple((d.area_code, d.year, float(d.dwellings)) for d in h.developments),
             children_per_dwelling=tuple((*sf.band(k), tuple(float(x) for x in v)) for k, v in h.children_per_dwelling.items()),

@@ -52,6 +52,7 @@ def check_scenario(district: District, scenario: Scenario) -> None:
     for i, (code, _, _) in enumerate(scenario.housing.developments):
         if code not in areas:
             raise InputError.one(file, f"key housing.developments[{i}].area_code", "", f"expected an area code of the district, found {code!r}")
+    _check_method(district, scenario, file)
     if scenario.demand_from_plan and (district.plan is None or plan.needs(district).empty):
         raise InputError.one(file, "key demand.source", "", "expected a district whose plan.csv states needs when demand "
                              "comes from the plan")
@@ -64,6 +65,59 @@ def check_scenario(district: District, scenario: Scenario) -> None:
         if hi > district.open_age:
             raise InputError.one(file, f"key housing.children_per_dwelling.{lo}-{hi}", "",
                                  f"expected ages within 0..{district.open_age} (the open age of the district), found {lo}-{hi}")
+
+
+def _engine_settings(scenario: Scenario) -> list[tuple[str, str]]:
+    """The scenario's keys that change the engine's rates (``(key, what)``), as set to other than their defaults."""
+    f, m = scenario.fertility, scenario.migration
+    found = [("fertility.multiplier", f.multiplier != 1.0), ("fertility.tfr", f.tfr is not None),
+             ("fertility.uncertainty", f.uncertainty is not None), ("migration.scale", m.scale != 1.0),
+             ("migration.scale_by_area", bool(m.scale_by_area)), ("migration.scale_by_age", bool(m.scale_by_age)),
+             ("migration.uncertainty", m.uncertainty is not None), ("migration.timing", m.timing != "end"),
+             ("mortality.death_rate_multiplier", scenario.mortality.death_rate_multiplier != 1.0)]
+    files = {"fertility": "fertility.csv", "migration": "migration.csv", "mortality": "life_table.csv"}
+    return [(key, files[key.split(".")[0]]) for key, given in found if given]
+
+
+def _check_method(district: District, scenario: Scenario, file: str) -> None:
+    """A forecasting ``method``: stages of the district, a district with a history, no engine settings beside it."""
+    from capacity.forecast.driver import ENGINE, stage_methods
+    from capacity.forecast.methods import parse_method
+
+    if not isinstance(scenario.method, str):
+        for stage, _ in scenario.method:
+            if stage not in district.stage_names:
+                raise InputError.one(file, f"key method.{stage}", "",
+                                     f"expected a stage of the district ({', '.join(district.stage_names)}), found {stage!r}")
+    chosen = {stage: spec for stage, spec in stage_methods(scenario, district.stage_names).items() if spec != ENGINE}
+    if not chosen:
+        return
+    for stage, spec in chosen.items():  # a Scenario built in code has not been through the file's checks
+        try:
+            parse_method(spec)
+        except InputError as error:
+            where = "key method" if isinstance(scenario.method, str) else f"key method.{stage}"
+            raise InputError.one(file, where, "", error.problems[0].expected) from None
+    stage, spec = next(iter(chosen.items()))
+    key = "key method" if isinstance(scenario.method, str) else f"key method.{stage}"
+    if district.history is None:
+        raise InputError.one(file, key, "", f"expected a district with a history/ folder (docs/data-format.md, \"A district's "
+                             f"history\") for method {spec!r}, found none in {district.path.name or district.path}")
+    population = district.history.tables["population"]
+    for stage, spec in chosen.items():
+        if not parse_method(spec).applies(population):
+            where = "key method" if isinstance(scenario.method, str) else f"key method.{stage}"
+            raise InputError.one(file, where, "", f"expected a method that applies to the district's history (a population "
+                                 f"by both sexes has no female rows for the engine's Hamilton-Perry), found {spec!r}")
+    for name, table in _engine_settings(scenario):
+        raise InputError.one(file, f"key {name}", "",
+                             f"expected no {name} with method {spec!r} (the method projects the children from the district's "
+                             f"history, not from {table}: the key would be ignored); remove it, or use method = "
+                             f"\"{ENGINE}\" for every stage")
+    if scenario.demand_from_plan:
+        raise InputError.one(file, "key demand.source", "",
+                             f"expected \"projection\" with method {spec!r} (demand taken from the plan projects no "
+                             f"children: the method would be ignored), found \"plan\"")
 
 
 def _check_years(district: District, scenario: Scenario, file: str) -> None:
@@ -159,6 +213,11 @@ def check_draws(district: District, scenarios: list[Scenario], draws: int) -> No
     InputError
         Naming ``--draws``, the estimate and what is available.
     """
+    if draws > 0:  # a forecasting method's draws need its errors measured on the district's history
+        from capacity.forecast.driver import check_measurable
+
+        for scenario in scenarios:
+            check_measurable(district, scenario)
     years = max(s.horizon for s in scenarios) - district.base_year + 1
     need = estimate_bytes(district, years, draws, len(scenarios))
     have = available_bytes()

@@ -320,12 +320,46 @@ class OptimiseTable(_Table):
     time_limit_s: Annotated[float, _number(0.1, 86400)] = 60.0
 
 
+#: ``method`` by default: the cohort-component engine with the district's rates.
+ENGINE = "cohort-component"
+
+
+def _method_spec(spec: str) -> str:
+    """A forecasting method's spec (:func:`capacity.forecast.methods.parse_method`), or the engine's name."""
+    if spec == ENGINE:
+        return spec
+    from capacity.errors import InputError
+    from capacity.forecast.methods import parse_method
+
+    try:
+        parse_method(spec)
+    except InputError as error:
+        raise ValueError(error.problems[0].expected.removeprefix("expected ")) from None
+    return spec
+
+
+MethodSpec: TypeAlias = Annotated[StrictStr, AfterValidator(_method_spec)]
+
+
+def _method_kind(value: Any) -> str | None:
+    """Discriminator of "one spec or a table of stages"."""
+    return "@table" if isinstance(value, dict) else "@text" if isinstance(value, str) else None
+
+
+MethodChoice: TypeAlias = Annotated[
+    Annotated[MethodSpec, Tag("@text")] | Annotated[dict[str, MethodSpec], Tag("@table")],
+    Discriminator(_method_kind),
+]
+
+
 class ScenarioFile(_Table):
     """A scenario file after ``extend`` is resolved (every key optional)."""
 
     name: StrictStr | None = None
     description: StrictStr = ""
     horizon: Annotated[int, Field(ge=2000, le=2200)] = 2035
+    method: MethodChoice = Field(ENGINE, description='a method spec like "progression:geometric:5" or a table of stages '
+                                 '(docs/scenarios.md, "Forecasting methods")')
     fertility: FertilityTable = FertilityTable()
     migration: MigrationTable = MigrationTable()
     mortality: MortalityTable = MortalityTable()
@@ -345,6 +379,11 @@ _TEMPLATES = {"union_tag_not_found": 'expected a table like {{ dist = "normal", 
 
 def _dist_error(error: ErrorDetails) -> ErrorDetails:
     """An unknown ``dist`` of a distribution table as the error of that key (the others as they are)."""
+    if error["type"] == "union_tag_not_found" and tuple(error["loc"]) == ("method",):  # neither a text nor a table
+        found = error.get("input")
+        shown = "a list" if isinstance(found, list) else repr(found)
+        return ErrorDetails(type="value_error", loc=("method",), msg="", input=found,
+                            ctx={"error": f"{ScenarioFile.model_fields['method'].description}, found {shown}"})
     if error["type"] != "union_tag_invalid":
         return error
     kinds = ", ".join(sorted(tag.lstrip("@") for tag in _DIST_TAGS))

@@ -155,6 +155,10 @@ def run_summary(district: District, scenario: Scenario, *, draws: int, seed: int
         Demand, places, gap and shortfall summed over all areas, per draw.
     """
     check_scenario(district, scenario)
+    if draws > 0:  # a forecasting method's draws need its errors measured on the district's history
+        from capacity.forecast.driver import check_measurable
+
+        check_measurable(district, scenario)
     years = np.arange(district.base_year, scenario.horizon + 1)
     n_draw, n_area, n_stage = max(draws, 1), len(district.area_codes), len(district.stage_names)
     projects = project_table(district, scenario, seed=seed, draws=draws)

@@ -38,6 +38,9 @@ Replace the files one by one with your district's figures, checking as you go wi
    `observed.csv` (optional): figures observed since the base year, checked by every run
    and fitted by `capacity calibrate` (delete it if you have none).
 7. `sources.csv`: where every figure came from, and whether it is an estimate.
+8. `history/` (optional, a folder): the district's past population by area x year x sex x
+   age, to measure the forecasting methods (`capacity backtest {folder}/history`) and run
+   a scenario with the one it chooses (`method`); see docs/data-format.md.
 
 Files not named above (this README included) are not read.
 """

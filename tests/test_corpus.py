@@ -5,8 +5,9 @@ give exit status 2, exactly one line on stderr naming the file and the row, feat
 (and the column where there is one), no traceback, no ``OUT`` folder, and every input file
 unchanged. The cases are the tables of the focused test modules, gathered here so that the
 corpus is one list: the district files (``test_io_validation.CASES``), the scenario file
-format (``test_scenario_file``), the scenario against the district (``test_cli_and_checks``)
-and the scenario examples of ``test_scenarios_ensemble``.
+format (``test_scenario_file``), the scenario against the district (``test_cli_and_checks``),
+the scenario examples of ``test_scenarios_ensemble`` and a district's history with a
+scenario's ``method`` (``test_method_run``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from conftest import write_district
 from test_cli_and_checks import AGAINST_DISTRICT
 from test_io_validation import CASES as FILE_CASES
+from test_method_run import METHOD_CASES
 from test_scenario_file import CASES as KEY_CASES
 from test_scenario_file import DOMAIN_CASES, EXTEND_CASES
 from test_scenarios_ensemble import BAD_SCENARIOS
@@ -45,6 +47,8 @@ def _cases() -> list[Case]:
         out.append((f"district:{label}", None, {"s.toml": text}, "s.toml", "s.toml", words))
     for label, text, expected in BAD_SCENARIOS:
         out.append((f"scenario:{label}", None, {"s.toml": text}, "s.toml", "s.toml", [expected]))
+    for label, edit, text, named, words in METHOD_CASES:
+        out.append((f"method:{label}", edit, {"s.toml": text}, "s.toml", named, words))
     return out
 
 
@@ -90,4 +94,4 @@ def test_corpus_size() -> None:
     for case in CORPUS:
         kinds[case[0].split(":")[0]] = kinds.get(case[0].split(":")[0], 0) + 1
     assert len(CORPUS) >= 150, kinds
-    assert set(kinds) == {"file", "key", "domain", "extend", "district", "scenario"}
+    assert set(kinds) == {"file", "key", "domain", "extend", "district", "scenario", "method"}

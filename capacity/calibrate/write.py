@@ -192,5 +192,8 @@ def calibrate(district: str | Path | None, out: str | Path, reference: Scenario,
     d = load_district(district)
     result = fit(d, reference, relative_se)
     files = calibrated_files(d, result, reference)
+    if d.history is not None:  # the district's own past goes with it, unchanged
+        history = {p.name: p.read_bytes() for p in sorted((d.path / "history").iterdir()) if p.is_file()}
+        write_files(Path(out) / "history", history, last="history.toml", input_folders=[d.path])
     folder = write_files(out, files, last="fit_summary.txt", input_folders=[d.path])
     return result, folder

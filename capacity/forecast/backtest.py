@@ -37,7 +37,7 @@ from capacity.forecast.history import History
 from capacity.forecast.methods import Method
 from capacity.forecast.selection import DEFAULT_RULE, Members, choose, chosen_rows, describe
 
-__all__ = ["MIN_ERRORS", "MIN_ORIGINS", "Backtest", "run_backtest", "run_rules", "score"]
+__all__ = ["MIN_ERRORS", "MIN_ORIGINS", "Backtest", "forecast_rows", "run_backtest", "run_rules", "score"]
 
 MIN_ERRORS = 20
 #: Errors of one origin share its shocks: intervals need errors of at least this many origins.
@@ -63,7 +63,7 @@ class Backtest:
     members: Members = field(default_factory=dict)
 
 
-def _forecast_rows(history: History, methods: list[Method], first_origin: int, last_origin: int,
+def forecast_rows(history: History, methods: list[Method], first_origin: int, last_origin: int,
                    horizon: int, excluded: set[str]) -> pd.DataFrame:
     """One row per method x stage x area x origin x horizon (stage by stage, then origin, method).
 
@@ -199,7 +199,7 @@ def run_rules(history: History, methods: list[Method], origins: tuple[int, int],
     lo, hi = int(years.min()) + 1, int(years.max()) - 1
     if first < lo or last > hi:
         raise InputError.one("--origins", "", "", f"expected origins inside {lo}..{hi} (a year known before and after each), found {first}:{last}")
-    raw = _forecast_rows(history, methods, int(years.min()) + 1, last, horizons[1], excluded)
+    raw = forecast_rows(history, methods, int(years.min()) + 1, last, horizons[1], excluded)
     if raw.empty:
         raise InputError.one("--origins", "", "", f"expected origins with later years in the history, found {first}:{last}")
     fc = _trim(_intervals(raw), horizons, (first, last))

@@ -15,11 +15,16 @@ A history folder (``docs/data-format.md``, "History for backtests") holds
   (kindergarten 0) or an age.
 
 :func:`read_history` turns the folder into :class:`Table` arrays, axis order
-``(year, area, sex, level)``; missing cells (a year absent from the source) are NaN.
+``(year, area, sex, level)``; missing cells (a year absent from the source) are NaN. A
+district's own ``history/`` folder is read with the district
+(:mod:`capacity.forecast.district_history`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,10 +176,15 @@ class Table:
 
 @dataclass(frozen=True)
 class History:
-    """A history folder, read: its settings, areas and tables."""
+    """A history folder, read: its settings, areas and tables.
+
+    ``rows`` (when read from files): the rows of ``population.csv`` per (year, area) of the
+    population table, to tell a complete year from one with ages left out (read as 0).
+    """
     settings: HistoryFile
     areas: pd.DataFrame
     tables: dict[str, Table]
+    rows: Array | None = None
 
 
 _TEXTS = {"int64": "a whole number", "float64": "a number", "bool": "True or False"}
@@ -200,7 +210,8 @@ def _expected(check: str) -> str:
     return check
 
 
-def _problem(name: str, error: SchemaError | SchemaErrors) -> InputError:
+def _problem(name: str, error: SchemaError | SchemaErrors, prefix: str = "") -> InputError:
+    name = prefix + name
     cases = error.failure_cases
     if isinstance(cases, pd.DataFrame) and len(cases):
         first = cases.iloc[0]
@@ -217,8 +228,9 @@ def _problem(name: str, error: SchemaError | SchemaErrors) -> InputError:
     return InputError.one(f"{name}.csv", "", "", f"expected a valid table, found {error}")
 
 
-def _coerce(name: str, frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> pd.DataFrame:
+def _coerce(name: str, frame: pd.DataFrame, model: type[pa.DataFrameModel], prefix: str = "") -> pd.DataFrame:
     """Numbers and booleans from their text, naming the first cell that is neither."""
+    name = prefix + name
     frame = frame.copy()
     for column, spec in model.to_schema().columns.items():
         if column not in frame.columns:
@@ -243,31 +255,32 @@ def _coerce(name: str, frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> p
     return frame
 
 
-def validate_frames(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def validate_frames(frames: dict[str, pd.DataFrame], prefix: str = "") -> dict[str, pd.DataFrame]:
     """Validate history tables against their pandera models (one-line :class:`InputError`).
 
-    Rows are named as in a file: ``row 2`` is the first row under the header.
+    Rows are named as in a file: ``row 2`` is the first row under the header; files as
+    ``prefix + name + ".csv"`` (``prefix`` e.g. ``"district/history/"``).
     """
     out: dict[str, pd.DataFrame] = {}
     for name, frame in frames.items():
         model = MODELS[name]
-        frame = _coerce(name, frame.reset_index(drop=True), model)
+        frame = _coerce(name, frame.reset_index(drop=True), model, prefix)
         keys = [str(k) for k in getattr(model.Config, "unique", [])]
         repeated = frame.duplicated(keys)
         if repeated.any():
             row = int(np.flatnonzero(repeated.to_numpy())[0])
             first = int(np.flatnonzero((frame[keys] == frame[keys].iloc[row]).all(axis=1).to_numpy())[0])
-            raise InputError.one(f"{name}.csv", f"row {row + 2}", ", ".join(keys),
+            raise InputError.one(f"{prefix}{name}.csv", f"row {row + 2}", ", ".join(keys),
                                  f"expected each key once, found a repeat of row {first + 2}")
         try:
             out[name] = model.validate(frame, lazy=True)
         except (SchemaError, SchemaErrors) as error:
-            raise _problem(name, error) from None
+            raise _problem(name, error, prefix) from None
     return out
 
 
 def _grid(name: str, frame: pd.DataFrame, value: str, levels_col: str, sexes: list[str] | None,
-          areas: tuple[str, ...]) -> tuple[Array, Array, Array]:
+          areas: tuple[str, ...], prefix: str = "") -> tuple[Array, Array, Array]:
     years = np.arange(int(frame["year"].min()), int(frame["year"].max()) + 1)
     levels = np.arange(int(frame[levels_col].min()), int(frame[levels_col].max()) + 1)
     n_sex = len(sexes) if sexes else 1
@@ -276,7 +289,7 @@ def _grid(name: str, frame: pd.DataFrame, value: str, levels_col: str, sexes: li
     a = frame["area_code"].map(area_pos).to_numpy()
     if np.isnan(a.astype(float)).any():
         row = int(np.flatnonzero(pd.isna(a))[0])
-        raise InputError.one(f"{name}.csv", f"row {row + 2}", "area_code",
+        raise InputError.one(f"{prefix}{name}.csv", f"row {row + 2}", "area_code",
                              f"expected an area code of areas.csv, found {frame['area_code'].iloc[row]!r}")
     y = frame["year"].to_numpy() - years[0]
     s = frame["sex"].map({x: i for i, x in enumerate(sexes)}).to_numpy() if sexes else np.zeros(len(frame), int)
@@ -288,25 +301,25 @@ def _grid(name: str, frame: pd.DataFrame, value: str, levels_col: str, sexes: li
     return years, levels, counts
 
 
-def _population(frames: dict[str, pd.DataFrame], areas: tuple[str, ...]) -> Table:
+def _population(frames: dict[str, pd.DataFrame], areas: tuple[str, ...], prefix: str = "") -> Table:
     """The population table; by both sexes (``sex = both`` in every row) with ``women.csv``."""
     frame = frames["population"]
     both = (frame["sex"] == BOTH).to_numpy()
     if both.any() and not both.all():
         row = int(np.flatnonzero(both != both[0])[0])
-        raise InputError.one("population.csv", f"row {row + 2}", "sex",
+        raise InputError.one(f"{prefix}population.csv", f"row {row + 2}", "sex",
                              f"expected {frame['sex'].iloc[0]!r} as in row 2 (both sexes in every row, or female and "
                              f"male in every row), found {frame['sex'].iloc[row]!r}")
-    years, ages, counts = _grid("population", frame, "population", "age", [BOTH] if both.all() else SEXES, areas)
+    years, ages, counts = _grid("population", frame, "population", "age", [BOTH] if both.all() else SEXES, areas, prefix)
     if ages[0] != 0:
-        raise InputError.one("population.csv", "", "age", f"expected ages from 0, found {ages[0]} first")
+        raise InputError.one(f"{prefix}population.csv", "", "age", f"expected ages from 0, found {ages[0]} first")
     women = None
     if both.all():
         if "women" not in frames:
-            raise InputError.one("women.csv", "", "", "expected women aged 15-49 by area and year with a population "
+            raise InputError.one(f"{prefix}women.csv", "", "", "expected women aged 15-49 by area and year with a population "
                                  "by both sexes (population.csv sex = both), found no such file")
         w = frames["women"].assign(level=0, sex=BOTH)
-        w_years, _, w_counts = _grid("women", w, "women", "level", [BOTH], areas)
+        w_years, _, w_counts = _grid("women", w, "women", "level", [BOTH], areas, prefix)
         women = np.full((len(years), len(areas)), np.nan)
         lo, hi = max(w_years[0], years[0]), min(w_years[-1], years[-1])
         if lo <= hi:
@@ -314,8 +327,43 @@ def _population(frames: dict[str, pd.DataFrame], areas: tuple[str, ...]) -> Tabl
     return Table("population", years, areas, ages, counts, True, women=women)
 
 
-def read_history(folder: str | Path) -> History:
+def _text(path: Path, shown: str, digests: dict[str, str]) -> str:
+    """A file's text as strict UTF-8 (a byte-order mark dropped); its SHA-256 in ``digests`` by file name."""
+    data = path.read_bytes()
+    digests[path.name] = hashlib.sha256(data).hexdigest()
+    try:
+        return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputError.one(shown, f"row {line}", "", f"expected UTF-8 text, found bytes {data[error.start:error.start + 2].hex(' ')} "
+                             f"at byte offset {error.start} that are not UTF-8; re-save the file as UTF-8") from None
+
+
+def _table(path: Path, shown: str, digests: dict[str, str]) -> pd.DataFrame:
+    """A CSV file as text cells (one-line :class:`InputError` if it is not UTF-8 or not CSV)."""
+    text = _text(path, shown, digests)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise InputError.one(shown, "", "", f"expected a CSV table with a header row, found: {' '.join(str(error).split())}") from None
+    if not len(frame):
+        raise InputError.one(shown, "row 2", "", "expected at least one row under the header, found none")
+    return frame
+
+
+def read_history(folder: str | Path, shown: str | None = None, hashes: dict[str, str] | None = None) -> History:
     """Read and validate a history folder.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The history folder.
+    shown : str, optional
+        The folder as problems name it (``district/history``): files are then named
+        ``shown/population.csv``; by default ``history.toml`` by its path and the tables by
+        their file name alone.
+    hashes : dict, optional
+        Filled with the SHA-256 of every file read, by file name (``population.csv``).
 
     Raises
     ------
@@ -323,34 +371,42 @@ def read_history(folder: str | Path) -> History:
         A missing or malformed file, key or cell (one line naming it).
     """
     root = Path(folder)
+    prefix = "" if shown is None else os.path.join(shown, "")
     toml_path = root / "history.toml"
+    toml_shown = str(toml_path) if shown is None else prefix + "history.toml"
+    digests = hashes if hashes is not None else {}
     if not toml_path.is_file():
-        raise InputError.one(str(toml_path), "", "", "expected a history folder holding history.toml, found no such file")
+        raise InputError.one(toml_shown, "", "", "expected a history folder holding history.toml, found no such file")
     try:
-        settings = HistoryFile.model_validate(tomllib.loads(toml_path.read_text(encoding="utf-8")))
+        settings = HistoryFile.model_validate(tomllib.loads(_text(toml_path, toml_shown, digests)))
     except tomllib.TOMLDecodeError as error:
-        raise InputError.one(str(toml_path), "", "", f"expected TOML, found {error}") from None
+        raise InputError.one(toml_shown, "", "", f"expected TOML, found {error}") from None
     except ValidationError as error:
-        raise InputError(key_problems(error.errors(), str(toml_path), HistoryFile)) from None
+        raise InputError(key_problems(error.errors(), toml_shown, HistoryFile)) from None
     frames = {}
     for name in MODELS:
         path = root / f"{name}.csv"
         if path.is_file():
-            frames[name] = pd.read_csv(path, dtype=str, keep_default_na=False)
+            frames[name] = _table(path, f"{prefix}{name}.csv", digests)
         elif name == "areas":
-            raise InputError.one(str(path), "", "", "expected the areas of the history, found no such file")
-    frames = validate_frames(frames)
+            raise InputError.one(str(path) if shown is None else f"{prefix}areas.csv", "", "",
+                                 "expected the areas of the history, found no such file")
+    frames = validate_frames(frames, prefix)
     areas_frame = frames["areas"]
     areas = tuple(str(a) for a in areas_frame["area_code"])
     tables: dict[str, Table] = {}
+    rows: Array | None = None
     if "population" in frames:
-        tables["population"] = _population(frames, areas)
+        table = tables["population"] = _population(frames, areas, prefix)
+        pop = frames["population"]
+        rows = np.zeros(table.counts.shape[:2], dtype=np.int64)
+        np.add.at(rows, (pop["year"].to_numpy() - table.years[0], pop["area_code"].map({c: i for i, c in enumerate(areas)}).to_numpy()), 1)
     if "enrolment" in frames:
-        years, levels, counts = _grid("enrolment", frames["enrolment"], "pupils", "level", None, areas)
+        years, levels, counts = _grid("enrolment", frames["enrolment"], "pupils", "level", None, areas, prefix)
         births = None
         if "births" in frames and settings.entry_lag > 0:
             b = frames["births"].assign(level=0, sex="female")
-            b_years, _, b_counts = _grid("births", b, "births", "level", None, areas)
+            b_years, _, b_counts = _grid("births", b, "births", "level", None, areas, prefix)
             births = np.full((len(years), len(areas)), np.nan)
             lo, hi = max(b_years[0], years[0]), min(b_years[-1], years[-1])
             if lo <= hi:
@@ -359,6 +415,6 @@ def read_history(folder: str | Path) -> History:
                                     births, settings.entry_lag)
     for spec in settings.stages:
         if spec.table not in tables:
-            raise InputError.one(str(toml_path), f"key stages.{spec.stage}", "table",
+            raise InputError.one(toml_shown, f"key stages.{spec.stage}", "table",
                                  f"expected a table the folder holds ({', '.join(tables) or 'none'}), found {spec.table!r}")
-    return History(settings, areas_frame, tables)
+    return History(settings, areas_frame, tables, rows)

@@ -114,6 +114,17 @@ class Method:
     parts: tuple[Method, ...] = ()
 
     @property
+    def canonical(self) -> str:
+        """The spec with every rule and number of years written out (``progression`` -> ``progression:mean:5``).
+
+        What a scenario's ``method`` takes unambiguously: there, ``cohort-component`` alone
+        means the engine with the district's rates, ``cohort-component:mean:5`` this method.
+        """
+        if self.parts:
+            return "+".join(part.canonical for part in self.parts)
+        return self.family if self.naive else f"{self.family}:{self.rule}:{self.years}"
+
+    @property
     def naive(self) -> bool:
         """Whether this is one of the two naive baselines."""
         return self.family in NAIVE

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +25,9 @@ from capacity.io.geometry import AREA_FILES, check_geometry, read_areas
 from capacity.io.models import OPTIONAL_TABLES, SECTORS, SEXES, TABLES, DistrictFile, Settings, settings_problems
 from capacity.io.read import read_csv, read_text
 from capacity.resources import district_path as default_district_path  # the embedded default district folder
+
+if TYPE_CHECKING:
+    from capacity.forecast.history import History
 
 __all__ = ["SECTORS", "SEXES", "District", "default_district_path", "load_district"]
 
@@ -67,6 +70,9 @@ class District:
         Every file read: name relative to the district folder -> path (empty in code).
     plan, observed : pandas.DataFrame or None
         ``plan.csv`` and ``observed.csv`` (``age`` as text, empty for a total) in file order, if there are.
+    history : capacity.forecast.history.History or None
+        The district's own past (the ``history/`` folder, :mod:`capacity.forecast.district_history`), if there is one:
+        what a scenario's ``method`` projects the children from.
     """
 
     path: Path
@@ -92,6 +98,7 @@ class District:
     _names: dict[str, str] = field(default_factory=dict, repr=False)  # table -> file as sources.csv names it, if not the standard one
     plan: pd.DataFrame | None = None
     observed: pd.DataFrame | None = None
+    history: History | None = None
     _checked: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -113,6 +120,11 @@ class District:
                                         f"expected the sorted area codes of areas, found {tuple(self.area_codes)!r}"))
             if problems or areas is None:
                 raise InputError(problems)
+            if self.history is not None:  # the district's own past must fit it
+                from capacity.forecast.district_history import check_district_history
+
+                check_district_history(self.history, "history", area_codes=tuple(sorted(areas["area_code"])),
+                                       stage_ages=_stage_ages(tables["stages"]), base_year=self.base_year)
         rank = {k: {v: i for i, v in enumerate(o)} for k, o in (("sex", SEXES), ("stage", tables["stages"]["stage"]), ("sector", SECTORS))}
         for name, frame in tables.items():  # population, migration, fertility, life table and places sorted by their keys
             if frame is not None and name in ("population", "migration", "fertility", "life_table", "places"):
@@ -127,12 +139,12 @@ class District:
                     areas: gpd.GeoDataFrame, stages: pd.DataFrame, population: pd.DataFrame, fertility: pd.DataFrame,
                     life_table: pd.DataFrame, migration: pd.DataFrame, places: pd.DataFrame, projects: pd.DataFrame,
                     sources: pd.DataFrame, plan: pd.DataFrame | None = None, name_zh: str = "", path: Path | None = None,
-                    observed: pd.DataFrame | None = None) -> District:
+                    observed: pd.DataFrame | None = None, history: History | None = None) -> District:
         """Build and check a district from tables in memory.
 
         The tables have the columns of the files (``docs/data-format.md``), rows in any order; ``areas`` has ``area_code``,
         ``name_zh``, ``name_en`` and polygons with a CRS; ``sources`` names the files as a district folder would
-        (``projects.csv``).
+        (``projects.csv``); ``history`` is a district's own past (:func:`capacity.forecast.history.read_history`).
 
         Raises
         ------
@@ -144,7 +156,7 @@ class District:
         return cls(path=path or Path("."), name=name, name_zh=name_zh, code=code, base_year=base_year, open_age=open_age,
                    sex_ratio_at_birth=sex_ratio_at_birth, attribution=attribution, areas=areas, area_codes=codes,
                    stages=stages, population=population, fertility=fertility, life_table=life_table, migration=migration,
-                   places=places, projects=projects, sources=sources, plan=plan, observed=observed)
+                   places=places, projects=projects, sources=sources, plan=plan, observed=observed, history=history)
 
     def __repr__(self) -> str:
         return (f"<District {self.name} ({self.code}), {len(self.area_codes)} areas, base year {self.base_year}, "
@@ -288,7 +300,19 @@ def load_district(path: str | Path | None = None) -> District:
         raise InputError(sorted(problems, key=lambda p: order.get(p.file, len(order))))
     values = Settings.model_validate({k: v for k, v in settings.items() if k in Settings.model_fields}).model_dump()
     files = {SETTINGS_FILE: folder / SETTINGS_FILE} | files
-    return District(path=folder, areas=checked, area_codes=(), files=files, _hashes=hashes, _names=names, _checked=True, **values, **tables)
+    history = None
+    if (folder / "history").is_dir():  # the district's own past, checked against it (capacity.forecast.district_history)
+        from capacity.forecast.district_history import read_district_history
+
+        history = read_district_history(folder / "history", display("history"), area_codes=tuple(sorted(checked["area_code"])),
+                                        stage_ages=_stage_ages(tables["stages"]), base_year=values["base_year"], hashes=hashes)
+    return District(path=folder, areas=checked, area_codes=(), files=files, _hashes=hashes, _names=names, _checked=True,
+                    history=history, **values, **tables)
+
+
+def _stage_ages(stages: pd.DataFrame) -> tuple[tuple[str, int], ...]:
+    """Each stage of ``stages.csv`` with its last age."""
+    return tuple((str(s), int(a)) for s, a in zip(stages["stage"], stages["last_age"]))
 
 
 def _check(areas: gpd.GeoDataFrame | None, tables: Mapping[str, pd.DataFrame | None], where: Mapping[str, Where], open_age: int | None,
