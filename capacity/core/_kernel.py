@@ -171,17 +171,22 @@ class _CohortKernel:
     """One cohort-component step for one block of draws: the fast form of
     :func:`capacity.core.step.step` (same equations, same notation).
 
+    The block's state is updated in place (:class:`~capacity.core._blocks._Kernel`:
+    ``Q[:, :, x]`` is ``P[:, :, x - 1]``): each cohort is multiplied by its survival
+    ratio where it lies, the old open group is folded into the new one, the migrants
+    counted at the end of the step are added, then the births fill group 0.
+
     Under ``migration_timing="phg"`` the kernel first forms the start-of-step population
-    ``P* = P + M/2`` (buffer ``start``), then runs the same survival, births and
-    group-0 operations on ``P*`` with ``M/2`` as the migrants added at the end: this is
+    ``P* = P + M/2`` (in place), then runs the same survival, births and group-0
+    operations on ``P*`` with ``M/2`` as the migrants added at the end: this is
     ``U_x = S_x P*_{x-1} + M_x/2``, ``B = n/2 sum_x F_x (W*_x + W_x(t+n))`` and
     ``U_0 = S_0 pi_s B + M_0/2`` of :func:`~capacity.core.step.step`.
 
     The survivors are computed as ``S P_src + (1 + S)/2 M``, which equals the textbook
     ``S (P_src + M/2) + M/2`` of :func:`~capacity.core.step.step`; ``(1 + S)/2 M`` is a
     :class:`~capacity.core._blocks._Tile` computed once per block and step of the
-    inputs. Every operation writes into a preallocated buffer. The tests check that the
-    engine and :func:`~capacity.core.step.step` agree to 1e-12
+    inputs. Every operation writes into the state or a preallocated buffer. The tests
+    check that the engine and :func:`~capacity.core.step.step` agree to 1e-12
     (``tests/test_cohort.py::test_kernel_agrees_with_step``).
     """
 
@@ -189,9 +194,14 @@ class _CohortKernel:
         self.inputs = inputs
         areas, _, groups, _ = inputs.base.shape
         K = inputs.fertility.shape[3]
-        self.survival = _Tile(inputs.survival)
+        S = inputs.survival
+        self.survival = _Tile(S)
+        # the ratio each row of P is multiplied by where it lies: S_{x+1} for the
+        # cohort of group x (x < G - 1), S_{G-1} for the open group
+        self.ageing = _Tile(np.concatenate([S[:, :, :, 1:], S[:, :, :, -1:]], axis=3))
         self.fertility = _Tile(inputs.fertility)
         self.shares = _Tile(inputs.shares)
+        self.fertile = slice(inputs.first_group, inputs.first_group + K)
         self.added: _Tile | None = None
         self.requested: _Tile | None = None
         self.phg = inputs.migration_timing == "phg" and inputs.migration is not None
@@ -204,37 +214,34 @@ class _CohortKernel:
             if outputs is not None and outputs.deaths is not None:
                 self.requested = _Tile(inputs.migration)
         self.outputs = outputs
-        shapes = {
-            "zeros": (areas, 2, groups),
-            "women": (areas, K),
-            "births": (areas,),
-            "open_survivors": (areas, 2),
-        }
-        if self.phg:
-            shapes.update(start=(areas, 2, groups))
+        shapes = {"women": (areas, K), "births": (areas,)}
         if outputs is not None and outputs.deaths is not None:  # the full accounting
-            shapes.update(unclipped=(areas, 2, groups), work=(areas, 2, groups))
+            shapes.update(source=(areas, 2, groups), unclipped=(areas, 2, groups), work=(areas, 2, groups))
         self.buffers = _Buffers(**shapes)
 
     def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array) -> None:
         buffers = self.buffers.at(stop - start)
-        S = self.survival.get(step, start, stop)
-        F = self.fertility.get(step, start, stop)[:, 0]
-        shares = self.shares.get(step, start, stop)[:, :, 0]
         added = None if self.added is None else self.added.get(step, start, stop)
         clip = self.added is not None and self.added.negative
         unclipped = buffers.get("unclipped")
-        source = P
         if self.phg:  # P* = P + M/2: the start-of-step half of the migrants
             assert added is not None
-            source = np.add(P, added, out=buffers["start"])
+            np.add(P, added, out=P)
+        source = P
+        if unclipped is not None:  # the accounting reads P (or P*), which is overwritten
+            source = buffers["source"]
+            np.copyto(source, P)
+        women = buffers["women"]  # W(t) (or W*), before P is overwritten
+        np.copyto(women, P[:, FEMALE, self.fertile])
 
-        self._survive(source, Q, S, added, clip, buffers, unclipped)
-        births = self._births(source, Q, F, buffers)
-        self._first_group(Q, births, shares, S, added, clip, buffers, unclipped)
+        self._survive(P, Q, self.ageing.get(step, start, stop), added, clip, unclipped)
+        births = self._births(women, Q, self.fertility.get(step, start, stop)[:, 0], buffers["births"])
+        S = self.survival.get(step, start, stop)
+        shares = self.shares.get(step, start, stop)[:, :, 0]
+        self._first_group(Q, births, shares, S, added, clip, unclipped)
         if self.outputs is not None and self.outputs.deaths is None:  # births only
             assert self.outputs.births is not None
-            np.copyto(self.outputs.births[step, :, :, start:stop], births[:, np.newaxis, :] * shares)
+            np.multiply(births[:, np.newaxis, :], shares, out=self.outputs.births[step, :, :, start:stop])
         elif self.outputs is not None:
             assert unclipped is not None
             self._account(
@@ -245,36 +252,36 @@ class _CohortKernel:
     def _survive(
         P: Array,
         Q: Array,
-        S: Array,
+        ageing: Array,
         added: Array | None,
         clip: bool,
-        buffers: dict[str, Array],
         unclipped: Array | None,
     ) -> None:
         """Groups ``1 .. G-1`` at the end of the step (steps 1, 2 and 5 of ``step``):
         ``U_x = S_x P_src + (1 + S_x)/2 M_x`` (``= S_x E_x + M_x/2``), then
-        ``P_x(t+n) = max(U_x, 0)``; ``U`` is kept in ``unclipped`` for the accounting."""
+        ``P_x(t+n) = max(U_x, 0)``; ``U`` is kept in ``unclipped`` for the accounting.
+
+        In place: ``P_x`` becomes ``S_{x+1} P_x``, which is ``Q_{x+1}``; the open group
+        ``Q_{G-1}`` (the row of ``P_{G-2}``) then gets ``S_{G-1} P_{G-1}`` added."""
+        np.multiply(P, ageing, out=P)
+        open_group = Q[:, :, -1]
+        np.add(open_group, P[:, :, -1], out=open_group)
         older = Q[:, :, 1:]
-        np.multiply(P[:, :, :-1], S[:, :, 1:], out=older)
-        open_survivors = np.multiply(P[:, :, -1], S[:, :, -1], out=buffers["open_survivors"])
-        Q[:, :, -1] += open_survivors
         if added is not None:
-            older += added[:, :, 1:]
+            np.add(older, added[:, :, 1:], out=older)
         if unclipped is not None:
             np.copyto(unclipped[:, :, 1:], older)
         # clipping is rare: a read-only check is cheaper than clipping every step
         if clip and np.minimum.reduce(older, axis=None) < 0.0:
-            np.maximum(older, buffers["zeros"][:, :, 1:], out=older)
+            np.maximum(older, 0.0, out=older)
 
-    def _births(self, P: Array, Q: Array, F: Array, buffers: dict[str, Array]) -> Array:
+    def _births(self, women: Array, Q: Array, F: Array, births: Array) -> Array:
         """Births of the step per area and draw (step 3 of ``step``):
-        ``B = n/2 sum_x F_x (W_x(t) + W_x(t+n))``."""
-        first = self.inputs.first_group
-        fertile = slice(first, first + F.shape[1])
-        women = np.add(P[:, FEMALE, fertile], Q[:, FEMALE, fertile], out=buffers["women"])
-        women *= F
-        births = np.add.reduce(women, axis=1, out=buffers["births"])
-        births *= self.inputs.width / 2.0
+        ``B = n/2 sum_x F_x (W_x(t) + W_x(t+n))``; ``women`` holds ``W(t)`` on entry."""
+        np.add(women, Q[:, FEMALE, self.fertile], out=women)
+        np.multiply(women, F, out=women)
+        np.add.reduce(women, axis=1, out=births)
+        np.multiply(births, self.inputs.width / 2.0, out=births)
         return births
 
     @staticmethod
@@ -285,7 +292,6 @@ class _CohortKernel:
         S: Array,
         added: Array | None,
         clip: bool,
-        buffers: dict[str, Array],
         unclipped: Array | None,
     ) -> None:
         """Group 0 at the end of the step (step 4 of ``step``):
@@ -293,13 +299,13 @@ class _CohortKernel:
         then ``max(U_0, 0)``."""
         first = Q[:, :, 0]
         np.multiply(births[:, np.newaxis, :], shares, out=first)
-        first *= S[:, :, 0]
+        np.multiply(first, S[:, :, 0], out=first)
         if added is not None:
-            first += added[:, :, 0]
+            np.add(first, added[:, :, 0], out=first)
         if unclipped is not None:
             np.copyto(unclipped[:, :, 0], first)
         if clip:
-            np.maximum(first, buffers["zeros"][:, :, 0], out=first)
+            np.maximum(first, 0.0, out=first)
 
     def _account(
         self,
