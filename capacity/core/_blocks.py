@@ -228,8 +228,9 @@ class _Kernel(Protocol):
     def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array, /) -> None: ...
 
 
-#: Most steps run between two copies of the state in :func:`_run_blocks`: the cohort
-#: buffer holds ``G + min(steps, _HEADROOM)`` age rows.
+#: Spare age rows of the cohort buffer of :func:`_run_blocks` (``G + min(steps,
+#: _HEADROOM)`` rows): the number of steps run before the state is copied back to the
+#: top of the buffer.
 _HEADROOM = 32
 
 
