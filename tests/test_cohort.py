@@ -439,6 +439,25 @@ def test_kernel_agrees_with_step(
 
 
 @pytest.mark.parametrize("timing", ["end", "phg"])
+def test_in_migration_then_out_migration_agrees_with_step(timing: str) -> None:
+    # a large young cohort moves up while a few in-migrants fill the young ages, then
+    # out-migration exceeds those: the engine skips its clipping check only while a
+    # lower bound of every cell, moved along with the cohorts every step, stays >= 0,
+    # and must clip exactly where step() does
+    rng = np.random.default_rng(12)
+    case = random_case(rng, areas=1, groups=8, draws=3, steps=7, migration_scale=1.0)
+    case["base"] = np.where(np.arange(8)[:, None] < 4, 1000.0, 5.0) * np.ones((1, 2, 8, 3))
+    case["fertility"] = np.zeros_like(case["fertility"])
+    # steps 0-3: one in-migrant per cell; then 50 out-migrants of groups 2-4 only
+    migration = np.ones((7, 1, 2, 8, 3))
+    migration[4:] = 0.0
+    migration[4:, :, :, 2:5] = -50.0
+    case["net_migration"] = migration
+    assert_engine_follows_step(case, None, timing)
+    assert (project(case, accounting=True, migration_timing=timing).migration_adjustment > 0).any()
+
+
+@pytest.mark.parametrize("timing", ["end", "phg"])
 def test_long_projection_agrees_with_step(timing: str) -> None:
     # more steps than the engine's cohort buffer has spare rows (it copies the state back
     # to the top of the buffer every 32 steps): 70 steps, 1- and 5-year groups

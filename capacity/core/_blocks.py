@@ -157,10 +157,12 @@ class _Tile:
     constant over steps is read from main memory once per block, and a rate constant
     over draws once per projection. Working on contiguous tiles (rather than on strided
     or broadcast views of the inputs) lets numpy run every ufunc as one long contiguous
-    inner loop.
+    inner loop. With ``row_min``, each refresh also keeps the minimum over the block's
+    draws of every row (``row_min``, shape ``(area|1, sex|1, age)``) and whether any value
+    is negative (``negative``).
     """
 
-    def __init__(self, *arrays: Array | Product, track_negative: bool = False):
+    def __init__(self, *arrays: Array | Product, row_min: bool = False):
         self.arrays: tuple[Array, ...] = tuple(
             factor
             for array in arrays
@@ -169,7 +171,8 @@ class _Tile:
         self.shape = np.broadcast_shapes(*(a.shape[1:4] for a in self.arrays))
         self.by_step = any(a.shape[0] > 1 for a in self.arrays)
         self.by_draw = any(a.shape[4] > 1 for a in self.arrays)
-        self.track_negative = track_negative
+        self.track_min = row_min
+        self.row_min: Array | None = None
         self.negative = False
         self.buffer: Array | None = None
         self.key: tuple[int, int, int] | None = None
@@ -197,8 +200,9 @@ class _Tile:
                 np.multiply(views[0], views[1], out=self.buffer)
                 for view in views[2:]:
                     np.multiply(self.buffer, view, out=self.buffer)
-            if self.track_negative:
-                self.negative = bool(np.minimum.reduce(self.buffer, axis=None) < 0)
+            if self.track_min:
+                self.row_min = np.minimum.reduce(self.buffer, axis=-1)
+                self.negative = bool(np.minimum.reduce(self.row_min, axis=None) < 0)
             self.key = key
         return self.buffer
 

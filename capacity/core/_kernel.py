@@ -198,7 +198,7 @@ class _CohortKernel:
         self.survival = _Tile(S)
         # the ratio each row of P is multiplied by where it lies: S_{x+1} for the
         # cohort of group x (x < G - 1), S_{G-1} for the open group
-        self.ageing = _Tile(np.concatenate([S[:, :, :, 1:], S[:, :, :, -1:]], axis=3))
+        self.ageing = _Tile(np.concatenate([S[:, :, :, 1:], S[:, :, :, -1:]], axis=3), row_min=True)
         self.fertility = _Tile(inputs.fertility)
         self.shares = _Tile(inputs.shares)
         self.fertile = slice(inputs.first_group, inputs.first_group + K)
@@ -210,11 +210,15 @@ class _CohortKernel:
             # array or a Product of factors; "phg": M/2 (exact), counted at the start (in
             # P*) and again at the end
             factor = _HALF if self.phg else inputs.migration_factor
-            self.added = _Tile(inputs.migration, factor, track_negative=True)
+            self.added = _Tile(inputs.migration, factor, row_min=True)
             if outputs is not None and outputs.deaths is not None:
                 self.requested = _Tile(inputs.migration)
         self.outputs = outputs
         shapes = {"women": (areas, K), "births": (areas,)}
+        # "end": a lower bound over the block's draws of every cell of the state (see
+        # _bound); under "phg" P* can be negative and every step is checked
+        self.bounded = self.added is not None and not self.phg
+        self.low = np.zeros((areas, 2, groups))
         if outputs is not None and outputs.deaths is not None:  # the full accounting
             shapes.update(source=(areas, 2, groups), unclipped=(areas, 2, groups), work=(areas, 2, groups))
         self.buffers = _Buffers(**shapes)
@@ -222,8 +226,16 @@ class _CohortKernel:
     def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array) -> None:
         buffers = self.buffers.at(stop - start)
         added = None if self.added is None else self.added.get(step, start, stop)
+        ageing = self.ageing.get(step, start, stop)
+        # some migrants leave: cells may have to be clipped at 0 (checked, group 0 clipped)
         clip = self.added is not None and self.added.negative
+        check = clip
         unclipped = buffers.get("unclipped")
+        if self.bounded:
+            if step == 0:  # a block starts: its base's minimum over draws
+                np.minimum.reduce(P, axis=-1, out=self.low)
+            # no cell can end the step negative if its bound cannot: no check then
+            check = self._bound(self.low) < 0.0 and clip
         if self.phg:  # P* = P + M/2: the start-of-step half of the migrants
             assert added is not None
             np.add(P, added, out=P)
@@ -234,11 +246,13 @@ class _CohortKernel:
         women = buffers["women"]  # W(t) (or W*), before P is overwritten
         np.copyto(women, P[:, FEMALE, self.fertile])
 
-        self._survive(P, Q, self.ageing.get(step, start, stop), added, clip, unclipped)
+        self._survive(P, Q, ageing, added, check, unclipped)
         births = self._births(women, Q, self.fertility.get(step, start, stop)[:, 0], buffers["births"])
         S = self.survival.get(step, start, stop)
         shares = self.shares.get(step, start, stop)[:, :, 0]
         self._first_group(Q, births, shares, S, added, clip, unclipped)
+        if self.bounded:  # the newborn cohort: its exact minimum over draws
+            np.minimum.reduce(Q[:, :, 0], axis=-1, out=self.low[:, :, 0])
         if self.outputs is not None and self.outputs.deaths is None:  # births only
             assert self.outputs.births is not None
             np.multiply(births[:, np.newaxis, :], shares, out=self.outputs.births[step, :, :, start:stop])
@@ -248,13 +262,37 @@ class _CohortKernel:
                 step, start, stop, source, births, shares, S, buffers["work"], unclipped
             )
 
+    def _bound(self, low: Array) -> float:
+        """Move the lower bound ``low`` (area, sex, G) of the block's state one step
+        forward, in place, for groups ``1 .. G-1``; return its smallest value before the
+        clipping at 0.
+
+        With ``s_x`` and ``a_x`` the minima over the block's draws of the ageing ratio
+        of row ``x`` and of the migrants added at the end (:class:`_Tile` ``row_min``),
+        ``b_x = s_{x-1} low_{x-1} + a_x`` (the open group: ``s_{G-2} low_{G-2} + s_{G-1}
+        low_{G-1} + a_{G-1}``), computed with the same floating-point operations in the
+        same order as the cells themselves. Rounding is monotone and every factor is
+        >= 0 (``P >= 0`` under ``"end"``), so every cell ``U_x >= b_x``: when no ``b_x``
+        is negative no cell needs clipping and the read of the whole state that checks
+        it is skipped, with the same result. ``max(b, 0)`` bounds the clipped state
+        ``P(t+n)``; group 0 is set by the caller from the births."""
+        assert self.ageing.row_min is not None and self.added is not None
+        assert self.added.row_min is not None
+        s, a = self.ageing.row_min, self.added.row_min
+        b = s[:, :, :-1] * low[:, :, :-1]
+        b[:, :, -1] += s[:, :, -1] * low[:, :, -1]
+        b += a[:, :, 1:]
+        smallest = float(np.minimum.reduce(b, axis=None))
+        np.maximum(b, 0.0, out=low[:, :, 1:])
+        return smallest
+
     @staticmethod
     def _survive(
         P: Array,
         Q: Array,
         ageing: Array,
         added: Array | None,
-        clip: bool,
+        check: bool,
         unclipped: Array | None,
     ) -> None:
         """Groups ``1 .. G-1`` at the end of the step (steps 1, 2 and 5 of ``step``):
@@ -272,7 +310,7 @@ class _CohortKernel:
         if unclipped is not None:
             np.copyto(unclipped[:, :, 1:], older)
         # clipping is rare: a read-only check is cheaper than clipping every step
-        if clip and np.minimum.reduce(older, axis=None) < 0.0:
+        if check and np.minimum.reduce(older, axis=None) < 0.0:
             np.maximum(older, 0.0, out=older)
 
     def _births(self, women: Array, Q: Array, F: Array, births: Array) -> Array:
