@@ -185,8 +185,10 @@ class _CohortKernel:
     The survivors are computed as ``S P_src + (1 + S)/2 M``, which equals the textbook
     ``S (P_src + M/2) + M/2`` of :func:`~capacity.core.step.step`; ``(1 + S)/2 M`` is a
     :class:`~capacity.core._blocks._Tile` computed once per block and step of the
-    inputs. Every operation writes into the state or a preallocated buffer. The tests
-    check that the engine and :func:`~capacity.core.step.step` agree to 1e-12
+    inputs. Every operation writes into the state or a preallocated buffer. Under
+    ``"end"``, a lower bound of every age row over the block's draws (:meth:`_bound`)
+    tells when no cell can need clipping, and the check is skipped. The tests check
+    that the engine and :func:`~capacity.core.step.step` agree to 1e-12
     (``tests/test_cohort.py::test_kernel_agrees_with_step``).
     """
 
