@@ -6,16 +6,17 @@ the next, in the calling thread. This is the engine's only splitting of the draw
 parallelism is the caller's, who hands chunks of areas x draws to Dask
 (:mod:`capacity.execute`):
 
-* **Memory**: a block's state (two buffers of ``area x sex x age x block_draws``
-  float64, ~2 MiB each by default, :data:`_BLOCK_BYTES`) and the per-block copies of the
-  rates (:class:`_Tile`) are all the engine allocates besides its outputs. Rates too
+* **Memory**: a block's state (one buffer of ``area x sex x (age + headroom) x
+  block_draws`` float64, laid out by cohort and updated in place, :func:`_run_blocks`;
+  ~6 MiB by default, :data:`_BLOCK_BYTES`) and the per-block copies of the rates
+  (:class:`_Tile`) are all the engine allocates besides its outputs. Rates too
   large to hold for every draw (net migration for 10 000 draws) are passed as a
   :class:`~capacity.core.product.Product` of small factors and multiplied out one step
   and one block at a time, so memory does not grow with the number of draws beyond the
   outputs the caller asked for.
 * **Speed**: the block's state stays in the processor's cache for the whole projection;
-  main memory only sees the rates being read once per step and the kept outputs being
-  written.
+  main memory only sees the rates being read once per step (once per block if they are
+  the same every step) and the kept outputs being written.
 * **Results** do not depend on the block size or on the caller's chunks: every draw
   goes through the same sequence of elementwise operations, and sums run over the age
   axis only, never over draws.
@@ -48,16 +49,22 @@ from capacity.core.product import Product
 Progress = Callable[[int], None]
 """Called with the number of draws whose projection is finished (after each block)."""
 
-#: Target size in bytes of one block state buffer (see ``block_draws``): the few
-#: block-sized buffers of one or two workers then stay in a 32 MiB L3 cache, while the
-#: block stays wide enough for numpy's per-call overhead to be small.
-_BLOCK_BYTES = 2 * 1024 * 1024
+#: Target size in bytes of a block's state (``area x sex x age x block_draws`` float64;
+#: see ``block_draws``): the state and the rates of a block (about twice that) for one
+#: or two workers then stay in a 32 MiB L3 cache, while the block stays wide enough for
+#: numpy's per-call overhead to be small (``benchmarks/bench_cohort.py``).
+_BLOCK_BYTES = 6 * 1024 * 1024
 
 
 def default_block_draws(areas: int, groups: int, draws: int) -> int:
-    """Number of draws processed together so that one state buffer is ~2 MiB."""
+    """Number of draws processed together so that a block's state is ~6 MiB; a multiple
+    of 8 when at least 8 (with a number of draws that is a multiple of 8 too, every
+    block's rows then start on a 64-byte cache line of the outputs and the rates)."""
     per_draw = areas * 2 * groups * 8
-    return max(1, min(draws, _BLOCK_BYTES // per_draw))
+    block = _BLOCK_BYTES // per_draw
+    if block >= 8:
+        block -= block % 8
+    return max(1, min(draws, block))
 
 
 def _check_block(block_draws: int | None, areas: int, groups: int, draws: int) -> int:
@@ -150,26 +157,28 @@ class _Tile:
     constant over steps is read from main memory once per block, and a rate constant
     over draws once per projection. Working on contiguous tiles (rather than on strided
     or broadcast views of the inputs) lets numpy run every ufunc as one long contiguous
-    inner loop.
+    inner loop. With ``row_min``, each refresh also keeps the minimum over the block's
+    draws of every row (``row_min``, shape ``(area|1, sex|1, age)``) and whether any value
+    is negative (``negative``).
     """
 
-    def __init__(self, *arrays: Array | Product, track_negative: bool = False):
+    def __init__(self, *arrays: Array | Product, row_min: bool = False):
         self.arrays: tuple[Array, ...] = tuple(
             factor
             for array in arrays
             for factor in (array.factors if isinstance(array, Product) else (array,))
         )
         self.shape = np.broadcast_shapes(*(a.shape[1:4] for a in self.arrays))
-        self.track_negative = track_negative
+        self.by_step = any(a.shape[0] > 1 for a in self.arrays)
+        self.by_draw = any(a.shape[4] > 1 for a in self.arrays)
+        self.track_min = row_min
+        self.row_min: Array | None = None
         self.negative = False
         self.buffer: Array | None = None
-        self.key: tuple[object, ...] | None = None
+        self.key: tuple[int, int, int] | None = None
 
     def get(self, step: int, start: int, stop: int) -> Array:
-        key = tuple(
-            (step if a.shape[0] > 1 else 0, start if a.shape[4] > 1 else -1)
-            for a in self.arrays
-        ) + (stop - start,)
+        key = (step if self.by_step else 0, start if self.by_draw else -1, stop - start)
         if key != self.key or self.buffer is None:
             if self.buffer is None or self.buffer.shape[-1] != stop - start:
                 self.buffer = np.empty(self.shape + (stop - start,))
@@ -191,8 +200,9 @@ class _Tile:
                 np.multiply(views[0], views[1], out=self.buffer)
                 for view in views[2:]:
                     np.multiply(self.buffer, view, out=self.buffer)
-            if self.track_negative:
-                self.negative = bool(np.minimum.reduce(self.buffer, axis=None) < 0)
+            if self.track_min:
+                self.row_min = np.minimum.reduce(self.buffer, axis=-1)
+                self.negative = bool(np.minimum.reduce(self.row_min, axis=None) < 0)
             self.key = key
         return self.buffer
 
@@ -214,10 +224,23 @@ class _Buffers:
 
 
 class _Kernel(Protocol):
-    """Advances the state of a block of draws ``start:stop`` by one step: ``P`` (start
-    of the step, ``(area, sex, age, block)``) into ``Q`` (end of the step)."""
+    """Advances the state of a block of draws ``start:stop`` by one step, in place.
+
+    ``P`` is the state at the start of the step and ``Q`` the state at its end, both
+    ``(area, sex, age, block)`` views of one buffer laid out by cohort (see
+    :func:`_run_blocks`): ``Q[:, :, x]`` *is* ``P[:, :, x - 1]`` (the same memory) for
+    ``x >= 1``, so a cohort ages without moving. The kernel overwrites ``P`` as it goes;
+    ``Q[:, :, 0]`` (the step's births) and the open group ``Q[:, :, -1]`` are the only
+    cells it has to combine explicitly.
+    """
 
     def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array, /) -> None: ...
+
+
+#: Spare age rows of the cohort buffer of :func:`_run_blocks` (``G + min(steps,
+#: _HEADROOM)`` rows): the number of steps run before the state is copied back to the
+#: top of the buffer.
+_HEADROOM = 32
 
 
 def _run(
@@ -274,19 +297,36 @@ def _run_blocks(
 ) -> None:
     """Project every block of draws through all steps; record each year's state.
 
+    The state of a block lives in one buffer of ``G + h`` age rows (``h`` =
+    ``min(steps, _HEADROOM)``) laid out by cohort: at offset ``o`` the state is rows
+    ``o .. o + G - 1`` (age group ``x`` in row ``o + x``); a step writes the end state
+    into rows ``o - 1 .. o + G - 2`` (the cohort of group ``x - 1`` becomes group ``x``
+    in the same row, the births take the new row ``o - 1``, the old open group's row
+    ``o + G - 1`` is folded into the new open group) and moves the offset down by one.
+    One buffer instead of a start and an end state keeps a block's working set smaller
+    and every large operation in place. When the offset reaches 0 the state is copied
+    back to offset ``h`` (every ``h`` steps; never for ``steps <= _HEADROOM``).
+
     ``progress`` is called with the number of draws finished so far after each block.
     """
     areas, _, groups, _ = base.shape
-    states = _Buffers(current=(areas, 2, groups), following=(areas, 2, groups))
+    headroom = max(1, min(steps, _HEADROOM))
+    states = _Buffers(cohorts=(areas, 2, groups + headroom))
     for start in range(0, draws, block):
         stop = min(start + block, draws)
-        buffers = states.at(stop - start)
-        P, Q = buffers["current"], buffers["following"]
+        cohorts = states.at(stop - start)["cohorts"]
+        offset = headroom
+        P = cohorts[:, :, offset : offset + groups]
         np.copyto(P, _draw_block(base, start, stop))
         outputs.record(0, start, stop, P)
         for step in range(steps):
+            if offset == 0:  # back to the top of the buffer (overlapping rows: copied via a temporary)
+                np.copyto(cohorts[:, :, headroom : headroom + groups], cohorts[:, :, :groups].copy())
+                offset = headroom
+            P = cohorts[:, :, offset : offset + groups]
+            Q = cohorts[:, :, offset - 1 : offset - 1 + groups]
             kernel(step, start, stop, P, Q)
             outputs.record(step + 1, start, stop, Q)
-            P, Q = Q, P
+            offset -= 1
         if progress is not None:
             progress(stop)

@@ -171,17 +171,24 @@ class _CohortKernel:
     """One cohort-component step for one block of draws: the fast form of
     :func:`capacity.core.step.step` (same equations, same notation).
 
+    The block's state is updated in place (:class:`~capacity.core._blocks._Kernel`:
+    ``Q[:, :, x]`` is ``P[:, :, x - 1]``): each cohort is multiplied by its survival
+    ratio where it lies, the old open group is folded into the new one, the migrants
+    counted at the end of the step are added, then the births fill group 0.
+
     Under ``migration_timing="phg"`` the kernel first forms the start-of-step population
-    ``P* = P + M/2`` (buffer ``start``), then runs the same survival, births and
-    group-0 operations on ``P*`` with ``M/2`` as the migrants added at the end: this is
+    ``P* = P + M/2`` (in place), then runs the same survival, births and group-0
+    operations on ``P*`` with ``M/2`` as the migrants added at the end: this is
     ``U_x = S_x P*_{x-1} + M_x/2``, ``B = n/2 sum_x F_x (W*_x + W_x(t+n))`` and
     ``U_0 = S_0 pi_s B + M_0/2`` of :func:`~capacity.core.step.step`.
 
     The survivors are computed as ``S P_src + (1 + S)/2 M``, which equals the textbook
     ``S (P_src + M/2) + M/2`` of :func:`~capacity.core.step.step`; ``(1 + S)/2 M`` is a
     :class:`~capacity.core._blocks._Tile` computed once per block and step of the
-    inputs. Every operation writes into a preallocated buffer. The tests check that the
-    engine and :func:`~capacity.core.step.step` agree to 1e-12
+    inputs. Every operation writes into the state or a preallocated buffer. Under
+    ``"end"``, a lower bound of every age row over the block's draws (:meth:`_bound`)
+    tells when no cell can need clipping, and the check is skipped. The tests check
+    that the engine and :func:`~capacity.core.step.step` agree to 1e-12
     (``tests/test_cohort.py::test_kernel_agrees_with_step``).
     """
 
@@ -189,9 +196,14 @@ class _CohortKernel:
         self.inputs = inputs
         areas, _, groups, _ = inputs.base.shape
         K = inputs.fertility.shape[3]
-        self.survival = _Tile(inputs.survival)
+        S = inputs.survival
+        self.survival = _Tile(S)
+        # the ratio each row of P is multiplied by where it lies: S_{x+1} for the
+        # cohort of group x (x < G - 1), S_{G-1} for the open group
+        self.ageing = _Tile(np.concatenate([S[:, :, :, 1:], S[:, :, :, -1:]], axis=3), row_min=True)
         self.fertility = _Tile(inputs.fertility)
         self.shares = _Tile(inputs.shares)
+        self.fertile = slice(inputs.first_group, inputs.first_group + K)
         self.added: _Tile | None = None
         self.requested: _Tile | None = None
         self.phg = inputs.migration_timing == "phg" and inputs.migration is not None
@@ -200,81 +212,116 @@ class _CohortKernel:
             # array or a Product of factors; "phg": M/2 (exact), counted at the start (in
             # P*) and again at the end
             factor = _HALF if self.phg else inputs.migration_factor
-            self.added = _Tile(inputs.migration, factor, track_negative=True)
+            self.added = _Tile(inputs.migration, factor, row_min=True)
             if outputs is not None and outputs.deaths is not None:
                 self.requested = _Tile(inputs.migration)
         self.outputs = outputs
-        shapes = {
-            "zeros": (areas, 2, groups),
-            "women": (areas, K),
-            "births": (areas,),
-            "open_survivors": (areas, 2),
-        }
-        if self.phg:
-            shapes.update(start=(areas, 2, groups))
+        shapes = {"women": (areas, K), "births": (areas,)}
+        # "end": a lower bound over the block's draws of every cell of the state (see
+        # _bound); under "phg" P* can be negative and every step is checked
+        self.bounded = self.added is not None and not self.phg
+        self.low = np.zeros((areas, 2, groups))
         if outputs is not None and outputs.deaths is not None:  # the full accounting
-            shapes.update(unclipped=(areas, 2, groups), work=(areas, 2, groups))
+            shapes.update(source=(areas, 2, groups), unclipped=(areas, 2, groups), work=(areas, 2, groups))
         self.buffers = _Buffers(**shapes)
 
     def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array) -> None:
         buffers = self.buffers.at(stop - start)
-        S = self.survival.get(step, start, stop)
-        F = self.fertility.get(step, start, stop)[:, 0]
-        shares = self.shares.get(step, start, stop)[:, :, 0]
         added = None if self.added is None else self.added.get(step, start, stop)
+        ageing = self.ageing.get(step, start, stop)
+        # some migrants leave: cells may have to be clipped at 0 (checked, group 0 clipped)
         clip = self.added is not None and self.added.negative
+        check = clip
         unclipped = buffers.get("unclipped")
-        source = P
+        if self.bounded:
+            if step == 0:  # a block starts: its base's minimum over draws
+                np.minimum.reduce(P, axis=-1, out=self.low)
+            # no cell can end the step negative if its bound cannot: no check then
+            check = self._bound(self.low) < 0.0 and clip
         if self.phg:  # P* = P + M/2: the start-of-step half of the migrants
             assert added is not None
-            source = np.add(P, added, out=buffers["start"])
+            np.add(P, added, out=P)
+        source = P
+        if unclipped is not None:  # the accounting reads P (or P*), which is overwritten
+            source = buffers["source"]
+            np.copyto(source, P)
+        women = buffers["women"]  # W(t) (or W*), before P is overwritten
+        np.copyto(women, P[:, FEMALE, self.fertile])
 
-        self._survive(source, Q, S, added, clip, buffers, unclipped)
-        births = self._births(source, Q, F, buffers)
-        self._first_group(Q, births, shares, S, added, clip, buffers, unclipped)
+        self._survive(P, Q, ageing, added, check, unclipped)
+        births = self._births(women, Q, self.fertility.get(step, start, stop)[:, 0], buffers["births"])
+        S = self.survival.get(step, start, stop)
+        shares = self.shares.get(step, start, stop)[:, :, 0]
+        self._first_group(Q, births, shares, S, added, clip, unclipped)
+        if self.bounded:  # the newborn cohort: its exact minimum over draws
+            np.minimum.reduce(Q[:, :, 0], axis=-1, out=self.low[:, :, 0])
         if self.outputs is not None and self.outputs.deaths is None:  # births only
             assert self.outputs.births is not None
-            np.copyto(self.outputs.births[step, :, :, start:stop], births[:, np.newaxis, :] * shares)
+            np.multiply(births[:, np.newaxis, :], shares, out=self.outputs.births[step, :, :, start:stop])
         elif self.outputs is not None:
             assert unclipped is not None
             self._account(
                 step, start, stop, source, births, shares, S, buffers["work"], unclipped
             )
 
+    def _bound(self, low: Array) -> float:
+        """Move the lower bound ``low`` (area, sex, G) of the block's state one step
+        forward, in place, for groups ``1 .. G-1``; return its smallest value before the
+        clipping at 0.
+
+        With ``s_x`` and ``a_x`` the minima over the block's draws of the ageing ratio
+        of row ``x`` and of the migrants added at the end (:class:`_Tile` ``row_min``),
+        ``b_x = s_{x-1} low_{x-1} + a_x`` (the open group: ``s_{G-2} low_{G-2} + s_{G-1}
+        low_{G-1} + a_{G-1}``), computed with the same floating-point operations in the
+        same order as the cells themselves. Rounding is monotone and every factor is
+        >= 0 (``P >= 0`` under ``"end"``), so every cell ``U_x >= b_x``: when no ``b_x``
+        is negative no cell needs clipping and the read of the whole state that checks
+        it is skipped, with the same result. ``max(b, 0)`` bounds the clipped state
+        ``P(t+n)``; group 0 is set by the caller from the births."""
+        assert self.ageing.row_min is not None and self.added is not None
+        assert self.added.row_min is not None
+        s, a = self.ageing.row_min, self.added.row_min
+        b = s[:, :, :-1] * low[:, :, :-1]
+        b[:, :, -1] += s[:, :, -1] * low[:, :, -1]
+        b += a[:, :, 1:]
+        smallest = float(np.minimum.reduce(b, axis=None))
+        np.maximum(b, 0.0, out=low[:, :, 1:])
+        return smallest
+
     @staticmethod
     def _survive(
         P: Array,
         Q: Array,
-        S: Array,
+        ageing: Array,
         added: Array | None,
-        clip: bool,
-        buffers: dict[str, Array],
+        check: bool,
         unclipped: Array | None,
     ) -> None:
         """Groups ``1 .. G-1`` at the end of the step (steps 1, 2 and 5 of ``step``):
         ``U_x = S_x P_src + (1 + S_x)/2 M_x`` (``= S_x E_x + M_x/2``), then
-        ``P_x(t+n) = max(U_x, 0)``; ``U`` is kept in ``unclipped`` for the accounting."""
+        ``P_x(t+n) = max(U_x, 0)``; ``U`` is kept in ``unclipped`` for the accounting.
+
+        In place: ``P_x`` becomes ``S_{x+1} P_x``, which is ``Q_{x+1}``; the open group
+        ``Q_{G-1}`` (the row of ``P_{G-2}``) then gets ``S_{G-1} P_{G-1}`` added."""
+        np.multiply(P, ageing, out=P)
+        open_group = Q[:, :, -1]
+        np.add(open_group, P[:, :, -1], out=open_group)
         older = Q[:, :, 1:]
-        np.multiply(P[:, :, :-1], S[:, :, 1:], out=older)
-        open_survivors = np.multiply(P[:, :, -1], S[:, :, -1], out=buffers["open_survivors"])
-        Q[:, :, -1] += open_survivors
         if added is not None:
-            older += added[:, :, 1:]
+            np.add(older, added[:, :, 1:], out=older)
         if unclipped is not None:
             np.copyto(unclipped[:, :, 1:], older)
         # clipping is rare: a read-only check is cheaper than clipping every step
-        if clip and np.minimum.reduce(older, axis=None) < 0.0:
-            np.maximum(older, buffers["zeros"][:, :, 1:], out=older)
+        if check and np.minimum.reduce(older, axis=None) < 0.0:
+            np.maximum(older, 0.0, out=older)
 
-    def _births(self, P: Array, Q: Array, F: Array, buffers: dict[str, Array]) -> Array:
+    def _births(self, women: Array, Q: Array, F: Array, births: Array) -> Array:
         """Births of the step per area and draw (step 3 of ``step``):
-        ``B = n/2 sum_x F_x (W_x(t) + W_x(t+n))``."""
-        first = self.inputs.first_group
-        fertile = slice(first, first + F.shape[1])
-        women = np.add(P[:, FEMALE, fertile], Q[:, FEMALE, fertile], out=buffers["women"])
-        women *= F
-        births = np.add.reduce(women, axis=1, out=buffers["births"])
-        births *= self.inputs.width / 2.0
+        ``B = n/2 sum_x F_x (W_x(t) + W_x(t+n))``; ``women`` holds ``W(t)`` on entry."""
+        np.add(women, Q[:, FEMALE, self.fertile], out=women)
+        np.multiply(women, F, out=women)
+        np.add.reduce(women, axis=1, out=births)
+        np.multiply(births, self.inputs.width / 2.0, out=births)
         return births
 
     @staticmethod
@@ -285,7 +332,6 @@ class _CohortKernel:
         S: Array,
         added: Array | None,
         clip: bool,
-        buffers: dict[str, Array],
         unclipped: Array | None,
     ) -> None:
         """Group 0 at the end of the step (step 4 of ``step``):
@@ -293,13 +339,13 @@ class _CohortKernel:
         then ``max(U_0, 0)``."""
         first = Q[:, :, 0]
         np.multiply(births[:, np.newaxis, :], shares, out=first)
-        first *= S[:, :, 0]
+        np.multiply(first, S[:, :, 0], out=first)
         if added is not None:
-            first += added[:, :, 0]
+            np.add(first, added[:, :, 0], out=first)
         if unclipped is not None:
             np.copyto(unclipped[:, :, 0], first)
         if clip:
-            np.maximum(first, buffers["zeros"][:, :, 0], out=first)
+            np.maximum(first, 0.0, out=first)
 
     def _account(
         self,

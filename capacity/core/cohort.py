@@ -276,7 +276,7 @@ def project_cohort_survival(
         ``accounting``.
     block_draws : int, optional
         Number of draws processed together (performance tuning only; default: about
-        2 MiB of state per block). The result does not depend on it.
+        6 MiB of state per block). The result does not depend on it.
     progress : callable, optional
         Called with the number of draws finished, after each block.
 

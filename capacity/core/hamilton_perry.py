@@ -221,15 +221,17 @@ def project_hamilton_perry(
 
     def make_kernel(_: _Outputs) -> Callable[[int, int, int, Array, Array], None]:
         ratio_tile, child_tile = _Tile(R), _Tile(C)
-        buffers = _Buffers(women=(areas,), open_survivors=(areas, 2))
+        buffers = _Buffers(women=(areas,))
 
         def kernel(step: int, start: int, stop_draw: int, P: Array, Q: Array) -> None:
+            # in place (Q[:, :, x] is P[:, :, x - 1]): each cohort is multiplied where it
+            # lies, then the old open group is folded into the new one
             ratios = ratio_tile.get(step, start, stop_draw)
             children = child_tile.get(step, start, stop_draw)
             work = buffers.at(stop_draw - start)
-            np.multiply(P[:, :, :-1], ratios, out=Q[:, :, 1:])
-            survivors = np.multiply(P[:, :, -1], ratios[:, :, -1], out=work["open_survivors"])
-            Q[:, :, -1] += survivors
+            np.multiply(P[:, :, :-1], ratios, out=P[:, :, :-1])
+            np.multiply(P[:, :, -1], ratios[:, :, -1], out=P[:, :, -1])
+            np.add(Q[:, :, -1], P[:, :, -1], out=Q[:, :, -1])
             women = np.add.reduce(Q[:, FEMALE, first:stop], axis=1, out=work["women"])
             np.multiply(women[:, np.newaxis, :], children[:, :, 0], out=Q[:, :, 0])
 
