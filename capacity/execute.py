@@ -16,7 +16,8 @@ Schedulers (``capacity run --scheduler``):
 ``threads`` (default)
     A pool of one thread per core in this process (numpy releases the GIL in its loops).
 ``processes``
-    A pool of local processes (each chunk's inputs and output are pickled).
+    A pool of local processes (each receives the shared inputs once; a chunk's output is
+    pickled back).
 ``ADDRESS``
     A running ``dask.distributed`` scheduler, e.g. ``tcp://10.0.0.5:8786``; its workers
     need this package installed. A task whose worker dies is run again elsewhere by the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pickle
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -40,12 +42,26 @@ from capacity.errors import InputError
 
 LOCAL_SCHEDULERS = ("synchronous", "threads", "processes")
 
-#: Target number of (area, draw) cells of one chunk: a chunk of Haizhu's 18 streets and
-#: 500 draws projects in about a tenth of a second; the engine's working arrays for it take
-#: about 45 MiB (5 KiB per cell: every age of the base population per draw, the stage bands
-#: by sex of every year), small enough to keep one per core in flight, and larger chunks
-#: were not faster.
+#: Target number of (area, draw) cells of one chunk: a chunk of 9 areas and 1,000 draws
+#: projects in about 50 ms; its outputs and working arrays take about 45 MiB (5 KiB per
+#: cell: the stage bands by sex of every year, demand and places by sector), small
+#: enough to keep one per core in flight, and larger chunks were not faster.
 CHUNK_CELLS = 9_000
+
+#: Draws a chunk spans at least, when the run has them: the engine's every operation runs
+#: along the draws of a chunk (:mod:`capacity.core._blocks`), a chunk of 200 areas x 45
+#: draws costs about twice as much per cell as one of 9 areas x 1,000 draws, and a
+#: chunk's own costs (drawing its random inputs, cutting its rates) are small, so
+#: chunks take more draws and fewer areas.
+CHUNK_DRAWS = 1_000
+
+
+def even_size(n: int, most: int) -> int:
+    """Size of the parts when ``n`` items are cut into as few parts of at most ``most``
+    as possible, of nearly equal size (the last one at most one part's size smaller: no
+    chunk of one draw after chunks of many)."""
+    parts = -(-n // max(1, min(most, n)))
+    return -(-n // parts)
 
 
 @dataclass(frozen=True)
@@ -65,15 +81,22 @@ class Chunk:
 def plan_chunks(areas: int, draws: int, *, area_chunk: int | None = None, draw_chunk: int | None = None) -> list[Chunk]:
     """Rectangles covering ``areas x draws`` (row-major: areas outer, draws inner).
 
-    By default a chunk takes all areas up to :data:`CHUNK_CELLS` cells (more areas are
-    cut into groups of up to 200) and as many draws as fit in :data:`CHUNK_CELLS`.
+    By default a chunk takes all draws up to :data:`CHUNK_DRAWS`, or more when every area
+    fits in :data:`CHUNK_CELLS` cells with them, and as many areas as fit in
+    :data:`CHUNK_CELLS`; the areas and the draws are cut into parts of nearly equal size
+    (:func:`even_size`). Given one of ``area_chunk`` and ``draw_chunk``, the other is
+    chosen to fit :data:`CHUNK_CELLS`; given both, they are used as they are.
     """
-    if area_chunk is None:
-        area_chunk = areas if areas <= 200 else 200
-    area_chunk = max(1, min(area_chunk, areas))
     if draw_chunk is None:
-        draw_chunk = max(1, CHUNK_CELLS // area_chunk)
+        if area_chunk is None:
+            most = max(CHUNK_CELLS // areas, CHUNK_DRAWS)
+        else:
+            most = CHUNK_CELLS // max(1, min(area_chunk, areas))
+        draw_chunk = even_size(draws, max(1, most))
     draw_chunk = max(1, min(draw_chunk, draws))
+    if area_chunk is None:
+        area_chunk = even_size(areas, max(1, CHUNK_CELLS // draw_chunk))
+    area_chunk = max(1, min(area_chunk, areas))
     return [Chunk(a, min(a + area_chunk, areas), d, min(d + draw_chunk, draws))
             for a in range(0, areas, area_chunk) for d in range(0, draws, draw_chunk)]
 
@@ -153,6 +176,22 @@ def _computed_and_put(func: Callable[..., Parts], put: Callable[[Chunk, Parts], 
     put(args[-1], func(*args))
 
 
+#: The shared arguments of the chunks, in the worker processes of the ``processes``
+#: scheduler (by run token): sent once per process when it starts, not with every chunk.
+_SHARED: dict[str, tuple[Any, ...]] = {}
+
+
+def _keep_shared(token: str, payload: bytes) -> None:
+    """Initialiser of a ``processes`` worker: Dask's own, then the run's shared arguments."""
+    importlib.import_module("dask.multiprocessing").initialize_worker_process()
+    _SHARED[token] = pickle.loads(payload)
+
+
+def _with_shared(func: Callable[..., Parts], token: str, chunk: Chunk) -> Parts:
+    """``func(*shared, chunk)`` in a ``processes`` worker, the shared arguments kept by :func:`_keep_shared`."""
+    return func(*_SHARED[token], chunk)
+
+
 def _map_local(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequence[Any],
                put: Callable[[Chunk, Parts], None], scheduler: str) -> None:
     """Local Dask schedulers, at most one chunk per worker in flight so memory stays bounded.
@@ -160,27 +199,37 @@ def _map_local(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequ
     ``threads``: each task writes its chunk's result into place itself (the outputs are this
     process's memory), so the workers never wait for the calling thread to copy results
     and a chunk's result is dropped as soon as it is written. ``processes``: in waves of
-    one chunk per worker, the results written by the calling thread.
+    one chunk per worker, the results written by the calling thread; one pool of worker
+    processes for all the waves, each process receiving the shared arguments (the
+    district, the scenario, ...) once when it starts, so a chunk's task carries only its
+    rectangle.
     """
     dask: Any = importlib.import_module("dask")  # untyped library
     # the scheduler's own function: named, dask.compute would first import dask.distributed (half a second) to look
     # for a client
-    get = importlib.import_module("dask.threaded" if scheduler == "threads" else "dask.multiprocessing").get
+    multiprocessing: Any = importlib.import_module("dask.threaded" if scheduler == "threads" else "dask.multiprocessing")
+    get = multiprocessing.get
 
     workers = max(1, os.cpu_count() or 1)
-    # the shared arguments enter the graph once, by name: not hashed nor walked through for every chunk
     token = uuid.uuid4().hex
-    args = [dask.delayed(a, name=f"capacity-shared-{token}-{i}", traverse=False) for i, a in enumerate(shared)]
     if scheduler == "threads":
+        # the shared arguments enter the graph once, by name: not hashed nor walked through for every chunk
+        args = [dask.delayed(a, name=f"capacity-shared-{token}-{i}", traverse=False) for i, a in enumerate(shared)]
         writes = dask.delayed(_computed_and_put, pure=False)
         dask.compute(*[writes(func, put, *args, c) for c in chunks], scheduler=get, num_workers=workers)
         return
-    task = dask.delayed(func, pure=True)
-    for first in range(0, len(chunks), workers):
-        wave = chunks[first:first + workers]
-        values = dask.compute(*[task(*args, c) for c in wave], scheduler=get, num_workers=workers)
-        for chunk, value in zip(wave, values):
-            put(chunk, value)
+    from concurrent.futures import ProcessPoolExecutor
+
+    payload = pickle.dumps(tuple(shared), protocol=pickle.HIGHEST_PROTOCOL)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(), initializer=_keep_shared,
+                             initargs=(token, payload)) as pool:
+        task = dask.delayed(_with_shared, pure=True)
+        for first in range(0, len(chunks), workers):
+            wave = chunks[first:first + workers]
+            values = dask.compute(*[task(func, token, c) for c in wave], scheduler=get, num_workers=workers,
+                                  pool=pool)
+            for chunk, value in zip(wave, values):
+                put(chunk, value)
 
 
 def _map_distributed(func: Callable[..., Parts], chunks: Sequence[Chunk], shared: Sequence[Any],
@@ -199,4 +248,4 @@ def _map_distributed(func: Callable[..., Parts], chunks: Sequence[Chunk], shared
             future.release()
 
 
-__all__ = ["CHUNK_CELLS", "Chunk", "LOCAL_SCHEDULERS", "check_scheduler", "map_chunks", "plan_chunks"]
+__all__ = ["CHUNK_CELLS", "CHUNK_DRAWS", "Chunk", "LOCAL_SCHEDULERS", "check_scheduler", "even_size", "map_chunks", "plan_chunks"]

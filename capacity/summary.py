@@ -4,9 +4,10 @@
 (:mod:`capacity.execute`), computes each chunk as :func:`capacity.model.chunk_outputs`
 does and keeps only its summaries over the draws, so memory is bounded by the chunks in
 flight, not by areas x draws (a province of 18,000 areas at 1,000 draws would need
-37 GB per variable with every draw kept). The region's no-offset totals per draw are
-added block by block in area order, the same bytes whatever the scheduler and the
-chunking.
+37 GB per variable with every draw kept). The districts' and the region's no-offset
+totals per draw are added piece by piece in area order, the same bytes whatever the
+scheduler and the chunking (a chunk holding a whole district adds its pieces itself, in
+the same order, and returns the district's total).
 
 ``capacity run --format parquet`` writes the summaries as Parquet, one file per district
 of the region (the first six digits of the area codes): ``summary-<district>.parquet``
@@ -59,6 +60,35 @@ def pieces(codes: Sequence[str]) -> list[tuple[int, int, int]]:
             for a in range(start, stop, AREA_BLOCK)]
 
 
+Unit = tuple[int, int, int, bool]
+"""``(run, start, stop, whole)``: a whole district run (``whole``) or one of its pieces."""
+
+
+def plan_units(codes: Sequence[str], target: int) -> list[Unit]:
+    """The units chunks are made of, in area order: a district of at most ``2 x target``
+    areas whole (its chunk adds its pieces itself and returns its total), a larger one cut
+    into its pieces (:func:`pieces`; their sums are added by :class:`Totals`)."""
+    units: list[Unit] = []
+    for r, (_, start, stop) in enumerate(district_runs(codes)):
+        if stop - start <= max(2 * target, AREA_BLOCK):
+            units.append((r, start, stop, True))
+        else:
+            units += [(r, a, min(a + AREA_BLOCK, stop), False) for a in range(start, stop, AREA_BLOCK)]
+    return units
+
+
+def plan_summary_chunks(units: Sequence[Unit], target: int, draws: int) -> list[Chunk]:
+    """Chunks of consecutive whole units with all ``draws``, each as close to ``target`` areas as the
+    units allow (a unit joins the chunk before it when that brings the chunk closer to ``target``)."""
+    chunks: list[Chunk] = []
+    for _, start, stop, _ in units:
+        if chunks and abs(stop - chunks[-1].a0 - target) <= abs(chunks[-1].a1 - chunks[-1].a0 - target):
+            chunks[-1] = Chunk(chunks[-1].a0, stop, 0, draws)
+        else:
+            chunks.append(Chunk(start, stop, 0, draws))
+    return chunks
+
+
 def stats(demand: NDArray[np.float64], places: NDArray[np.float64], gap: NDArray[np.float64],
           shortfall: NDArray[np.float64]) -> NDArray[np.float64]:
     """:data:`SUMMARY` over the last (draw) axis, stacked on a new last axis."""
@@ -70,64 +100,89 @@ def stats(demand: NDArray[np.float64], places: NDArray[np.float64], gap: NDArray
     return out
 
 
+def _add_areas(values: Sequence[NDArray[np.float64]], start: int, stop: int) -> NDArray[np.float64]:
+    """``(year, stage, len(values), draw)``: each of ``values`` (year, area, stage, draw) summed over areas
+    ``start:stop``, one area after the other."""
+    out = np.empty((values[0].shape[0], values[0].shape[2], len(values), values[0].shape[3]))
+    for k, value in enumerate(values):
+        total = out[:, :, k]
+        np.copyto(total, value[:, start])
+        for a in range(start + 1, stop):
+            np.add(total, value[:, a], out=total)
+    return out
+
+
 def summary_chunk(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
-                  arrays: AreaArrays, projects: ProjectArrays, cuts: tuple[tuple[int, int, int], ...],
+                  arrays: AreaArrays, projects: ProjectArrays, units: tuple[Unit, ...],
                   chunk: Chunk) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """One chunk of whole pieces of areas (with all their draws) reduced over the draws.
+    """One chunk of whole units of areas (with all their draws) reduced over the draws.
 
     Returns ``(year, a1 - a0, stage, len(SUMMARY))``: per area the means over draws of
     demand, places, gap and shortfall (sectors summed), the gap's P10/P50/P90 and the share
-    of draws with a shortfall (:data:`capacity.stats.THRESHOLD`); and per piece of the chunk
-    (``cuts``: ``(run, start, stop)``) the sums over its areas, one area after the other, of
-    demand, places, gap and shortfall per draw, ``(year, piece, stage, 4, draw)``.
+    of draws with a shortfall (:data:`capacity.stats.THRESHOLD`); and per unit of the chunk
+    (``units``, :func:`plan_units`) the sums of demand, places, gap and shortfall per draw,
+    ``(year, unit, stage, 4, draw)``: of a piece, its areas added one after the other; of a
+    whole district, its pieces' sums added one after the other (as :class:`Totals` adds them).
     """
     _, _, _, demand, places, _, _, _ = chunk_outputs(district, scenario, years, seed, draws, arrays, projects, chunk)
     gap = places - demand
-    shortfall = np.maximum(-gap, 0.0)
-    per_area = np.stack([demand, places, gap, shortfall], axis=3)  # (year, area, stage, 4, draw)
-    mine = [c for c in cuts if chunk.a0 <= c[1] < chunk.a1]
-    sums = np.empty((per_area.shape[0], len(mine), *per_area.shape[2:]))
-    for k, (_, start, stop) in enumerate(mine):
-        total = per_area[:, start - chunk.a0].copy()
-        for a in range(start + 1, stop):
-            total += per_area[:, a - chunk.a0]
-        sums[:, k] = total
+    shortfall = np.negative(gap)
+    np.maximum(shortfall, 0.0, out=shortfall)
+    values = (demand, places, gap, shortfall)
+    mine = [u for u in units if chunk.a0 <= u[1] < chunk.a1]
+    sums = np.empty((gap.shape[0], len(mine), gap.shape[2], len(values), gap.shape[3]))
+    for k, (_, start, stop, whole) in enumerate(mine):
+        first, last = start - chunk.a0, stop - chunk.a0
+        if not whole:
+            sums[:, k] = _add_areas(values, first, last)
+            continue
+        total = sums[:, k]
+        for a in range(first, last, AREA_BLOCK):
+            piece = _add_areas(values, a, min(a + AREA_BLOCK, last))
+            if a == first:
+                np.copyto(total, piece)
+            else:
+                np.add(total, piece, out=total)
     return stats(demand, places, gap, shortfall), sums
 
 
 class Totals:
-    """No-offset totals of districts and of the region, from the chunks' piece sums.
+    """No-offset totals of districts and of the region, from the chunks' unit sums.
 
-    Pieces are added in area order whatever order their chunks arrive in (early chunks
-    wait): a district's total is its pieces' sums added one after the other, the region's
-    its districts' totals added one after the other, so the floats are the same bytes for
-    any scheduler and chunking. A district's :data:`SUMMARY` is taken as soon as its last
-    piece is in, and its per-draw total dropped (memory: the districts in flight).
+    Units are taken in area order whatever order their chunks arrive in (early chunks
+    wait): a district's total is its own (a whole unit) or its pieces' sums added one after
+    the other, the region's its districts' totals added one after the other, so the floats
+    are the same bytes for any scheduler and chunking. A district's :data:`SUMMARY` is
+    taken as soon as its total is complete, and its per-draw total dropped (memory: the
+    districts in flight).
     """
 
-    def __init__(self, cuts: Sequence[tuple[int, int, int]], chunk_starts: Sequence[int], n_runs: int) -> None:
-        self.cuts = list(cuts)
+    def __init__(self, units: Sequence[Unit], chunk_starts: Sequence[int], n_runs: int) -> None:
+        self.units = list(units)
         self.order = {a0: i for i, a0 in enumerate(chunk_starts)}
         self.next_chunk = 0
-        self.next_piece = 0
+        self.next_unit = 0
         self.waiting: dict[int, NDArray[np.float64]] = {}
         self.current: NDArray[np.float64] | None = None
         self.region: NDArray[np.float64] | None = None
         self.districts: list[NDArray[np.float64] | None] = [None] * n_runs
 
     def add(self, chunk: Chunk, part: NDArray[np.float64]) -> None:
-        """Take a chunk's piece sums ``(year, piece, stage, 4, draw)``; add those whose turn has come."""
+        """Take a chunk's unit sums ``(year, unit, stage, 4, draw)``; add those whose turn has come."""
         self.waiting[self.order[chunk.a0]] = part
         while self.next_chunk in self.waiting:
             value = self.waiting.pop(self.next_chunk)
             for k in range(value.shape[1]):
-                run = self.cuts[self.next_piece][0]
-                self.current = value[:, k].copy() if self.current is None else self.current + value[:, k]
-                self.next_piece += 1
-                if self.next_piece == len(self.cuts) or self.cuts[self.next_piece][0] != run:
+                run, _, _, whole = self.units[self.next_unit]
+                if whole:
+                    self.current = value[:, k]
+                else:
+                    self.current = value[:, k].copy() if self.current is None else self.current + value[:, k]
+                self.next_unit += 1
+                if self.next_unit == len(self.units) or self.units[self.next_unit][0] != run:
                     t = self.current
                     self.districts[run] = stats(t[:, :, 0], t[:, :, 1], t[:, :, 2], t[:, :, 3])
-                    self.region = t if self.region is None else self.region + t
+                    self.region = t.copy() if self.region is None else self.region + t
                     self.current = None
             self.next_chunk += 1
 
@@ -141,10 +196,15 @@ def run_summary(district: District, scenario: Scenario, *, draws: int, seed: int
                 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """A run reduced chunk by chunk: memory bounded by the chunks in flight, not by areas x draws.
 
-    Each chunk holds whole pieces of areas (:func:`pieces`) with all their draws, so the
-    summaries per area are exact; the districts' and the region's no-offset totals per
-    draw are added in area order (:class:`Totals`): the same bytes whatever the scheduler
-    and the chunking.
+    Each chunk holds whole units of areas (:func:`plan_units`: small districts whole, larger
+    ones in pieces) with all their draws, so the summaries per area are exact; the
+    districts' and the region's no-offset totals per draw are added in area order
+    (:class:`Totals`): the same bytes whatever the scheduler and the chunking. A chunk
+    returns one total per whole district it holds (not one per piece), so little more than
+    a district's per-draw total per task travels back to the caller.
+
+    ``area_chunk`` is the target number of areas of a chunk (default: :data:`CHUNK_CELLS`
+    area-draws); a chunk may hold a district of up to twice as many.
 
     Returns
     -------
@@ -163,17 +223,12 @@ def run_summary(district: District, scenario: Scenario, *, draws: int, seed: int
     n_draw, n_area, n_stage = max(draws, 1), len(district.area_codes), len(district.stage_names)
     projects = project_table(district, scenario, seed=seed, draws=draws)
     target = area_chunk or max(1, CHUNK_CELLS // n_draw)
-    cuts = pieces(district.area_codes)
-    parts: list[Chunk] = []
-    for _, start, stop in cuts:  # whole pieces, up to ``target`` areas (at least one piece)
-        if parts and stop - parts[-1].a0 <= target:
-            parts[-1] = Chunk(parts[-1].a0, stop, 0, n_draw)
-        else:
-            parts.append(Chunk(start, stop, 0, n_draw))
+    units = plan_units(district.area_codes, target)
+    parts = plan_summary_chunks(units, target, n_draw)
     summary = np.empty((len(years), n_area, n_stage, len(SUMMARY)))
     n_runs = len(district_runs(district.area_codes))
-    totals = Totals(cuts, [c.a0 for c in parts], n_runs)
-    shared = (district, scenario, years, seed, draws, AreaArrays.of(district, scenario), projects.arrays, tuple(cuts))
+    totals = Totals(units, [c.a0 for c in parts], n_runs)
+    shared = (district, scenario, years, seed, draws, AreaArrays.of(district, scenario), projects.arrays, tuple(units))
     map_chunks(summary_chunk, parts, shared,
                (summary, totals.add), scheduler=scheduler, reduced=True)
     by_district = np.stack([d for d in totals.districts if d is not None], axis=1)
@@ -259,4 +314,5 @@ def run_parquet(scenarios: Sequence[Scenario], district: District, out: str, *, 
     return files
 
 
-__all__ = ["AREA_BLOCK", "SUMMARY", "Totals", "district_runs", "pieces", "parquet_files", "run_parquet", "run_summary", "summary_chunk", "summary_frame"]
+__all__ = ["AREA_BLOCK", "SUMMARY", "Totals", "Unit", "district_runs", "pieces", "parquet_files", "plan_summary_chunks",
+           "plan_units", "run_parquet", "run_summary", "summary_chunk", "summary_frame"]

@@ -29,7 +29,7 @@ FAST = settings(max_examples=40, deadline=None)
 # --------------------------------------------------------------------------------------
 
 
-OPTIONS = ("keep_ages", "age_bands", "accounting", "births", "block_draws", "progress")
+OPTIONS = ("keep_ages", "age_bands", "accounting", "births", "block_draws", "block_areas", "progress")
 
 
 def project(case: dict | None = None, /, **keywords: object) -> Projection:
@@ -223,6 +223,51 @@ def test_blocks_do_not_change_the_result(block_draws: int) -> None:
     other = project(case, accounting=True, block_draws=block_draws)
     for name in ("population", "births", "deaths", "net_migration", "total"):
         np.testing.assert_array_equal(getattr(other, name), getattr(reference, name))
+
+
+@pytest.mark.parametrize("timing", ["end", "phg"])
+@pytest.mark.parametrize(
+    "block_areas, block_draws", [(1, None), (1, 2), (2, 5), (3, 4), (4, 10), (5, 6), (None, 4), (2, None)]
+)
+def test_blocks_of_areas_and_draws_do_not_change_the_result(
+    block_areas: int | None, block_draws: int | None, timing: str
+) -> None:
+    # areas and draws cut into blocks of any shape (uneven last blocks too): the same
+    # bits as the default blocks, for the kept ages, the bands (one of every age, longer
+    # than numpy's unrolled sums) and the accounting; rates by area, by draw or neither.
+    # (Blocks of one draw are left out: numpy then sums 8 or more ages pairwise, not one
+    # age after the other.)
+    rng = np.random.default_rng(12)
+    case = random_case(rng, areas=5, groups=19, draws=10, steps=3, migration_scale=300.0)
+    case["nLx"] = case["nLx"][:, :1, :, :, :1]  # the same for every area and draw
+    case["fertility"] = case["fertility"][:, :1]  # by draw only
+    case["migration_timing"] = timing
+    options = dict(accounting=True, keep_ages=slice(2, 7), age_bands=[(0, 18), (3, 5), (0, 0)])
+    reference = project(case, **options)
+    other = project(case, **options, block_areas=block_areas, block_draws=block_draws)
+    assert (reference.migration_adjustment > 0).any()  # clipping happens
+    for name in ("population", "bands", "births", "deaths", "net_migration", "migration_adjustment", "total"):
+        np.testing.assert_array_equal(getattr(other, name), getattr(reference, name), err_msg=name)
+
+
+def test_default_blocks_span_the_draws_then_the_areas() -> None:
+    from capacity.core._blocks import _BLOCK_BYTES, block_shape, plan_blocks
+
+    cells = _BLOCK_BYTES // (2 * 101 * 8)  # area-draws of a block's state with 101 ages
+    for areas, draws in ((40, 200), (18, 10000), (8, 1000), (200, 45), (1, 1), (3, 10)):
+        block_areas, block_draws = block_shape(areas, 101, draws)
+        # as few ranges of draws as fit in a block with one area, then as few ranges of areas
+        assert -(-draws // block_draws) == -(-draws // cells)
+        assert -(-areas // block_areas) == -(-areas // max(1, cells // block_draws))
+        assert block_areas * block_draws <= max(cells, block_draws) * 1.05
+        blocks = plan_blocks(areas, draws, block_areas, block_draws)
+        seen = np.zeros((areas, draws), dtype=int)
+        for b in blocks:
+            seen[b.a0 : b.a1, b.d0 : b.d1] += 1
+        assert (seen == 1).all()
+        assert min(b.draws for b in blocks) >= min(draws, 8)  # no block of a few draws after long ones
+    assert block_shape(40, 101, 200, block_draws=16) == (40, 16)  # given draws alone: every area
+    assert block_shape(40, 101, 200, block_areas=3) == (3, 200)
 
 
 def test_accounting_does_not_change_the_population() -> None:

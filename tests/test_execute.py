@@ -13,10 +13,18 @@ import pytest
 import capacity
 from capacity import inputs, model
 from capacity.api import Results
-from capacity.execute import Chunk, map_chunks, plan_chunks
+from capacity.execute import CHUNK_CELLS, CHUNK_DRAWS, Chunk, map_chunks, plan_chunks
 from capacity.results import from_runs
 from capacity.scenario import scenario_from_dict
-from capacity.summary import SUMMARY, district_runs, run_summary, summary_frame
+from capacity.summary import (
+    AREA_BLOCK,
+    SUMMARY,
+    district_runs,
+    plan_summary_chunks,
+    plan_units,
+    run_summary,
+    summary_frame,
+)
 from tests.conftest import write_district
 
 RANDOM = {
@@ -37,6 +45,39 @@ def test_chunks_cover_the_plane_once() -> None:
         for c in plan_chunks(areas, draws, area_chunk=ac, draw_chunk=dc):
             seen[c.a0:c.a1, c.d0:c.d1] += 1
         assert (seen == 1).all()
+
+
+def test_chunks_take_draws_first_in_even_parts() -> None:
+    # a chunk spans up to CHUNK_DRAWS draws (all of them when every area fits in CHUNK_CELLS with
+    # them) and as many areas as fit in CHUNK_CELLS, in parts of nearly equal size: no chunk of one
+    # draw after chunks of many
+    for areas, draws in ((18, 10000), (200, 45), (1800, 1000), (18000, 100), (18, 1001), (7, 3), (3, 9000)):
+        chunks = plan_chunks(areas, draws)
+        widths = [c.d1 - c.d0 for c in chunks]
+        heights = [c.a1 - c.a0 for c in chunks]
+        assert max(widths) - min(widths) <= 1 and max(heights) - min(heights) <= 1
+        assert min(widths) >= min(draws, CHUNK_DRAWS) // 2
+        assert max(c.cells for c in chunks) <= max(CHUNK_CELLS, max(widths)) * 1.01
+    assert {(c.a1 - c.a0, c.d1 - c.d0) for c in plan_chunks(200, 45)} == {(200, 45)}
+    assert {(c.a1 - c.a0, c.d1 - c.d0) for c in plan_chunks(1800, 1000)} == {(9, 1000)}
+    assert {(c.a1 - c.a0, c.d1 - c.d0) for c in plan_chunks(18000, 100)} == {(90, 100)}
+    assert {c.d1 - c.d0 for c in plan_chunks(18, 1001)} == {501, 500}
+
+
+def test_summary_units_and_chunks_cover_the_areas_once() -> None:
+    # districts of 3, 18 and 40 streets: small districts whole, a large one in pieces of AREA_BLOCK areas
+    codes = [f"99{d:04d}{k:03d}" for d, n in ((1, 3), (2, 18), (3, 40)) for k in range(n)]
+    for target in (1, 5, 9, 20, 100):
+        units = plan_units(codes, target)
+        assert [u[1] for u in units] == [0] + [u[2] for u in units[:-1]] and units[-1][2] == len(codes)
+        for run, start, stop, whole in units:
+            assert district_runs(codes)[run][0] == codes[start][:6] == codes[stop - 1][:6]
+            size = len([c for c in codes if c[:6] == codes[start][:6]])
+            assert whole == (size <= max(2 * target, AREA_BLOCK))
+            assert whole == (stop - start == size) or not whole and stop - start <= AREA_BLOCK
+        chunks = plan_summary_chunks(units, target, 7)
+        assert [c.a0 for c in chunks] == [0] + [c.a1 for c in chunks[:-1]] and chunks[-1].a1 == len(codes)
+        assert {u[1] for u in units} >= {c.a0 for c in chunks} and all(c.d1 - c.d0 == 7 for c in chunks)
 
 
 def test_bad_scheduler_is_one_line_input_error() -> None:
@@ -148,6 +189,42 @@ def test_region_levels_no_offset_and_chunking_free(tmp_path: Path) -> None:
     assert (da[..., short] >= np.maximum(-da[..., SUMMARY.index("gap")], 0) - 1e-6).all()
     frame = summary_frame(region, scen, a, da, ta)
     assert sorted(set(frame["level"])) == ["area", "district", "region"]
+
+
+@pytest.mark.slow
+def test_processes_give_the_same_bytes(tmp_path: Path) -> None:
+    demo = capacity.load_district(write_district(tmp_path / "demo"))
+    scen = scenario_from_dict(RANDOM)
+    files = [from_runs(Results, [model.run(demo, scen, draws=23, seed=4, scheduler=scheduler, chunks=(1, 5))]).files()
+             for scheduler in ("synchronous", "processes")]
+    for name in ("gap.csv", "schedule.csv", "plan_comparison.csv", "indicators.csv"):
+        assert files[1][name] == files[0][name], name
+    a = run_summary(demo, scen, draws=17, seed=5, scheduler="synchronous", area_chunk=1)
+    b = run_summary(demo, scen, draws=17, seed=5, scheduler="processes", area_chunk=1)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore")
+def test_the_district_is_sent_once_not_with_every_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    distributed: Any = pytest.importorskip("distributed")
+    region = _region(tmp_path, 6, 10)
+    scen = scenario_from_dict({"name": "r", "horizon": 2024,
+                               "migration": {"uncertainty": {"dist": "normal", "mean": 1.0, "sd": 0.5}}})
+    pickled: list[int] = []
+    reduce = type(region).__reduce_ex__
+
+    def counting(self: Any, protocol: Any) -> Any:
+        pickled.append(1)
+        return reduce(self, protocol)
+
+    monkeypatch.setattr(type(region), "__reduce_ex__", counting)
+    reference = run_summary(region, scen, draws=8, seed=2, scheduler="synchronous", area_chunk=2)
+    assert not pickled
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = run_summary(region, scen, draws=8, seed=2, scheduler=cluster.scheduler_address, area_chunk=2)
+    assert all(np.array_equal(x, y) for x, y in zip(reference, remote))
+    assert 1 <= len(pickled) <= 2  # once (or once per worker), for 6 chunks
 
 
 @pytest.mark.slow

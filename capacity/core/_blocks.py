@@ -1,30 +1,37 @@
-"""Block driver shared by the projection engines: the one level of chunking over draws.
+"""Block driver shared by the projection engines: the one level of chunking inside a call.
 
-The draws (Monte-Carlo replicates) are independent, so an engine processes them in
-blocks of ``block_draws`` draws and runs *all* steps for one block before moving on to
-the next, in the calling thread. This is the engine's only splitting of the draws; the
-parallelism is the caller's, who hands chunks of areas x draws to Dask
-(:mod:`capacity.execute`):
+Areas and draws (Monte-Carlo replicates) are independent in the projection, so an engine
+processes them in blocks of ``block_areas`` areas x ``block_draws`` draws (:class:`_Block`)
+and runs *all* steps for one block before moving on to the next, in the calling thread.
+This is the engine's only splitting of the work; the parallelism is the caller's, who
+hands chunks of areas x draws to Dask (:mod:`capacity.execute`):
 
-* **Memory**: a block's state (one buffer of ``area x sex x (age + headroom) x
+* **Memory**: a block's state (one buffer of ``block_areas x sex x (age + headroom) x
   block_draws`` float64, laid out by cohort and updated in place, :func:`_run_blocks`;
-  ~6 MiB by default, :data:`_BLOCK_BYTES`) and the per-block copies of the rates
+  ~2 MiB by default, :data:`_BLOCK_BYTES`) and the per-block copies of the rates
   (:class:`_Tile`) are all the engine allocates besides its outputs. Rates too
   large to hold for every draw (net migration for 10 000 draws) are passed as a
   :class:`~capacity.core.product.Product` of small factors and multiplied out one step
-  and one block at a time, so memory does not grow with the number of draws beyond the
-  outputs the caller asked for.
-* **Speed**: the block's state stays in the processor's cache for the whole projection;
-  main memory only sees the rates being read once per step (once per block if they are
-  the same every step) and the kept outputs being written.
-* **Results** do not depend on the block size or on the caller's chunks: every draw
-  goes through the same sequence of elementwise operations, and sums run over the age
-  axis only, never over draws.
+  and one block at a time, so memory does not grow with the number of areas or draws
+  beyond the outputs the caller asked for.
+* **Speed**: every array operation runs over the draw axis, the last and contiguous
+  one, so numpy's per-call and per-row overheads are paid once per row of a block's
+  draws. A block therefore spans as many draws as fit in :data:`_BLOCK_BYTES` with one
+  area (all the draws of the call, up to ~1,200 with 101 ages) and as many areas as
+  then fit (:func:`block_shape`): a chunk of 40 areas x 200 draws is projected in
+  blocks of ~6 areas x 200 draws, not of 40 areas x 8 draws. The block's state stays
+  in the processor's cache for the whole projection; main memory only sees the rates
+  being read once per step (once per block if they are the same every step) and the
+  kept outputs being written.
+* **Results** do not depend on the blocks or on the caller's chunks: every cell goes
+  through the same sequence of elementwise operations, and sums run over the age axis
+  only (one age after the other), never over areas or draws.
 
 An engine supplies a *kernel* (:class:`_Kernel`) that advances one block by one step;
-this module holds everything around it: the preallocated outputs (:class:`_Outputs`),
-contiguous per-block copies of the rates (:class:`_Tile`), reusable work arrays
-(:class:`_Buffers`) and the loop over blocks and steps (:func:`_run`).
+this module holds everything around it: the blocks (:func:`plan_blocks`), the
+preallocated outputs (:class:`_Outputs`), contiguous per-block copies of the rates
+(:class:`_Tile`), reusable work arrays (:class:`_Buffers`) and the loop over blocks and
+steps (:func:`_run`).
 """
 
 from __future__ import annotations
@@ -47,42 +54,111 @@ from capacity.core._checks import (
 from capacity.core.product import Product
 
 Progress = Callable[[int], None]
-"""Called with the number of draws whose projection is finished (after each block)."""
+"""Called with the number of draws whose projection is finished for every area (after
+the last block of each range of draws)."""
 
-#: Target size in bytes of a block's state (``area x sex x age x block_draws`` float64;
-#: see ``block_draws``): the state and the rates of a block (about twice that) for one
-#: or two workers then stay in a 32 MiB L3 cache, while the block stays wide enough for
-#: numpy's per-call overhead to be small (``benchmarks/bench_cohort.py``).
-_BLOCK_BYTES = 6 * 1024 * 1024
+#: Target size in bytes of a block's state (``block_areas x sex x age x block_draws``
+#: float64; :func:`block_shape`): a block's state and its rates (about three times that)
+#: stay in a core's share of the cache with two workers on a 32 MiB L3, and a block holds
+#: enough cells (~1,300 area-draws with 101 ages) that numpy's per-call overhead is small
+#: (``benchmarks/bench_cohort.py``).
+_BLOCK_BYTES = 4 * 1024 * 1024
 
-
-def default_block_draws(areas: int, groups: int, draws: int) -> int:
-    """Number of draws processed together so that a block's state is ~6 MiB; a multiple
-    of 8 when at least 8 (with a number of draws that is a multiple of 8 too, every
-    block's rows then start on a 64-byte cache line of the outputs and the rates)."""
-    per_draw = areas * 2 * groups * 8
-    block = _BLOCK_BYTES // per_draw
-    if block >= 8:
-        block -= block % 8
-    return max(1, min(draws, block))
+#: Blocks of at least this many draws start on a multiple of it (64 bytes: with a number
+#: of draws that is a multiple of 8, every row of a block then starts on a cache line of
+#: the outputs and the rates).
+_ALIGN = 8
 
 
-def _check_block(block_draws: int | None, areas: int, groups: int, draws: int) -> int:
+@dataclass(frozen=True)
+class _Block:
+    """Areas ``a0:a1`` and draws ``d0:d1``: the part of a projection run through all
+    steps at once."""
+
+    a0: int
+    a1: int
+    d0: int
+    d1: int
+
+    @property
+    def areas(self) -> int:
+        return self.a1 - self.a0
+
+    @property
+    def draws(self) -> int:
+        return self.d1 - self.d0
+
+    def of(self, array: Array) -> Array:
+        """The block of a 4-d ``(area|1, sex, age, draw|1)`` array (axes of length 1
+        broadcast and are kept whole)."""
+        view: Array = array[
+            slice(self.a0, self.a1) if array.shape[0] > 1 else slice(None),
+            ...,
+            slice(self.d0, self.d1) if array.shape[-1] > 1 else slice(None),
+        ]
+        return view
+
+
+def _even(n: int, most: int, align: int = 1) -> int:
+    """Size of the parts when ``n`` items are cut into as few parts of at most ``most``
+    as possible, of (nearly) equal size; rounded up to a multiple of ``align`` (the parts
+    may then exceed ``most`` by less than ``align``) unless that would leave a last part
+    shorter than ``align``."""
+    parts = -(-n // max(1, most))
+    size = -(-n // parts)
+    aligned = -(-size // align) * align
+    if size >= align and (parts == 1 or n - (parts - 1) * aligned >= align):
+        size = aligned
+    return max(1, min(n, size))
+
+
+def block_shape(
+    areas: int,
+    groups: int,
+    draws: int,
+    block_areas: int | None = None,
+    block_draws: int | None = None,
+) -> tuple[int, int]:
+    """Areas and draws of a block, each given or chosen so that a block's state is about
+    :data:`_BLOCK_BYTES`.
+
+    Draws come first, because every operation runs along them: a block spans all
+    ``draws`` when one area's fit (else as many as fit, in blocks of equal size, a
+    multiple of 8), then as many areas as fit with them, cut into blocks of equal size.
+    Given ``block_draws`` alone, a block spans every area (the engine's blocking before
+    it cut areas); given ``block_areas`` alone, the draws are chosen for it.
+
+    Returns
+    -------
+    (int, int)
+        ``(block_areas, block_draws)``, at least 1 and at most ``areas`` and ``draws``.
+    """
+    per_cell = 2 * groups * 8  # bytes of one area's state for one draw
+    cells = max(1, _BLOCK_BYTES // per_cell)  # area-draws per block
     if block_draws is None:
-        return default_block_draws(areas, groups, draws)
-    return min(_check_int("block_draws", block_draws, minimum=1), draws)
+        most = cells if block_areas is None else cells // block_areas
+        block_draws = _even(draws, max(1, most), _ALIGN)
+        if block_areas is None:
+            block_areas = _even(areas, max(1, cells // block_draws))
+    elif block_areas is None:
+        block_areas = areas
+    return max(1, min(block_areas, areas)), max(1, min(block_draws, draws))
+
+
+def plan_blocks(areas: int, draws: int, block_areas: int, block_draws: int) -> list[_Block]:
+    """The blocks covering ``areas x draws``, areas inner: all areas of one range of
+    draws, then the next range."""
+    return [
+        _Block(a, min(a + block_areas, areas), d, min(d + block_draws, draws))
+        for d in range(0, draws, block_draws)
+        for a in range(0, areas, block_areas)
+    ]
 
 
 def _at_step(array: Array, step: int) -> Array:
     """Step ``step`` of a 5-d rate array, broadcasting a length-1 step axis (4-d view)."""
     view: Array = array[step] if array.shape[0] > 1 else array[0]
     return view
-
-
-def _draw_block(array: Array, start: int, stop: int) -> Array:
-    """Draws ``start:stop`` of an array with draws last, broadcasting length 1."""
-    block: Array = array[..., start:stop] if array.shape[-1] > 1 else array
-    return block
 
 
 @dataclass
@@ -134,32 +210,34 @@ class _Outputs:
             out.births = np.empty((steps, areas, 2, draws))
         return out
 
-    def record(self, year: int, start: int, stop: int, state: Array) -> None:
-        """Store the block's state (area, sex, age, block) as the population of ``year``."""
-        np.copyto(self.population[year, :, :, :, start:stop], state[:, :, self.keep])
+    def record(self, year: int, block: _Block, state: Array) -> None:
+        """Store the block's state (area, sex, age, draw) as the population of ``year``."""
+        areas, draws = slice(block.a0, block.a1), slice(block.d0, block.d1)
+        np.copyto(self.population[year, areas, :, :, draws], state[:, :, self.keep])
         if self.bands is not None:
             for b, (first, last) in enumerate(self.band_ages):
                 np.add.reduce(
                     state[:, :, first : last + 1],
                     axis=2,
-                    out=self.bands[year, :, :, b, start:stop],
+                    out=self.bands[year, areas, :, b, draws],
                 )
         if self.total is not None:
-            np.add.reduce(state, axis=2, out=self.total[year, :, :, start:stop])
+            np.add.reduce(state, axis=2, out=self.total[year, areas, :, draws])
 
 
 class _Tile:
-    """Contiguous copy, for one block of draws and one step, of a 5-d rate array or of
-    the product of several (arrays or :class:`~capacity.core.product.Product` factors,
-    multiplied left to right), shape ``(area|1, sex|1, age, block)``.
+    """Contiguous copy, for one block and one step, of a 5-d rate array or of the product
+    of several (arrays or :class:`~capacity.core.product.Product` factors, multiplied
+    left to right), shape ``(area|1, sex|1, age, draw)`` (``area``: the block's areas if
+    any factor varies by area; ``draw``: the block's draws).
 
     The copy is refreshed only when the step or block it depends on changes, so a rate
     constant over steps is read from main memory once per block, and a rate constant
-    over draws once per projection. Working on contiguous tiles (rather than on strided
-    or broadcast views of the inputs) lets numpy run every ufunc as one long contiguous
-    inner loop. With ``row_min``, each refresh also keeps the minimum over the block's
-    draws of every row (``row_min``, shape ``(area|1, sex|1, age)``) and whether any value
-    is negative (``negative``).
+    over areas and draws once per projection (and per block shape). Working on
+    contiguous tiles (rather than on strided or broadcast views of the inputs) lets numpy
+    run every ufunc as one long contiguous inner loop. With ``row_min``, each refresh
+    also keeps the minimum over the block's draws of every row (``row_min``, shape
+    ``(area|1, sex|1, age)``) and whether any value is negative (``negative``).
     """
 
     def __init__(self, *arrays: Array | Product, row_min: bool = False):
@@ -168,21 +246,30 @@ class _Tile:
             for array in arrays
             for factor in (array.factors if isinstance(array, Product) else (array,))
         )
-        self.shape = np.broadcast_shapes(*(a.shape[1:4] for a in self.arrays))
+        self.shape = np.broadcast_shapes(*(a.shape[2:4] for a in self.arrays))
         self.by_step = any(a.shape[0] > 1 for a in self.arrays)
+        self.by_area = any(a.shape[1] > 1 for a in self.arrays)
         self.by_draw = any(a.shape[4] > 1 for a in self.arrays)
         self.track_min = row_min
         self.row_min: Array | None = None
         self.negative = False
         self.buffer: Array | None = None
-        self.key: tuple[int, int, int] | None = None
+        self.key: tuple[int, int, int, int, int] | None = None
 
-    def get(self, step: int, start: int, stop: int) -> Array:
-        key = (step if self.by_step else 0, start if self.by_draw else -1, stop - start)
+    def get(self, step: int, block: _Block) -> Array:
+        areas = block.areas if self.by_area else 1
+        key = (
+            step if self.by_step else 0,
+            block.a0 if self.by_area else -1,
+            areas,
+            block.d0 if self.by_draw else -1,
+            block.draws,
+        )
         if key != self.key or self.buffer is None:
-            if self.buffer is None or self.buffer.shape[-1] != stop - start:
-                self.buffer = np.empty(self.shape + (stop - start,))
-            views = [_draw_block(_at_step(a, step), start, stop) for a in self.arrays]
+            shape = (areas, *self.shape, block.draws)
+            if self.buffer is None or self.buffer.shape != shape:
+                self.buffer = np.empty(shape)
+            views = [block.of(_at_step(a, step)) for a in self.arrays]
             # leading factors without a draw axis are multiplied at their own (small) size
             # first: the same operations in the same order, so the same bits, with one
             # pass over the block instead of one per factor
@@ -208,33 +295,36 @@ class _Tile:
 
 
 class _Buffers:
-    """Zero-initialised work arrays of given shapes (without the draw axis), reallocated
-    only when the block width changes."""
+    """Zero-initialised work arrays of given shapes (without the area and draw axes,
+    which are the block's: ``(areas, *shape, draws)``), reallocated only when the block's
+    shape changes."""
 
     def __init__(self, **shapes: tuple[int, ...]):
         self.shapes = shapes
-        self.width = -1
+        self.size = (-1, -1)
         self.arrays: dict[str, Array] = {}
 
-    def at(self, width: int) -> dict[str, Array]:
-        if width != self.width:
-            self.arrays = {k: np.zeros(v + (width,)) for k, v in self.shapes.items()}
-            self.width = width
+    def at(self, block: _Block) -> dict[str, Array]:
+        size = (block.areas, block.draws)
+        if size != self.size:
+            self.arrays = {k: np.zeros((size[0], *v, size[1])) for k, v in self.shapes.items()}
+            self.size = size
         return self.arrays
 
 
 class _Kernel(Protocol):
-    """Advances the state of a block of draws ``start:stop`` by one step, in place.
+    """Advances the state of a block (areas ``a0:a1`` and draws ``d0:d1``) by one step,
+    in place.
 
     ``P`` is the state at the start of the step and ``Q`` the state at its end, both
-    ``(area, sex, age, block)`` views of one buffer laid out by cohort (see
+    ``(area, sex, age, draw)`` views of one buffer laid out by cohort (see
     :func:`_run_blocks`): ``Q[:, :, x]`` *is* ``P[:, :, x - 1]`` (the same memory) for
     ``x >= 1``, so a cohort ages without moving. The kernel overwrites ``P`` as it goes;
     ``Q[:, :, 0]`` (the step's births) and the open group ``Q[:, :, -1]`` are the only
     cells it has to combine explicitly.
     """
 
-    def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array, /) -> None: ...
+    def __call__(self, step: int, block: _Block, P: Array, Q: Array, /) -> None: ...
 
 
 #: Spare age rows of the cohort buffer of :func:`_run_blocks` (``G + min(steps,
@@ -252,6 +342,7 @@ def _run(
     keep_ages: slice | ArrayLike | None,
     age_bands: Sequence[tuple[int, int]] | None,
     block_draws: int | None,
+    block_areas: int | None = None,
     accounting: bool = False,
     births: bool = False,
     progress: Progress | None = None,
@@ -267,7 +358,7 @@ def _run(
     make_kernel : callable
         Called once with the outputs; returns the kernel (which writes the accounting
         arrays of the outputs, if any, itself).
-    keep_ages, age_bands, block_draws, accounting, progress
+    keep_ages, age_bands, block_draws, block_areas, accounting, progress
         As in :func:`capacity.core.cohort.project_cohort`.
 
     Returns
@@ -278,24 +369,26 @@ def _run(
     areas, _, groups, _ = base.shape
     keep = _check_keep_ages(keep_ages, groups)
     band_ages = _check_bands(age_bands, groups)
-    block = _check_block(block_draws, areas, groups, draws)
+    if block_draws is not None:
+        block_draws = _check_int("block_draws", block_draws, minimum=1)
+    if block_areas is not None:
+        block_areas = _check_int("block_areas", block_areas, minimum=1)
+    shape = block_shape(areas, groups, draws, block_areas, block_draws)
     outputs = _Outputs.allocate(steps, areas, groups, draws, keep, band_ages, accounting, births)
-    _run_blocks(
-        base, steps, draws, block, make_kernel(outputs), outputs, progress
-    )
+    blocks = plan_blocks(areas, draws, *shape)
+    _run_blocks(base, steps, blocks, make_kernel(outputs), outputs, progress)
     return outputs
 
 
 def _run_blocks(
     base: Array,
     steps: int,
-    draws: int,
-    block: int,
+    blocks: Sequence[_Block],
     kernel: _Kernel,
     outputs: _Outputs,
     progress: Progress | None = None,
 ) -> None:
-    """Project every block of draws through all steps; record each year's state.
+    """Project every block through all steps; record each year's state.
 
     The state of a block lives in one buffer of ``G + h`` age rows (``h`` =
     ``min(steps, _HEADROOM)``) laid out by cohort: at offset ``o`` the state is rows
@@ -307,26 +400,26 @@ def _run_blocks(
     and every large operation in place. When the offset reaches 0 the state is copied
     back to offset ``h`` (every ``h`` steps; never for ``steps <= _HEADROOM``).
 
-    ``progress`` is called with the number of draws finished so far after each block.
+    ``progress`` is called with the number of draws finished so far (every area) after
+    the last block of each range of draws (:func:`plan_blocks`: areas inner).
     """
     areas, _, groups, _ = base.shape
     headroom = max(1, min(steps, _HEADROOM))
-    states = _Buffers(cohorts=(areas, 2, groups + headroom))
-    for start in range(0, draws, block):
-        stop = min(start + block, draws)
-        cohorts = states.at(stop - start)["cohorts"]
+    states = _Buffers(cohorts=(2, groups + headroom))
+    for block in blocks:
+        cohorts = states.at(block)["cohorts"]
         offset = headroom
         P = cohorts[:, :, offset : offset + groups]
-        np.copyto(P, _draw_block(base, start, stop))
-        outputs.record(0, start, stop, P)
+        np.copyto(P, block.of(base))
+        outputs.record(0, block, P)
         for step in range(steps):
             if offset == 0:  # back to the top of the buffer (overlapping rows: copied via a temporary)
                 np.copyto(cohorts[:, :, headroom : headroom + groups], cohorts[:, :, :groups].copy())
                 offset = headroom
             P = cohorts[:, :, offset : offset + groups]
             Q = cohorts[:, :, offset - 1 : offset - 1 + groups]
-            kernel(step, start, stop, P, Q)
-            outputs.record(step + 1, start, stop, Q)
+            kernel(step, block, P, Q)
+            outputs.record(step + 1, block, Q)
             offset -= 1
-        if progress is not None:
-            progress(stop)
+        if progress is not None and block.a1 == areas:
+            progress(block.d1)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from capacity.core._blocks import _Buffers, _Outputs, _Tile
+from capacity.core._blocks import _Block, _Buffers, _Outputs, _Tile
 from capacity.core._checks import (
     FEMALE,
     Array,
@@ -194,7 +194,7 @@ class _CohortKernel:
 
     def __init__(self, inputs: _EngineInputs, outputs: _Outputs | None):
         self.inputs = inputs
-        areas, _, groups, _ = inputs.base.shape
+        _, _, groups, _ = inputs.base.shape
         K = inputs.fertility.shape[3]
         S = inputs.survival
         self.survival = _Tile(S)
@@ -216,25 +216,27 @@ class _CohortKernel:
             if outputs is not None and outputs.deaths is not None:
                 self.requested = _Tile(inputs.migration)
         self.outputs = outputs
-        shapes = {"women": (areas, K), "births": (areas,)}
+        shapes: dict[str, tuple[int, ...]] = {"women": (K,), "births": ()}
         # "end": a lower bound over the block's draws of every cell of the state (see
         # _bound); under "phg" P* can be negative and every step is checked
         self.bounded = self.added is not None and not self.phg
-        self.low = np.zeros((areas, 2, groups))
+        self.low = np.zeros((0, 2, groups))  # the block's (area, sex, G), see __call__
         if outputs is not None and outputs.deaths is not None:  # the full accounting
-            shapes.update(source=(areas, 2, groups), unclipped=(areas, 2, groups), work=(areas, 2, groups))
+            shapes.update(source=(2, groups), unclipped=(2, groups), work=(2, groups))
         self.buffers = _Buffers(**shapes)
 
-    def __call__(self, step: int, start: int, stop: int, P: Array, Q: Array) -> None:
-        buffers = self.buffers.at(stop - start)
-        added = None if self.added is None else self.added.get(step, start, stop)
-        ageing = self.ageing.get(step, start, stop)
+    def __call__(self, step: int, block: _Block, P: Array, Q: Array) -> None:
+        buffers = self.buffers.at(block)
+        added = None if self.added is None else self.added.get(step, block)
+        ageing = self.ageing.get(step, block)
         # some migrants leave: cells may have to be clipped at 0 (checked, group 0 clipped)
         clip = self.added is not None and self.added.negative
         check = clip
         unclipped = buffers.get("unclipped")
         if self.bounded:
             if step == 0:  # a block starts: its base's minimum over draws
+                if self.low.shape[0] != block.areas:
+                    self.low = np.zeros((block.areas, *self.low.shape[1:]))
                 np.minimum.reduce(P, axis=-1, out=self.low)
             # no cell can end the step negative if its bound cannot: no check then
             check = self._bound(self.low) < 0.0 and clip
@@ -249,20 +251,22 @@ class _CohortKernel:
         np.copyto(women, P[:, FEMALE, self.fertile])
 
         self._survive(P, Q, ageing, added, check, unclipped)
-        births = self._births(women, Q, self.fertility.get(step, start, stop)[:, 0], buffers["births"])
-        S = self.survival.get(step, start, stop)
-        shares = self.shares.get(step, start, stop)[:, :, 0]
+        births = self._births(women, Q, self.fertility.get(step, block)[:, 0], buffers["births"])
+        S = self.survival.get(step, block)
+        shares = self.shares.get(step, block)[:, :, 0]
         self._first_group(Q, births, shares, S, added, clip, unclipped)
         if self.bounded:  # the newborn cohort: its exact minimum over draws
             np.minimum.reduce(Q[:, :, 0], axis=-1, out=self.low[:, :, 0])
         if self.outputs is not None and self.outputs.deaths is None:  # births only
             assert self.outputs.births is not None
-            np.multiply(births[:, np.newaxis, :], shares, out=self.outputs.births[step, :, :, start:stop])
+            np.multiply(
+                births[:, np.newaxis, :],
+                shares,
+                out=self.outputs.births[step, block.a0 : block.a1, :, block.d0 : block.d1],
+            )
         elif self.outputs is not None:
             assert unclipped is not None
-            self._account(
-                step, start, stop, source, births, shares, S, buffers["work"], unclipped
-            )
+            self._account(step, block, source, births, shares, S, buffers["work"], unclipped)
 
     def _bound(self, low: Array) -> float:
         """Move the lower bound ``low`` (area, sex, G) of the block's state one step
@@ -350,8 +354,7 @@ class _CohortKernel:
     def _account(
         self,
         step: int,
-        start: int,
-        stop: int,
+        block: _Block,
         P: Array,
         births: Array,
         shares: Array,
@@ -376,9 +379,9 @@ class _CohortKernel:
         assert out is not None and out.births is not None
         assert out.deaths is not None and out.net_migration is not None
         assert out.migration_adjustment is not None
-        block = slice(start, stop)
+        cells = (slice(block.a0, block.a1), slice(None), slice(block.d0, block.d1))
         sexes_births = births[:, np.newaxis, :] * shares
-        np.copyto(out.births[step, :, :, block], sexes_births)
+        np.copyto(out.births[step][cells], sexes_births)
         # exposure E (persons exposed to the step's mortality), in work
         np.copyto(work[:, :, 1:], P[:, :, :-1])
         work[:, :, -1] += P[:, :, -1]
@@ -386,7 +389,7 @@ class _CohortKernel:
         adjust = np.minimum(unclipped, 0.0)
         adjust /= 1.0 + S
         if self.requested is not None:
-            M = self.requested.get(step, start, stop)
+            M = self.requested.get(step, block)
             if not self.phg:
                 work += M / 2.0
             requested = np.add.reduce(np.broadcast_to(M, work.shape), axis=2)
@@ -394,8 +397,8 @@ class _CohortKernel:
             requested = np.zeros(work.shape[:2] + work.shape[3:])
         work -= adjust
         work *= 1.0 - S
-        np.add.reduce(work, axis=2, out=out.deaths[step, :, :, block])
+        np.add.reduce(work, axis=2, out=out.deaths[step][cells])
         removed = -2.0 * np.add.reduce(adjust, axis=2)
         removed += 0.0  # -0.0 -> 0.0
-        np.copyto(out.migration_adjustment[step, :, :, block], removed)
-        np.copyto(out.net_migration[step, :, :, block], requested + removed)
+        np.copyto(out.migration_adjustment[step][cells], removed)
+        np.copyto(out.net_migration[step][cells], requested + removed)

@@ -63,8 +63,8 @@ Module layout
 * :mod:`capacity.core.product`: rates kept as a product of factors (:class:`Product`);
 * :mod:`capacity.core._kernel`: the fast form of one step over a block of draws, and
   the validation of the inputs;
-* :mod:`capacity.core._blocks`: the block driver, the one level of chunking over draws
-  (memory, speed; parallelism is the caller's, see :mod:`capacity.execute`);
+* :mod:`capacity.core._blocks`: the block driver, the one level of chunking over areas
+  and draws (memory, speed; parallelism is the caller's, see :mod:`capacity.execute`);
 * :mod:`capacity.core.projection`: the result (:class:`Projection`).
 """
 
@@ -163,6 +163,7 @@ def project_cohort(
     accounting: bool = False,
     births: bool = False,
     block_draws: int | None = None,
+    block_areas: int | None = None,
     progress: Progress | None = None,
 ) -> Projection:
     """Cohort-component projection with mortality given as life-table ``nLx``.
@@ -175,7 +176,7 @@ def project_cohort(
     ----------
     inputs : CohortInputs
         Base population, rates and step width.
-    keep_ages, age_bands, accounting, births, block_draws, progress
+    keep_ages, age_bands, accounting, births, block_draws, block_areas, progress
         As in :func:`project_cohort_survival`.
 
     Returns
@@ -206,6 +207,7 @@ def project_cohort(
         accounting=accounting,
         births=births,
         block_draws=block_draws,
+        block_areas=block_areas,
         progress=progress,
     )
 
@@ -226,13 +228,14 @@ def project_cohort_survival(
     accounting: bool = False,
     births: bool = False,
     block_draws: int | None = None,
+    block_areas: int | None = None,
     progress: Progress | None = None,
 ) -> Projection:
     """Cohort-component projection with mortality given as survival ratios.
 
     Applies :func:`capacity.core.step.step` (the equations, in the notation of
     ``docs/model.md``) ``steps`` times, with the rates of step ``t`` taken from index
-    ``t`` of the 5-d rate arrays, draw by draw in blocks
+    ``t`` of the 5-d rate arrays, in blocks of areas x draws
     (:mod:`capacity.core._blocks`).
 
     Parameters
@@ -274,11 +277,14 @@ def project_cohort_survival(
         Also return the births of each step (:attr:`Projection.births`) without the rest
         of the accounting, which costs about half of a projection's time; implied by
         ``accounting``.
-    block_draws : int, optional
-        Number of draws processed together (performance tuning only; default: about
-        6 MiB of state per block). The result does not depend on it.
+    block_draws, block_areas : int, optional
+        Number of draws and of areas processed together (performance tuning only;
+        default: as many draws as fit in about 2 MiB of state with one area, then as
+        many areas as fit, :func:`capacity.core._blocks.block_shape`; ``block_draws``
+        alone: every area). The result does not depend on them.
     progress : callable, optional
-        Called with the number of draws finished, after each block.
+        Called with the number of draws finished (every area), after each range of
+        draws.
 
     Returns
     -------
@@ -307,6 +313,7 @@ def project_cohort_survival(
         accounting=accounting,
         births=births,
         block_draws=block_draws,
+        block_areas=block_areas,
         progress=progress,
     )
 
@@ -328,6 +335,7 @@ def _project(
     accounting: bool,
     births: bool,
     block_draws: int | None,
+    block_areas: int | None,
     progress: Progress | None,
 ) -> Projection:
     """Validate the inputs and run the blocks (see :func:`project_cohort_survival`)."""
@@ -351,6 +359,7 @@ def _project(
         keep_ages=keep_ages,
         age_bands=age_bands,
         block_draws=block_draws,
+        block_areas=block_areas,
         accounting=accounting,
         births=births,
         progress=progress,

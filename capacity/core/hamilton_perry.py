@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from capacity.core._blocks import _Buffers, _Outputs, _run, _Tile
+from capacity.core._blocks import _Block, _Buffers, _Outputs, _run, _Tile
 from capacity.core._checks import (
     FEMALE,
     Array,
@@ -171,6 +171,7 @@ def project_hamilton_perry(
     keep_ages: slice | ArrayLike | None = None,
     age_bands: Sequence[tuple[int, int]] | None = None,
     block_draws: int | None = None,
+    block_areas: int | None = None,
 ) -> Projection:
     """Hamilton-Perry projection.
 
@@ -196,7 +197,7 @@ def project_hamilton_perry(
         Width of age groups and of a step, years.
     woman_ages : (int, int)
         First and last age (inclusive, years) of the women of the child-woman ratio.
-    keep_ages, age_bands, block_draws
+    keep_ages, age_bands, block_draws, block_areas
         As in :func:`capacity.core.cohort.project_cohort_survival`.
 
     Returns
@@ -219,16 +220,16 @@ def project_hamilton_perry(
         [("base", P0.shape[3], 3), ("ccr", R.shape[4], 4), ("cwr", C.shape[4], 4)]
     )
 
-    def make_kernel(_: _Outputs) -> Callable[[int, int, int, Array, Array], None]:
+    def make_kernel(_: _Outputs) -> Callable[[int, _Block, Array, Array], None]:
         ratio_tile, child_tile = _Tile(R), _Tile(C)
-        buffers = _Buffers(women=(areas,))
+        buffers = _Buffers(women=())
 
-        def kernel(step: int, start: int, stop_draw: int, P: Array, Q: Array) -> None:
+        def kernel(step: int, block: _Block, P: Array, Q: Array) -> None:
             # in place (Q[:, :, x] is P[:, :, x - 1]): each cohort is multiplied where it
             # lies, then the old open group is folded into the new one
-            ratios = ratio_tile.get(step, start, stop_draw)
-            children = child_tile.get(step, start, stop_draw)
-            work = buffers.at(stop_draw - start)
+            ratios = ratio_tile.get(step, block)
+            children = child_tile.get(step, block)
+            work = buffers.at(block)
             np.multiply(P[:, :, :-1], ratios, out=P[:, :, :-1])
             np.multiply(P[:, :, -1], ratios[:, :, -1], out=P[:, :, -1])
             np.add(Q[:, :, -1], P[:, :, -1], out=Q[:, :, -1])
@@ -245,5 +246,6 @@ def project_hamilton_perry(
         keep_ages=keep_ages,
         age_bands=age_bands,
         block_draws=block_draws,
+        block_areas=block_areas,
     )
     return _projection(outputs, width)
