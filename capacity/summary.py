@@ -100,18 +100,6 @@ def stats(demand: NDArray[np.float64], places: NDArray[np.float64], gap: NDArray
     return out
 
 
-def _add_areas(values: Sequence[NDArray[np.float64]], start: int, stop: int) -> NDArray[np.float64]:
-    """``(year, stage, len(values), draw)``: each of ``values`` (year, area, stage, draw) summed over areas
-    ``start:stop``, one area after the other."""
-    out = np.empty((values[0].shape[0], values[0].shape[2], len(values), values[0].shape[3]))
-    for k, value in enumerate(values):
-        total = out[:, :, k]
-        np.copyto(total, value[:, start])
-        for a in range(start + 1, stop):
-            np.add(total, value[:, a], out=total)
-    return out
-
-
 def summary_chunk(district: District, scenario: Scenario, years: NDArray[np.int64], seed: int, draws: int,
                   arrays: AreaArrays, projects: ProjectArrays, units: tuple[Unit, ...],
                   chunk: Chunk) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -123,27 +111,40 @@ def summary_chunk(district: District, scenario: Scenario, years: NDArray[np.int6
     (``units``, :func:`plan_units`) the sums of demand, places, gap and shortfall per draw,
     ``(year, unit, stage, 4, draw)``: of a piece, its areas added one after the other; of a
     whole district, its pieces' sums added one after the other (as :class:`Totals` adds them).
+
+    The gap, shortfall, summaries and sums are made one area at a time (no chunk-sized
+    arrays of gap and shortfall; an area's arrays, a few hundred KiB, stay in the cache
+    from one step to the next).
     """
     _, _, _, demand, places, _, _, _ = chunk_outputs(district, scenario, years, seed, draws, arrays, projects, chunk)
-    gap = places - demand
-    shortfall = np.negative(gap)
-    np.maximum(shortfall, 0.0, out=shortfall)
-    values = (demand, places, gap, shortfall)
+    n_year, n_area, n_stage, n_draw = demand.shape
+    out = np.empty((n_year, n_area, n_stage, len(SUMMARY)))
     mine = [u for u in units if chunk.a0 <= u[1] < chunk.a1]
-    sums = np.empty((gap.shape[0], len(mine), gap.shape[2], len(values), gap.shape[3]))
-    for k, (_, start, stop, whole) in enumerate(mine):
-        first, last = start - chunk.a0, stop - chunk.a0
-        if not whole:
-            sums[:, k] = _add_areas(values, first, last)
-            continue
+    sums = np.empty((n_year, len(mine), n_stage, 4, n_draw))
+    piece = np.empty((n_year, n_stage, 4, n_draw))
+    gap = np.empty((n_year, n_stage, n_draw))
+    shortfall = np.empty_like(gap)
+    for k, (_, start, stop, _) in enumerate(mine):  # a piece has at most AREA_BLOCK areas
         total = sums[:, k]
-        for a in range(first, last, AREA_BLOCK):
-            piece = _add_areas(values, a, min(a + AREA_BLOCK, last))
-            if a == first:
-                np.copyto(total, piece)
-            else:
+        for a in range(start - chunk.a0, stop - chunk.a0):
+            np.subtract(places[:, a], demand[:, a], out=gap)
+            np.negative(gap, out=shortfall)
+            np.maximum(shortfall, 0.0, out=shortfall)
+            values = (demand[:, a], places[:, a], gap, shortfall)
+            out[:, a] = stats(*values)
+            # the unit's areas added one after the other, by pieces of AREA_BLOCK areas for a
+            # whole district (its first piece in ``total``, the next ones in ``piece``, then
+            # added to ``total``): the order of :class:`Totals`
+            offset = a - (start - chunk.a0)
+            into = total if offset < AREA_BLOCK else piece
+            for j, value in enumerate(values):
+                if offset % AREA_BLOCK == 0:
+                    np.copyto(into[:, :, j], value)
+                else:
+                    np.add(into[:, :, j], value, out=into[:, :, j])
+            if offset >= AREA_BLOCK and (offset % AREA_BLOCK == AREA_BLOCK - 1 or a == stop - chunk.a0 - 1):
                 np.add(total, piece, out=total)
-    return stats(demand, places, gap, shortfall), sums
+    return out, sums
 
 
 class Totals:
