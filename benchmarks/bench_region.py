@@ -1,17 +1,18 @@
 """Benchmark: runs of synthetic regions of 18 to 18,000 areas, reduced chunk by chunk.
 
 Prints, per region size (areas = districts x streets of ``tools/synthetic_region.py``,
-baseline scenario): the wall time of :func:`capacity.run_summary` (projection,
-demand, places, gap and their summaries per area, chunk by chunk: memory bounded by the
-chunks in flight) on the synchronous scheduler, the peak resident memory of the process
-(or of each worker), the time per area-draw, and the 1-minute load average of the
-machine when the run ended (this benchmark's own processes included: about 1 for a
-synchronous run, 2 to 3 for the 2-worker one); then the same run of the smallest region
-of at least 1,800 areas on a ``distributed.LocalCluster`` of 1 and of 2 worker processes
-(one thread each), with Dask's default worker settings and again with the workers
-started without Dask's ``MALLOC_TRIM_THRESHOLD_=65536`` (which makes every array of
-more than 128 KiB fresh memory: ``docs/scaling.md``). Loading the region's files is timed
-apart. No assertions.
+baseline scenario): the wall time of :func:`capacity.run_summary` (projection, demand,
+places, gap and their summaries per area, chunk by chunk: memory bounded by the chunks
+in flight) on the synchronous scheduler, the peak resident memory of the process (or of
+each worker), the time per area-draw, and the 1-minute load average of the machine when
+the run ended (this benchmark's own processes included: about 1 for a synchronous run,
+2 to 3 for the 2-worker one). ``load s`` is the time to import, read the region's files
+and run it once with 2 draws (the first call's own costs), before the timed run. Then
+the same run of the smallest region of at least 1,800 areas on a
+``distributed.LocalCluster`` of 1 and of 2 worker processes (one thread each), with
+Dask's default worker settings and again with the workers started without Dask's
+``MALLOC_TRIM_THRESHOLD_=65536`` (which makes every array of more than 128 KiB fresh
+memory: ``docs/scaling.md``). No assertions.
 
     python benchmarks/bench_region.py [--areas 18 180 1800 18000] [--draws 1000] [--large-draws N]
 
@@ -44,6 +45,7 @@ if trim == "unset":  # workers started without Dask's MALLOC_TRIM_THRESHOLD_ (do
     dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
 district = capacity.load_district(folder)
 scenario = capacity.load_scenario("baseline")
+run_summary(district, scenario, draws=2, seed=1, scheduler="synchronous")  # first-call costs (lazy imports)
 t1 = time.perf_counter()
 peaks = []
 if scheduler == "cluster":
