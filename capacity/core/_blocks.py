@@ -8,7 +8,7 @@ hands chunks of areas x draws to Dask (:mod:`capacity.execute`):
 
 * **Memory**: a block's state (one buffer of ``block_areas x sex x (age + headroom) x
   block_draws`` float64, laid out by cohort and updated in place, :func:`_run_blocks`;
-  ~2 MiB by default, :data:`_BLOCK_BYTES`) and the per-block copies of the rates
+  ~4 MiB by default, :data:`_BLOCK_BYTES`) and the per-block copies of the rates
   (:class:`_Tile`) are all the engine allocates besides its outputs. Rates too
   large to hold for every draw (net migration for 10 000 draws) are passed as a
   :class:`~capacity.core.product.Product` of small factors and multiplied out one step
@@ -17,9 +17,9 @@ hands chunks of areas x draws to Dask (:mod:`capacity.execute`):
 * **Speed**: every array operation runs over the draw axis, the last and contiguous
   one, so numpy's per-call and per-row overheads are paid once per row of a block's
   draws. A block therefore spans as many draws as fit in :data:`_BLOCK_BYTES` with one
-  area (all the draws of the call, up to ~1,200 with 101 ages) and as many areas as
+  area (all the draws of the call, up to ~2,600 with 101 ages) and as many areas as
   then fit (:func:`block_shape`): a chunk of 40 areas x 200 draws is projected in
-  blocks of ~6 areas x 200 draws, not of 40 areas x 8 draws. The block's state stays
+  blocks of 10 areas x 200 draws, not of 40 areas x 16 draws. The block's state stays
   in the processor's cache for the whole projection; main memory only sees the rates
   being read once per step (once per block if they are the same every step) and the
   kept outputs being written.
@@ -60,8 +60,9 @@ the last block of each range of draws)."""
 #: Target size in bytes of a block's state (``block_areas x sex x age x block_draws``
 #: float64; :func:`block_shape`): a block's state and its rates (about three times that)
 #: stay in a core's share of the cache with two workers on a 32 MiB L3, and a block holds
-#: enough cells (~1,300 area-draws with 101 ages) that numpy's per-call overhead is small
-#: (``benchmarks/bench_cohort.py``).
+#: enough cells (~2,600 area-draws with 101 ages) that numpy's per-call overhead is small
+#: (``benchmarks/bench_cohort.py``; 2 and 6 MiB were no faster, alone or two processes
+#: side by side).
 _BLOCK_BYTES = 4 * 1024 * 1024
 
 #: Blocks of at least this many draws start on a multiple of it (64 bytes: with a number

@@ -279,7 +279,7 @@ def project_cohort_survival(
         ``accounting``.
     block_draws, block_areas : int, optional
         Number of draws and of areas processed together (performance tuning only;
-        default: as many draws as fit in about 2 MiB of state with one area, then as
+        default: as many draws as fit in about 4 MiB of state with one area, then as
         many areas as fit, :func:`capacity.core._blocks.block_shape`; ``block_draws``
         alone: every area). The result does not depend on them.
     progress : callable, optional
