@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -62,3 +62,19 @@ def write_history(out: str | Path, settings: Mapping[str, object], stages: list[
     files: dict[str, bytes] = {f"{name}.csv": _csv(frame) for name, frame in tables.items()}
     files["history.toml"] = history_toml(settings, stages).encode("utf-8")
     return write_files(out, files, last="history.toml")
+
+
+Convert = Callable[[Path], tuple[dict[str, object], dict[str, pd.DataFrame]]]
+
+
+def converter_main(description: str, convert: Convert, stages: list[dict[str, object]]) -> Callable[[list[str] | None], int]:
+    """The ``main`` of a converter: ``OUT [--source DIR]``, convert the source, write the history folder."""
+
+    def main(argv: list[str] | None = None) -> int:
+        args = parse(argv, description)
+        settings, tables = convert(Path(args.source))
+        write_history(args.out, settings, stages, tables)
+        print(f"wrote {args.out}")
+        return 0
+
+    return main

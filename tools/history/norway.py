@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tools.history.common import parse, write_history
+from tools.history.common import converter_main
 
 BREAKS = {"110308", "110309", "500104"}
 TINY = {"030116", "030117"}
@@ -46,12 +46,7 @@ def convert(source: Path) -> tuple[dict[str, object], dict[str, pd.DataFrame]]:
     return settings, {"areas": out_areas, "population": pop[["area_code", "year", "sex", "age", "population"]]}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv, "Norwegian wards -> history folder")
-    settings, tables = convert(Path(args.source))
-    write_history(args.out, settings, STAGES, tables)
-    print(f"wrote {args.out}")
-    return 0
+main = converter_main("Norwegian wards -> history folder", convert, STAGES)
 
 
 if __name__ == "__main__":

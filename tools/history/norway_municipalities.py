@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tools.history.common import parse, write_history
+from tools.history.common import converter_main
 from tools.history.norway import STAGES
 
 #: Municipalities whose history before a split is estimated or duplicated by the source.
@@ -75,12 +75,7 @@ def convert(source: Path) -> tuple[dict[str, object], dict[str, pd.DataFrame]]:
                       "women": w.reset_index(drop=True)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv, "Norwegian municipalities (children 0-19, women 15-49) -> history folder")
-    settings, tables = convert(Path(args.source))
-    write_history(args.out, settings, STAGES, tables)
-    print(f"wrote {args.out}")
-    return 0
+main = converter_main("Norwegian municipalities (children 0-19, women 15-49) -> history folder", convert, STAGES)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tools.history.common import parse, write_history
+from tools.history.common import converter_main
 
 STAGES = [
     {"stage": "primary 5-10", "table": "enrolment", "first": 5, "last": 10},
@@ -43,12 +43,7 @@ def convert(source: Path) -> tuple[dict[str, object], dict[str, pd.DataFrame]]:
                       "enrolment": enrol[["area_code", "year", "level", "pupils"]]}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv, "New Zealand regions -> history folder")
-    settings, tables = convert(Path(args.source))
-    write_history(args.out, settings, STAGES, tables)
-    print(f"wrote {args.out}")
-    return 0
+main = converter_main("New Zealand regions -> history folder", convert, STAGES)
 
 
 if __name__ == "__main__":
